@@ -1,0 +1,80 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { sha256, sha256File } from '../util/hash';
+
+export interface StoredArtifact {
+  uri: string;
+  sha256: string;
+  bytes: number;
+  /** True when identical content was already stored and the file was left untouched. */
+  reused: boolean;
+}
+
+/**
+ * Content-addressed files under `$PERENNIAL_HOME/artifacts/<kind>/<sha256>.<ext>`.
+ * Writes go to a temporary file and are renamed into place, so a crash never leaves a
+ * half-written artifact under its final name.
+ */
+export class ArtifactStore {
+  constructor(readonly root: string) {}
+
+  static forHome(home: string): ArtifactStore {
+    return new ArtifactStore(path.join(home, 'artifacts'));
+  }
+
+  /** A fresh temporary path inside the store (same file system, so rename is atomic). */
+  tempPath(ext: string): string {
+    const dir = path.join(this.root, 'tmp');
+    mkdirSync(dir, { recursive: true });
+    return path.join(dir, `${randomUUID()}.${ext}`);
+  }
+
+  /** Moves a finished temporary file to its content address. */
+  async adoptFile(kind: string, tempFile: string, ext: string): Promise<StoredArtifact> {
+    const hash = await sha256File(tempFile);
+    const target = path.join(this.root, kind, `${hash}.${ext}`);
+    const bytes = statSync(tempFile).size;
+    if (existsSync(target)) {
+      rmSync(tempFile, { force: true });
+      return { uri: pathToFileURL(target).href, sha256: hash, bytes, reused: true };
+    }
+    mkdirSync(path.dirname(target), { recursive: true });
+    renameSync(tempFile, target);
+    return { uri: pathToFileURL(target).href, sha256: hash, bytes, reused: false };
+  }
+
+  putJson(kind: string, value: unknown): StoredArtifact {
+    const text = JSON.stringify(value);
+    const hash = sha256(text);
+    const target = path.join(this.root, kind, `${hash}.json`);
+    const bytes = Buffer.byteLength(text);
+    if (existsSync(target)) return { uri: pathToFileURL(target).href, sha256: hash, bytes, reused: true };
+    this.writeAtomic(target, text);
+    return { uri: pathToFileURL(target).href, sha256: hash, bytes, reused: false };
+  }
+
+  /** A mutable, named file (e.g. a training checkpoint), replaced atomically. */
+  putNamedJson(relativePath: string, value: unknown): string {
+    const target = path.join(this.root, relativePath);
+    this.writeAtomic(target, JSON.stringify(value));
+    return pathToFileURL(target).href;
+  }
+
+  private writeAtomic(target: string, text: string): void {
+    mkdirSync(path.dirname(target), { recursive: true });
+    const temp = this.tempPath('json');
+    writeFileSync(temp, text);
+    renameSync(temp, target);
+  }
+}
+
+export function artifactPath(uri: string): string {
+  if (!uri.startsWith('file:')) throw new Error(`unsupported artifact URI ${uri} (expected file://)`);
+  return fileURLToPath(uri);
+}
+
+export function readJsonArtifact(uri: string): unknown {
+  return JSON.parse(readFileSync(artifactPath(uri), 'utf8'));
+}

@@ -1,0 +1,115 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { z } from 'zod';
+
+/**
+ * Every setting perennial reads, by its environment name. The optional config file
+ * (`PERENNIAL_CONFIG`, default `perennial.config.json` in the working directory) uses
+ * the same names; the environment wins over the file.
+ */
+export const ConfigSchema = z.object({
+  PERENNIAL_HOME: z.string().min(1).default('.perennial'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
+  PERENNIAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  PERENNIAL_UI_URL: z.url({ message: 'expected an http(s) URL, e.g. http://127.0.0.1:8233' }).optional(),
+  PERENNIAL_TASK_QUEUE: z.string().min(1).default('perennial'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
+export interface Config {
+  home: string;
+  temporalAddress: string;
+  /** True when the address came from the user (env, config file or envconfig profile), not the local default. */
+  addressIsExplicit: boolean;
+  namespace: string;
+  /** API key, TLS and gRPC metadata from the envconfig profile (Temporal Cloud, mTLS). */
+  connection: Omit<ClientConnectConfig['connectionOptions'], 'address'>;
+  uiPort: number;
+  uiUrl: string;
+  taskQueue: string;
+  logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid perennial configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function readConfigFile(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const explicit = env.PERENNIAL_CONFIG;
+  const file = explicit ?? 'perennial.config.json';
+  if (!existsSync(file)) {
+    if (explicit) throw new ConfigError([`PERENNIAL_CONFIG: file ${explicit} does not exist`]);
+    return {};
+  }
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new Error('expected a JSON object of setting names to values');
+    }
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError([`${file}: ${(err as Error).message}`]);
+  }
+}
+
+/**
+ * The envconfig profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE or the default
+ * temporal.toml): where API keys and mTLS settings for a cluster or Temporal Cloud live.
+ */
+function loadProfile(env: NodeJS.ProcessEnv): ClientConnectConfig {
+  try {
+    const vars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+    return loadClientConnectConfig({ overrideEnvVars: vars });
+  } catch (err) {
+    throw new ConfigError([`Temporal envconfig profile: ${(err as Error).message}`]);
+  }
+}
+
+/** Reads and validates the configuration; a bad value throws naming the key and the expected form. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(ConfigSchema.shape);
+  const fromFile = readConfigFile(env);
+  const unknownKeys = Object.keys(fromFile).filter((k) => !known.includes(k));
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const key of known) {
+    const value = env[key];
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  const parsed = ConfigSchema.safeParse(merged);
+  const problems = unknownKeys.map((k) => `${k}: unknown setting (known: ${known.join(', ')})`);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const c = parsed.data;
+  const profile = loadProfile(env);
+  const address = c.TEMPORAL_ADDRESS ?? profile.connectionOptions.address;
+  const { address: _ignored, ...connection } = profile.connectionOptions;
+  return {
+    home: path.resolve(c.PERENNIAL_HOME),
+    temporalAddress: address ?? DEFAULT_TEMPORAL_ADDRESS,
+    addressIsExplicit: address !== undefined,
+    namespace: c.TEMPORAL_NAMESPACE ?? profile.namespace ?? 'default',
+    connection,
+    uiPort: c.PERENNIAL_UI_PORT,
+    uiUrl: (c.PERENNIAL_UI_URL ?? `http://127.0.0.1:${c.PERENNIAL_UI_PORT}`).replace(/\/$/, ''),
+    taskQueue: c.PERENNIAL_TASK_QUEUE,
+    logLevel: c.LOG_LEVEL,
+  };
+}
+
+/** Link to one workflow run in the Web UI. */
+export function workflowUrl(config: Pick<Config, 'uiUrl' | 'namespace'>, workflowId: string, runId?: string): string {
+  const base = `${config.uiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
+}

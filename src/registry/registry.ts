@@ -1,0 +1,173 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+/** What a version depended on: enough to trace any prediction back to data and code. */
+export interface Lineage {
+  datasetUri: string;
+  datasetSha256: string;
+  specHash: string;
+  codeVersion: string;
+  profileUri: string;
+  pipelineUri: string;
+  workflowId: string;
+  runId: string;
+  trainedBy: string;
+  trainedAt: string;
+}
+
+export interface ModelVersion {
+  model: string;
+  version: number;
+  artifactUri: string;
+  artifactSha256: string;
+  metrics: Record<string, unknown>;
+  lineage: Lineage;
+}
+
+export type NewVersion = Omit<ModelVersion, 'version'>;
+
+/**
+ * The model registry: immutable versions with lineage, and the per-model sequence that
+ * numbers training runs. SQLite in WAL mode under `$PERENNIAL_HOME`, so the worker,
+ * scripts and the model server can share it on one machine.
+ */
+export class Registry {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+  }
+
+  static forHome(home: string): Registry {
+    return new Registry(path.join(home, 'registry.sqlite'));
+  }
+
+  private migrate(): void {
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS sequences (
+        model TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
+        PRIMARY KEY (model, name)
+      );
+      CREATE TABLE IF NOT EXISTS versions (
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        artifact_uri TEXT NOT NULL,
+        artifact_sha256 TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        dataset_uri TEXT NOT NULL,
+        dataset_sha256 TEXT NOT NULL,
+        spec_hash TEXT NOT NULL,
+        code_version TEXT NOT NULL,
+        profile_uri TEXT NOT NULL,
+        pipeline_uri TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        trained_by TEXT NOT NULL,
+        trained_at TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        PRIMARY KEY (model, version),
+        UNIQUE (model, workflow_id)
+      );
+    `);
+  }
+
+  /** The next number of a per-model sequence (e.g. training runs): atomic across processes. */
+  next(model: string, name: string): number {
+    const row = this.db
+      .prepare(
+        `INSERT INTO sequences (model, name, value) VALUES (?, ?, 1)
+         ON CONFLICT (model, name) DO UPDATE SET value = value + 1
+         RETURNING value`,
+      )
+      .get(model, name) as { value: number };
+    return row.value;
+  }
+
+  /**
+   * Registers a new immutable version. Idempotent per training workflow: a retried
+   * activity or a replayed run gets the version already registered.
+   */
+  register(v: NewVersion): { version: ModelVersion; created: boolean } {
+    const tx = this.db.transaction((): { version: ModelVersion; created: boolean } => {
+      const existing = this.byWorkflow(v.model, v.lineage.workflowId);
+      if (existing) return { version: existing, created: false };
+      const { n } = this.db.prepare('SELECT coalesce(max(version), 0) + 1 AS n FROM versions WHERE model = ?').get(v.model) as { n: number };
+      const l = v.lineage;
+      this.db
+        .prepare(
+          `INSERT INTO versions (model, version, artifact_uri, artifact_sha256, metrics, dataset_uri, dataset_sha256,
+             spec_hash, code_version, profile_uri, pipeline_uri, workflow_id, run_id, trained_by, trained_at, registered_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(v.model, n, v.artifactUri, v.artifactSha256, JSON.stringify(v.metrics), l.datasetUri, l.datasetSha256,
+          l.specHash, l.codeVersion, l.profileUri, l.pipelineUri, l.workflowId, l.runId, l.trainedBy, l.trainedAt,
+          new Date().toISOString());
+      return { version: { ...v, version: n }, created: true };
+    });
+    return tx.immediate();
+  }
+
+  get(model: string, version: number): ModelVersion | undefined {
+    const row = this.db.prepare('SELECT * FROM versions WHERE model = ? AND version = ?').get(model, version);
+    return row ? toVersion(row as VersionRow) : undefined;
+  }
+
+  versions(model: string): ModelVersion[] {
+    return (this.db.prepare('SELECT * FROM versions WHERE model = ? ORDER BY version').all(model) as VersionRow[]).map(toVersion);
+  }
+
+  private byWorkflow(model: string, workflowId: string): ModelVersion | undefined {
+    const row = this.db.prepare('SELECT * FROM versions WHERE model = ? AND workflow_id = ?').get(model, workflowId);
+    return row ? toVersion(row as VersionRow) : undefined;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+interface VersionRow {
+  model: string;
+  version: number;
+  artifact_uri: string;
+  artifact_sha256: string;
+  metrics: string;
+  dataset_uri: string;
+  dataset_sha256: string;
+  spec_hash: string;
+  code_version: string;
+  profile_uri: string;
+  pipeline_uri: string;
+  workflow_id: string;
+  run_id: string;
+  trained_by: string;
+  trained_at: string;
+}
+
+function toVersion(r: VersionRow): ModelVersion {
+  return {
+    model: r.model,
+    version: r.version,
+    artifactUri: r.artifact_uri,
+    artifactSha256: r.artifact_sha256,
+    metrics: JSON.parse(r.metrics) as Record<string, unknown>,
+    lineage: {
+      datasetUri: r.dataset_uri,
+      datasetSha256: r.dataset_sha256,
+      specHash: r.spec_hash,
+      codeVersion: r.code_version,
+      profileUri: r.profile_uri,
+      pipelineUri: r.pipeline_uri,
+      workflowId: r.workflow_id,
+      runId: r.run_id,
+      trainedBy: r.trained_by,
+      trainedAt: r.trained_at,
+    },
+  };
+}

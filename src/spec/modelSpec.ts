@@ -1,0 +1,202 @@
+import { z } from 'zod';
+
+/**
+ * ModelSpec: the one place a user describes a model. Everything else — the snapshot
+ * query, validation rules, the feature pipeline, the trainer's settings, the gates —
+ * derives from it.
+ */
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, _)');
+const isoDate = z.iso.datetime({ local: true }).or(z.iso.date());
+
+export const ColumnSpec = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('timestamp'),
+    nullable: z.boolean().default(false),
+  }),
+  z.object({
+    type: z.literal('number'),
+    nullable: z.boolean().default(false),
+    min: z.number().optional(),
+    max: z.number().optional(),
+  }),
+  z.object({
+    type: z.literal('string'),
+    nullable: z.boolean().default(false),
+    /** The allowed values; omit to allow any. */
+    categories: z.array(z.string()).min(1).optional(),
+  }),
+]);
+export type ColumnSpec = z.infer<typeof ColumnSpec>;
+
+export const Window = z
+  .object({ start: isoDate, end: isoDate })
+  .refine((w) => Date.parse(asUtc(w.start)) < Date.parse(asUtc(w.end)), 'window start must be before its end (end is exclusive)');
+export type Window = z.infer<typeof Window>;
+
+/** How a row's target (0/1) is derived from a source column. */
+export const TargetSpec = z.object({
+  name: identifier,
+  column: identifier,
+  positiveWhen: z.union([
+    z.object({ gt: z.number() }),
+    z.object({ gte: z.number() }),
+    z.object({ lt: z.number() }),
+    z.object({ lte: z.number() }),
+    z.object({ equals: z.union([z.number(), z.string(), z.boolean()]) }),
+    z.object({ in: z.array(z.union([z.number(), z.string()])).min(1) }),
+  ]),
+});
+export type TargetSpec = z.infer<typeof TargetSpec>;
+
+export const DatePart = z.enum(['hour', 'minuteOfDay', 'dayOfWeek', 'dayOfMonth', 'month']);
+export type DatePart = z.infer<typeof DatePart>;
+
+/** A statistic computed per key over the training window only (DuckDB, in SQL). */
+export const LookupStat = z.discriminatedUnion('agg', [
+  z.object({ agg: z.literal('count') }),
+  /** Target rate shrunk towards the global rate: (positives + m·rate) / (count + m). */
+  z.object({ agg: z.literal('targetRate'), smoothing: z.number().nonnegative().default(20) }),
+  z.object({ agg: z.literal('mean'), column: identifier }),
+]);
+export type LookupStat = z.infer<typeof LookupStat>;
+
+export const LookupTableSpec = z.object({
+  keys: z.array(identifier).min(1),
+  stats: z.record(identifier, LookupStat),
+});
+export type LookupTableSpec = z.infer<typeof LookupTableSpec>;
+
+/** A row-wise transform of the input columns, shared by training and serving. */
+export const FeatureTransform = z.discriminatedUnion('from', [
+  z.object({ from: z.literal('column'), column: identifier }),
+  z.object({ from: z.literal('datePart'), column: identifier, part: DatePart }),
+  z.object({ from: z.literal('lookup'), table: identifier, stat: identifier }),
+  /** Category code from the training window's vocabulary; unseen values are missing. */
+  z.object({ from: z.literal('category'), column: identifier, maxCategories: z.number().int().min(2).max(254).default(64) }),
+]);
+export type FeatureTransform = z.infer<typeof FeatureTransform>;
+
+export const FeatureSpec = z.object({
+  name: identifier,
+  kind: z.enum(['numeric', 'categorical']),
+  transform: FeatureTransform,
+});
+export type FeatureSpec = z.infer<typeof FeatureSpec>;
+
+export const GbdtParamsSpec = z.object({
+  rounds: z.number().int().min(1).max(10_000).default(100),
+  learningRate: z.number().positive().max(1).default(0.1),
+  maxDepth: z.number().int().min(1).max(16).default(6),
+  minChildWeight: z.number().nonnegative().default(1),
+  l2: z.number().nonnegative().default(1),
+  maxBins: z.number().int().min(2).max(255).default(255),
+  seed: z.number().int().default(42),
+});
+
+export const TrainerSpec = z.object({
+  type: z.literal('gbdt'),
+  params: GbdtParamsSpec.default(GbdtParamsSpec.parse({})),
+  /** Write a checkpoint every this many rounds, so a retried attempt resumes instead of restarting. */
+  checkpointEvery: z.number().int().min(1).default(10),
+});
+
+export const Metric = z.enum(['auc', 'logLoss', 'accuracy', 'brier']);
+export type Metric = z.infer<typeof Metric>;
+
+export const EvaluationSpec = z.object({
+  metrics: z.array(Metric).min(1).default(['auc', 'logLoss', 'accuracy', 'brier']),
+  gates: z
+    .object({
+      /** Absolute thresholds per metric. */
+      min: z.partialRecord(Metric, z.number()).default({}),
+      max: z.partialRecord(Metric, z.number()).default({}),
+      /** Metrics on which the model must beat the constant base-rate predictor. */
+      beatBaseRate: z.array(Metric).default([]),
+      /** How much worse than the current champion (same holdout) a candidate may be, per metric. */
+      maxRegression: z.partialRecord(Metric, z.number().nonnegative()).default({}),
+    })
+    .default({ min: {}, max: {}, beatBaseRate: [], maxRegression: {} }),
+});
+
+const ModelSpecShape = z.object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a lower-case name of letters, digits and -'),
+    description: z.string().optional(),
+    data: z.object({
+      /** Parquet or CSV path or glob; relative to the spec file, or `npm:<package>/<path>`. */
+      source: z.string().min(1),
+      format: z.enum(['parquet', 'csv']).optional(),
+      timeColumn: identifier,
+      columns: z.record(identifier, ColumnSpec),
+      training: Window,
+      holdout: Window,
+      minRows: z.object({ training: z.number().int().min(1).default(1000), holdout: z.number().int().min(1).default(200) }).default({ training: 1000, holdout: 200 }),
+    }),
+    target: TargetSpec,
+    lookups: z.record(identifier, LookupTableSpec).default({}),
+    features: z.array(FeatureSpec).min(1),
+    trainer: TrainerSpec,
+    evaluation: EvaluationSpec.default(EvaluationSpec.parse({})),
+});
+
+export const ModelSpec = ModelSpecShape.superRefine(checkReferences);
+
+export type ModelSpec = z.infer<typeof ModelSpec>;
+export type ModelSpecInput = z.input<typeof ModelSpec>;
+
+/** ISO dates without a zone are UTC in perennial, whatever the process time zone. */
+export function asUtc(iso: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) return `${iso}T00:00:00Z`;
+  return /(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : `${iso}Z`;
+}
+
+export function windowMs(w: Window): { start: number; end: number } {
+  return { start: Date.parse(asUtc(w.start)), end: Date.parse(asUtc(w.end)) };
+}
+
+/** Cross-field rules: every name a spec uses must be defined, and time must not leak. */
+function checkReferences(spec: z.output<typeof ModelSpecShape>, ctx: z.RefinementCtx): void {
+  const columns = spec.data.columns;
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const needColumn = (path: (string | number)[], name: string, type?: ColumnSpec['type']) => {
+    const c = columns[name];
+    if (!c) issue(path, `column "${name}" is not declared in data.columns`);
+    else if (type && c.type !== type) issue(path, `column "${name}" must be of type ${type}, is ${c.type}`);
+  };
+  needColumn(['data', 'timeColumn'], spec.data.timeColumn, 'timestamp');
+  needColumn(['target', 'column'], spec.target.column);
+  const training = windowMs(spec.data.training);
+  const holdout = windowMs(spec.data.holdout);
+  if (holdout.start < training.end) {
+    issue(['data', 'holdout'], 'holdout must start at or after the end of the training window (honest, time-based evaluation)');
+  }
+  const lookups = spec.lookups;
+  for (const [table, t] of Object.entries(lookups)) {
+    t.keys.forEach((k, i) => needColumn(['lookups', table, 'keys', i], k));
+    for (const [stat, s] of Object.entries(t.stats)) {
+      if (s.agg === 'mean') needColumn(['lookups', table, 'stats', stat, 'column'], s.column, 'number');
+    }
+  }
+  const seen = new Set<string>();
+  spec.features.forEach((f, i) => {
+    const path = ['features', i];
+    if (seen.has(f.name)) issue([...path, 'name'], `duplicate feature name "${f.name}"`);
+    seen.add(f.name);
+    const t = f.transform;
+    if (t.from === 'column') {
+      needColumn([...path, 'transform', 'column'], t.column, f.kind === 'numeric' ? 'number' : undefined);
+      if (t.column === spec.target.column) issue([...path, 'transform', 'column'], 'a feature may not read the target column');
+    }
+    if (t.from === 'datePart') needColumn([...path, 'transform', 'column'], t.column, 'timestamp');
+    if (t.from === 'category') {
+      needColumn([...path, 'transform', 'column'], t.column);
+      if (f.kind !== 'categorical') issue([...path, 'kind'], 'a category transform makes a categorical feature');
+    }
+    if (t.from === 'lookup') {
+      const table = lookups[t.table];
+      if (!table) issue([...path, 'transform', 'table'], `lookup table "${t.table}" is not defined in lookups`);
+      else if (!table.stats[t.stat]) issue([...path, 'transform', 'stat'], `lookup table "${t.table}" has no stat "${t.stat}"`);
+      if (f.kind !== 'numeric') issue([...path, 'kind'], 'a lookup statistic is numeric');
+    }
+  });
+}

@@ -1,0 +1,148 @@
+import type { ModelSpec } from '../spec/modelSpec';
+import { ArtifactStore, artifactPath, readJsonArtifact } from '../artifacts/store';
+import { snapshotTrainingData, type DatasetSnapshot } from '../data/snapshot';
+import { validateSnapshot } from '../data/validate';
+import { fitPipeline } from '../data/fitPipeline';
+import { readWindow } from '../data/read';
+import { profileFeatures } from '../data/profile';
+import { DataValidationError } from '../data/errors';
+import { withDuckDb } from '../data/duckdb';
+import { featureMatrix, labels, type FittedPipeline, type RawColumns } from '../features/pipeline';
+import { GbdtModel, trainGbdt, type FeatureMatrix } from '../ml/gbdt';
+import { ModelArtifact } from '../ml/modelArtifact';
+import { baseRateMetrics, binaryMetrics, type BinaryMetrics } from '../ml/metrics';
+
+/**
+ * The training pipeline's steps as plain functions: each reads and writes artifacts by
+ * reference and returns a small summary. Activities wrap them; tests call them directly.
+ */
+
+export type { DatasetSnapshot };
+
+export function ingest(spec: ModelSpec, store: ArtifactStore): Promise<DatasetSnapshot> {
+  return snapshotTrainingData(spec, store);
+}
+
+export interface PreparedData {
+  pipelineUri: string;
+  profileUri: string;
+  rows: { training: number; holdout: number };
+  labelRate: number;
+}
+
+/** Validates the snapshot, learns the feature pipeline from the training window and profiles the features. */
+export async function validateData(spec: ModelSpec, snapshotUri: string, store: ArtifactStore): Promise<PreparedData> {
+  const file = artifactPath(snapshotUri);
+  return withDuckDb(async (db) => {
+    await validateSnapshot(db, file, spec);
+    const pipeline = await fitPipeline(db, file, spec);
+    const training = await readWindow(db, file, spec, spec.data.training);
+    const holdout = await readWindow(db, file, spec, spec.data.holdout);
+    const x = featureMatrix(pipeline, training);
+    const y = labels(pipeline, training);
+    checkFeatures(x);
+    checkLabels(spec, y, 'training');
+    checkLabels(spec, labels(pipeline, holdout), 'holdout');
+    const profile = profileFeatures(x, y, { seed: spec.trainer.params.seed });
+    return {
+      pipelineUri: store.putJson('pipelines', pipeline).uri,
+      profileUri: store.putJson('profiles', profile).uri,
+      rows: { training: training.nRows, holdout: holdout.nRows },
+      labelRate: profile.labelRate,
+    };
+  });
+}
+
+function checkFeatures(x: FeatureMatrix): void {
+  x.columns.forEach((column, j) => {
+    for (const v of column) {
+      if (v === Infinity || v === -Infinity) throw new DataValidationError(x.names[j], 'finite', 'the feature computes an infinite value');
+    }
+  });
+}
+
+function checkLabels(spec: ModelSpec, y: Float64Array, window: string): void {
+  let positives = 0;
+  for (const v of y) {
+    if (Number.isNaN(v)) throw new DataValidationError(spec.target.column, 'notNull', `a ${window} row has no target value`);
+    positives += v;
+  }
+  if (positives === 0 || positives === y.length) {
+    throw new DataValidationError(spec.target.column, 'bothClasses', `the ${window} window has only ${positives === 0 ? 'negative' : 'positive'} examples`);
+  }
+}
+
+async function loadWindow(spec: ModelSpec, snapshotUri: string, which: 'training' | 'holdout'): Promise<RawColumns> {
+  return withDuckDb((db) => readWindow(db, artifactPath(snapshotUri), spec, spec.data[which]));
+}
+
+export interface Checkpoint {
+  uri: string;
+  round: number;
+}
+
+export interface TrainProgressReport {
+  round: number;
+  rounds: number;
+  trainLogLoss: number;
+  checkpoint?: Checkpoint;
+}
+
+export interface TrainOptions {
+  /** Names the checkpoint file: one per training run. */
+  checkpointKey: string;
+  resumeFrom?: Checkpoint;
+  onProgress?: (p: TrainProgressReport) => void | Promise<void>;
+}
+
+export interface TrainedModel {
+  artifactUri: string;
+  artifactSha256: string;
+  rounds: number;
+  resumedFromRound: number;
+}
+
+/** Fits the trainer on the training window, checkpointing every few rounds so a retry resumes. */
+export async function trainModel(spec: ModelSpec, snapshotUri: string, pipelineUri: string, store: ArtifactStore, o: TrainOptions): Promise<TrainedModel> {
+  const pipeline = readJsonArtifact(pipelineUri) as FittedPipeline;
+  const raw = await loadWindow(spec, snapshotUri, 'training');
+  const x = featureMatrix(pipeline, raw);
+  const y = labels(pipeline, raw);
+  const resumeFrom = o.resumeFrom ? GbdtModel.fromJSON(readJsonArtifact(o.resumeFrom.uri)) : undefined;
+  const every = spec.trainer.checkpointEvery;
+  let lastCheckpoint: Checkpoint | undefined = o.resumeFrom;
+  const gbdt = await trainGbdt(x, y, {
+    params: spec.trainer.params,
+    resumeFrom,
+    onRound: async (p, model) => {
+      if (p.round % every === 0 && p.round < p.rounds) {
+        const uri = store.putNamedJson(`checkpoints/${encodeURIComponent(o.checkpointKey)}.json`, model().toJSON());
+        lastCheckpoint = { uri, round: p.round };
+      }
+      await o.onProgress?.({ ...p, checkpoint: lastCheckpoint });
+    },
+  });
+  const artifact = new ModelArtifact(spec.name, pipeline, gbdt);
+  const stored = store.putJson('models', artifact.toJSON());
+  return { artifactUri: stored.uri, artifactSha256: stored.sha256, rounds: gbdt.rounds, resumedFromRound: resumeFrom?.rounds ?? 0 };
+}
+
+export interface Evaluation {
+  /** The model's metrics on the holdout, which lies after the training window in time. */
+  model: BinaryMetrics;
+  /** The constant predictor of the training base rate on the same holdout: the bar to beat. */
+  baseRate: BinaryMetrics;
+  holdoutRows: number;
+}
+
+export async function evaluateModel(spec: ModelSpec, snapshotUri: string, artifactUri: string): Promise<Evaluation> {
+  const artifact = ModelArtifact.fromJSON(readJsonArtifact(artifactUri));
+  const raw = await loadWindow(spec, snapshotUri, 'holdout');
+  const y = labels(artifact.pipeline, raw);
+  const scores = artifact.predictColumns(raw);
+  return {
+    model: binaryMetrics(y, scores),
+    baseRate: baseRateMetrics(y, artifact.pipeline.trainBaseRate),
+    holdoutRows: raw.nRows,
+  };
+}
