@@ -1,0 +1,8 @@
+import type { ModelSpec } from '../src/spec/modelSpec';
+import { evaluateModel, type Evaluation } from '../src/training/steps';
+import { asActivity } from './failures';
+
+export const evaluateActivity = () =>
+  async function evaluate(input: { spec: ModelSpec; snapshotUri: string; artifactUri: string }): Promise<Evaluation> {
+    return asActivity(() => evaluateModel(input.spec, input.snapshotUri, input.artifactUri));
+  };

@@ -1,0 +1,21 @@
+/** `npm run worker`: runs perennial's workflows and activities; run more of them to scale out. */
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logging';
+import { connectWorker } from '../src/temporal/connection';
+import { createWorker } from '../src/worker/createWorker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const connection = await connectWorker(config, logger);
+  const worker = await createWorker({ config, connection });
+  logger.info({ taskQueue: config.taskQueue, address: config.temporalAddress, namespace: config.namespace, home: config.home }, 'worker polling');
+  // Worker.run returns after SIGINT/SIGTERM once in-flight tasks are done.
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import { userInfo } from 'node:os';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { Config } from '../config';
+import type { LoadedSpec } from '../spec/load';
+import { Registry } from '../registry/registry';
+import { modelSearchAttributes } from '../temporal/searchAttributes';
+import type { trainingPipeline } from '../../workflows';
+
+export function defaultActor(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Starts `train/<model>/<n>`; n comes from the registry's per-model sequence, so a
+ * script's run and a lifecycle's child never take the same id.
+ */
+export async function startTraining(
+  client: Client,
+  config: Config,
+  loaded: LoadedSpec,
+  requestedBy: string,
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof trainingPipeline>> {
+  const registry = Registry.forHome(config.home);
+  let n: number;
+  try {
+    n = registry.next(loaded.spec.name, 'training-run');
+  } finally {
+    registry.close();
+  }
+  return client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
+    workflowId: `train/${loaded.spec.name}/${n}`,
+    taskQueue: config.taskQueue,
+    args: [{ spec: loaded.spec, specHash: loaded.specHash, requestedBy }],
+    typedSearchAttributes: modelSearchAttributes(loaded.spec.name),
+    staticSummary: `Train ${loaded.spec.name} (run ${n}) for ${requestedBy}`,
+  });
+}

@@ -1,0 +1,2 @@
+// Deterministic workflow code only: bundled into the worker's sandbox.
+export { trainingPipeline, type TrainingInput, type TrainingResult } from './trainingPipeline';
