@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ModelSpec } from '../spec/modelSpec';
 import { ArtifactStore, type StoredArtifact } from '../artifacts/store';
 import { describeRelation, checkSchema } from './schema';
@@ -14,25 +16,32 @@ export interface DatasetSnapshot extends StoredArtifact {
  */
 export async function snapshotTrainingData(spec: ModelSpec, store: ArtifactStore): Promise<DatasetSnapshot> {
   return withDuckDb(async (db) => {
-    const source = sourceRelation(spec);
-    checkSchema(await describeRelation(db, source), spec);
+    checkSchema(await describeRelation(db, sourceRelation(spec)), spec);
     await db.run('SET threads = 1');
-    const columns = Object.keys(spec.data.columns);
-    const time = spec.data.timeColumn;
-    const range = windowPredicate(time, { start: spec.data.training.start, end: spec.data.holdout.end });
     const temp = store.tempPath('parquet');
-    await db.run(
-      `COPY (SELECT ${columns.map(ident).join(', ')} FROM ${source} WHERE ${range}
-             ORDER BY ${[time, ...columns.filter((c) => c !== time)].map((c) => `${ident(c)} NULLS FIRST`).join(', ')})
-       TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`,
-    );
-    const counts = await db.runAndReadAll(
-      `SELECT count(*) FILTER (WHERE ${windowPredicate(time, spec.data.training)})::DOUBLE AS training,
-              count(*) FILTER (WHERE ${windowPredicate(time, spec.data.holdout)})::DOUBLE AS holdout
-       FROM read_parquet(${literal(temp)})`,
-    );
-    const [row] = counts.getRowObjectsJS();
-    const stored = await store.adoptFile('datasets', temp, 'parquet');
-    return { ...stored, rows: { training: Number(row.training), holdout: Number(row.holdout) } };
+    try {
+      const rows = await copyWindows(db, spec, temp);
+      return { ...(await store.adoptFile('datasets', temp, 'parquet')), rows };
+    } finally {
+      rmSync(temp, { force: true });
+    }
   });
+}
+
+async function copyWindows(db: DuckDBConnection, spec: ModelSpec, file: string): Promise<DatasetSnapshot['rows']> {
+  const columns = Object.keys(spec.data.columns);
+  const time = spec.data.timeColumn;
+  const order = [time, ...columns.filter((c) => c !== time)].map((c) => `${ident(c)} NULLS FIRST`);
+  const range = windowPredicate(time, { start: spec.data.training.start, end: spec.data.holdout.end });
+  await db.run(
+    `COPY (SELECT ${columns.map(ident).join(', ')} FROM ${sourceRelation(spec)} WHERE ${range} ORDER BY ${order.join(', ')})
+     TO ${literal(file)} (FORMAT parquet, COMPRESSION zstd)`,
+  );
+  const counts = await db.runAndReadAll(
+    `SELECT count(*) FILTER (WHERE ${windowPredicate(time, spec.data.training)})::DOUBLE AS training,
+            count(*) FILTER (WHERE ${windowPredicate(time, spec.data.holdout)})::DOUBLE AS holdout
+     FROM read_parquet(${literal(file)})`,
+  );
+  const [row] = counts.getRowObjectsJS();
+  return { training: Number(row.training), holdout: Number(row.holdout) };
 }

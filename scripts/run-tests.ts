@@ -1,0 +1,28 @@
+/**
+ * `npm test` (after the type-check): every test/**\/*.test.ts through node's test runner,
+ * one file at a time, since the heavier files each run a real Temporal server and
+ * training on a 2-core machine. Extra arguments name files or folders to run instead.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+function testFiles(target: string): string[] {
+  if (statSync(target).isFile()) return [target];
+  return readdirSync(target)
+    .sort()
+    .flatMap((entry) => {
+      const full = path.join(target, entry);
+      if (statSync(full).isDirectory()) return testFiles(full);
+      return entry.endsWith('.test.ts') ? [full] : [];
+    });
+}
+
+const targets = process.argv.slice(2);
+const files = (targets.length ? targets : ['test']).flatMap(testFiles);
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

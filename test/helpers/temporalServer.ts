@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { Client } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../src/config';
+import { startDevServer, type RunningDevServer } from '../../src/temporal/devServer';
+import { connectClient, connectWorker } from '../../src/temporal/connection';
+import { createLogger } from '../../src/logging';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempHome(prefix = 'perennial-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** A real Temporal dev server on free loopback ports, with its own state folder. */
+export interface TestStack {
+  home: string;
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  server: RunningDevServer;
+  client: Client;
+  workerConnection: NativeConnection;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(): Promise<TestStack> {
+  const home = tempHome();
+  const env: NodeJS.ProcessEnv = {
+    PERENNIAL_HOME: home,
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    PERENNIAL_UI_PORT: String(await freePort()),
+    PERENNIAL_TASK_QUEUE: `test-${path.basename(home)}`,
+    LOG_LEVEL: 'warn',
+    // Keep the user's own envconfig profile out of tests.
+    TEMPORAL_CONFIG_FILE: path.join(home, 'no-such-temporal.toml'),
+  };
+  const config = loadConfig(env);
+  const server = await startDevServer({ home, address: config.temporalAddress, uiPort: config.uiPort, namespace: config.namespace });
+  const client = await connectClient(config, 'test');
+  const workerConnection = await connectWorker(config, createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'perennial-test'));
+  return {
+    home,
+    config,
+    env,
+    server,
+    client,
+    workerConnection,
+    async stop() {
+      await client.connection.close();
+      await workerConnection.close();
+      await server.stop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle, built once per test process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  return bundle;
+}
+
+const noop = () => undefined;
+const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };

@@ -1,0 +1,192 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import Database from 'better-sqlite3';
+import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
+import { churnSpec, smallFlightsSpec, writeChurnCsv } from '../helpers/specs';
+import { createWorker } from '../../src/worker/createWorker';
+import { startTraining } from '../../src/client/startTraining';
+import { Registry } from '../../src/registry/registry';
+import { artifactPath, readJsonArtifact } from '../../src/artifacts/store';
+import { sha256File } from '../../src/util/hash';
+import { ModelArtifact } from '../../src/ml/modelArtifact';
+import { withDuckDb, literal, resolveSource } from '../../src/data/duckdb';
+import type { LoadedSpec } from '../../src/spec/load';
+import type { DataProfile } from '../../src/data/profile';
+
+let stack: TestStack;
+let worker: Worker;
+let running: Promise<void>;
+
+before(async () => {
+  stack = await startTestStack();
+  worker = await createWorker({ config: stack.config, connection: stack.workerConnection, workflowBundle: await workflowBundle() });
+  running = worker.run();
+});
+
+after(async () => {
+  worker.shutdown();
+  await running;
+  await stack.stop();
+});
+
+function versionsOf(model: string) {
+  const registry = Registry.forHome(stack.home);
+  try {
+    return registry.versions(model);
+  } finally {
+    registry.close();
+  }
+}
+
+async function train(loaded: LoadedSpec, by = 'alice') {
+  const handle = await startTraining(stack.client, stack.config, loaded, by);
+  return { handle, result: await handle.result() };
+}
+
+/** The typed failure a pipeline run ended with. */
+async function trainingFailure(loaded: LoadedSpec): Promise<ApplicationFailure> {
+  const handle = await startTraining(stack.client, stack.config, loaded, 'alice');
+  const err = await handle.result().then(
+    () => assert.fail('the pipeline should have failed'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
+  let cause: unknown = err.cause;
+  while (cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
+  assert.ok(cause instanceof ApplicationFailure, 'the failure carries an ApplicationFailure');
+  return cause;
+}
+
+describe('training pipeline on a real Temporal dev server', () => {
+  test('registers exactly one version with full lineage, and reuses the snapshot on the same input', async () => {
+    const loaded = smallFlightsSpec();
+    const { handle, result } = await train(loaded, 'alice');
+    assert.equal(handle.workflowId, 'train/flight-delays/1');
+    assert.equal(result.version, 1);
+    assert.equal(result.created, true);
+
+    const versions = versionsOf('flight-delays');
+    assert.equal(versions.length, 1);
+    const v = versions[0];
+    const l = v.lineage;
+    assert.equal(l.workflowId, handle.workflowId);
+    assert.equal(l.runId, handle.firstExecutionRunId);
+    assert.equal(l.trainedBy, 'alice');
+    assert.equal(l.specHash, loaded.specHash);
+    assert.match(l.codeVersion, /^(git:[0-9a-f]{40}(\+dirty)?|package:)/);
+    assert.equal(await sha256File(artifactPath(l.datasetUri)), l.datasetSha256, 'the dataset hash is the snapshot file content hash');
+    assert.equal(await sha256File(artifactPath(v.artifactUri)), v.artifactSha256);
+
+    const profile = readJsonArtifact(l.profileUri) as DataProfile;
+    assert.deepEqual(profile.features.map((f) => f.name), loaded.spec.features.map((f) => f.name));
+    assert.ok(profile.labelRate > 0.05 && profile.labelRate < 0.5);
+
+    // The registered artifact scores holdout rows exactly as evaluation did.
+    const model = ModelArtifact.fromJSON(readJsonArtifact(v.artifactUri));
+    assert.equal(model.gbdt.rounds, 20);
+    const holdout = result.evaluation.model;
+    assert.ok(holdout.auc > 0.55, `holdout AUC ${holdout.auc}`);
+    assert.ok(result.evaluation.baseRate.auc === 0.5);
+
+    // Every step ran as an activity visible in the history.
+    const history = await handle.fetchHistory();
+    const scheduled = (history.events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+      .filter((n): n is string => !!n);
+    assert.deepEqual(scheduled, ['ingest', 'validateData', 'train', 'evaluate', 'register']);
+
+    // Same input → same snapshot, not rewritten; a new run number and a new version.
+    const mtime = statSync(artifactPath(l.datasetUri)).mtimeMs;
+    const second = await train(loaded, 'bob');
+    assert.equal(second.handle.workflowId, 'train/flight-delays/2');
+    assert.equal(second.result.version, 2);
+    assert.equal(second.result.registered.lineage.datasetSha256, l.datasetSha256);
+    assert.equal(statSync(artifactPath(l.datasetUri)).mtimeMs, mtime);
+    assert.equal(versionsOf('flight-delays').length, 2);
+  });
+
+  describe('bad data fails with a typed error naming the problem, and registers nothing', () => {
+    let before: number;
+    const dataDir = () => path.join(stack.home, 'bad-data');
+
+    async function parquetFrom(name: string, select: string): Promise<string> {
+      const file = path.join(dataDir(), `${name}.parquet`);
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(dataDir(), { recursive: true });
+      const source = resolveSource(smallFlightsSpec().spec.data.source);
+      await withDuckDb((db) =>
+        db.run(`COPY (SELECT ${select} FROM read_parquet(${literal(source)}) WHERE date < '2001-01-06') TO ${literal(file)} (FORMAT parquet)`),
+      );
+      return file;
+    }
+
+    async function expectDataError(source: string, column: string, rule: string, tweak: (raw: any) => void = () => undefined) {
+      before = versionsOf('flight-delays').length;
+      const loaded = smallFlightsSpec((raw) => {
+        raw.data.source = source;
+        tweak(raw);
+      });
+      const failure = await trainingFailure(loaded);
+      assert.equal(failure.type, 'DataValidationError', failure.message);
+      assert.equal(failure.nonRetryable, true);
+      assert.deepEqual(failure.details?.[0], { column, rule });
+      assert.match(failure.message, new RegExp(column));
+      assert.equal(versionsOf('flight-delays').length, before, 'no version registered');
+    }
+
+    test('a source missing a feature column', async () => {
+      await expectDataError(await parquetFrom('no-distance', 'date, delay, origin, destination'), 'distance', 'present');
+    });
+
+    test('a column of the wrong type', async () => {
+      await expectDataError(await parquetFrom('distance-as-text', "date, delay, 'far'::VARCHAR AS distance, origin, destination"), 'distance', 'type');
+    });
+
+    test('an empty training window', async () => {
+      await expectDataError(smallFlightsSpec().spec.data.source, 'date', 'minRows', (raw) => {
+        raw.data.training = { start: '1999-01-01', end: '1999-01-04' };
+        raw.data.holdout = { start: '2001-01-04', end: '2001-01-05' };
+      });
+    });
+
+    test('NaN and Infinity in a numeric feature', async () => {
+      const nan = await parquetFrom('distance-nan', "date, delay, CASE WHEN origin = 'ATL' THEN 'NaN'::DOUBLE ELSE distance::DOUBLE END AS distance, origin, destination");
+      await expectDataError(nan, 'distance', 'finite');
+      const inf = await parquetFrom('distance-inf', "date, delay, CASE WHEN origin = 'ORD' THEN 'Infinity'::DOUBLE ELSE distance::DOUBLE END AS distance, origin, destination");
+      await expectDataError(inf, 'distance', 'finite');
+    });
+
+    test('nothing under PERENNIAL_HOME is corrupted by the failures', () => {
+      const db = new Database(path.join(stack.home, 'registry.sqlite'), { readonly: true });
+      try {
+        assert.equal((db.pragma('integrity_check', { simple: true }) as string), 'ok');
+      } finally {
+        db.close();
+      }
+      const tmp = path.join(stack.home, 'artifacts', 'tmp');
+      assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], [], 'no half-written files left behind');
+      for (const v of versionsOf('flight-delays')) {
+        assert.ok(existsSync(artifactPath(v.artifactUri)), `v${v.version} artifact still there`);
+        assert.doesNotThrow(() => JSON.parse(readFileSync(artifactPath(v.artifactUri), 'utf8')));
+      }
+    });
+  });
+
+  test('a second dataset needs only a second spec: CSV source, other columns, a categorical feature', async () => {
+    const csv = path.join(stack.home, 'churn.csv');
+    writeChurnCsv(csv);
+    const loaded = churnSpec(csv);
+    const { handle, result } = await train(loaded, 'carol');
+    assert.equal(handle.workflowId, 'train/customer-churn/1');
+    assert.equal(result.version, 1);
+    const [v] = versionsOf('customer-churn');
+    const artifact = ModelArtifact.fromJSON(readJsonArtifact(v.artifactUri));
+    assert.deepEqual(artifact.pipeline.vocabularies.channel.slice().sort(), ['app', 'partner', 'phone', 'store', 'web']);
+    assert.ok(result.evaluation.model.auc > 0.7, `churn AUC ${result.evaluation.model.auc}: the categorical signal is learned`);
+    assert.ok(result.evaluation.model.logLoss < result.evaluation.baseRate.logLoss);
+  });
+});
