@@ -19,6 +19,8 @@ export interface TrainingResult {
   created: boolean;
   evaluation: Evaluation;
   registered: ModelVersion;
+  /** Rounds trained, and the checkpoint round a retried attempt resumed from (0: from scratch). */
+  training: { rounds: number; resumedFromRound: number };
 }
 
 const quickStep: ActivityOptions = {
@@ -84,5 +86,12 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
       `accuracy ${m.accuracy.toFixed(4)}, Brier ${m.brier.toFixed(4)}`,
   );
   log.info('registered model version', { model: spec.name, version: version.version, created });
-  return { model: spec.name, version: version.version, created, evaluation, registered: version };
+  return {
+    model: spec.name,
+    version: version.version,
+    created,
+    evaluation,
+    registered: version,
+    training: { rounds: trained.rounds, resumedFromRound: trained.resumedFromRound },
+  };
 }
