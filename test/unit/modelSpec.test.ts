@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { findSpec, parseSpec, SpecError } from '../../src/spec/load';
+import { flightsSpecRaw } from '../helpers/specs';
+import { freePort, tempHome } from '../helpers/temporalServer';
+
+test('the shipped flight-delays spec is valid: 12 features, holdout after training', () => {
+  const { spec, specHash } = findSpec('flight-delays', tempHome());
+  assert.equal(spec.features.length, 12);
+  assert.equal(spec.data.holdout.start, spec.data.training.end);
+  assert.match(specHash, /^[0-9a-f]{64}$/);
+  assert.equal(findSpec('flight-delays', tempHome()).specHash, specHash, 'the hash is stable');
+});
+
+test('an invalid spec is rejected with every problem listed', () => {
+  const raw = flightsSpecRaw() as any;
+  raw.name = 'Flight Delays!';
+  raw.data.holdout = { start: '2001-01-10', end: '2001-01-20' };
+  raw.features.push({ name: 'seat', kind: 'numeric', transform: { from: 'column', column: 'seat_number' } });
+  raw.features.push({ name: 'hour', kind: 'numeric', transform: { from: 'lookup', table: 'byAirline', stat: 'lateRate' } });
+  raw.trainer.params.learningRate = -1;
+  assert.throws(
+    () => parseSpec(raw),
+    (err: unknown) => {
+      assert.ok(err instanceof SpecError);
+      const text = err.problems.join('\n');
+      assert.match(text, /^name: expected a lower-case name/m);
+      assert.match(text, /trainer\.params\.learningRate: /);
+      assert.match(text, /data\.holdout: holdout must start at or after the end of the training window/);
+      assert.match(text, /features\.12\.transform\.column: column "seat_number" is not declared/);
+      assert.match(text, /features\.13\.name: duplicate feature name "hour"/);
+      assert.match(text, /features\.13\.transform\.table: lookup table "byAirline" is not defined/);
+      assert.equal(err.problems.length, 6);
+      return true;
+    },
+  );
+});
+
+test('the train script rejects an invalid spec before any workflow starts', async () => {
+  const dir = tempHome();
+  const file = path.join(dir, 'bad.yaml');
+  const raw = flightsSpecRaw() as any;
+  raw.target.column = 'arrival_delay';
+  writeFileSync(file, YAML.stringify(raw));
+  const root = path.resolve(__dirname, '../..');
+  // Nothing listens at this address: a run that got as far as Temporal would fail differently.
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/train.ts', file], {
+    cwd: root,
+    env: { ...process.env, PERENNIAL_HOME: dir, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` },
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /invalid model spec .*bad\.yaml/);
+  assert.match(run.stderr, /target\.column: column "arrival_delay" is not declared in data\.columns/);
+});
+
+test('an unknown model name says which specs exist and where user specs go', () => {
+  const home = tempHome();
+  assert.throws(() => findSpec('no-such-model', home), (err: unknown) => {
+    assert.ok(err instanceof SpecError);
+    assert.match(err.message, /no spec named "no-such-model" \(known: flight-delays; user specs go in .*specs\)/);
+    return true;
+  });
+});
+
+test('a spec of the wrong shape altogether gets a SpecError, never a crash', () => {
+  for (const raw of [{}, null, 'flight-delays', { data: 5 }, { name: 'x', data: { columns: 3 }, features: 'all' }]) {
+    assert.throws(() => parseSpec(raw), SpecError);
+  }
+});
