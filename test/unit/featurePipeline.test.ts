@@ -1,0 +1,100 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ArtifactStore } from '../../src/artifacts/store';
+import { snapshotTrainingData } from '../../src/data/snapshot';
+import { fitPipeline } from '../../src/data/fitPipeline';
+import { readWindow } from '../../src/data/read';
+import { artifactPath } from '../../src/artifacts/store';
+import { withDuckDb } from '../../src/data/duckdb';
+import { datePart, featureMatrix, featureRow, normalizeInput, parseTimestamp, type FittedPipeline, type RawColumns } from '../../src/features/pipeline';
+import { smallFlightsSpec } from '../helpers/specs';
+import { tempHome } from '../helpers/temporalServer';
+
+let pipeline: FittedPipeline;
+let holdout: RawColumns;
+let trainingRows: number;
+
+before(async () => {
+  const { spec } = smallFlightsSpec();
+  const snapshot = await snapshotTrainingData(spec, ArtifactStore.forHome(tempHome()));
+  trainingRows = snapshot.rows.training;
+  await withDuckDb(async (db) => {
+    pipeline = await fitPipeline(db, artifactPath(snapshot.uri), spec);
+    holdout = await readWindow(db, artifactPath(snapshot.uri), spec, spec.data.holdout);
+  });
+});
+
+test('calendar features are UTC by arithmetic; a zone in the input is honoured', () => {
+  const t = parseTimestamp('2001-01-01T23:30:00');
+  assert.equal(t, Date.UTC(2001, 0, 1, 23, 30));
+  assert.equal(datePart(t, 'hour'), 23);
+  assert.equal(datePart(t, 'minuteOfDay'), 23 * 60 + 30);
+  assert.equal(datePart(t, 'dayOfWeek'), 1, '2001-01-01 was a Monday');
+  assert.equal(datePart(parseTimestamp('2001-01-01T23:30:00-05:00'), 'hour'), 4);
+  assert.equal(datePart(parseTimestamp('2001-01-01T23:30:00-05:00'), 'dayOfWeek'), 2);
+  assert.equal(datePart(parseTimestamp('2001-01-31 08:00:00'), 'dayOfMonth'), 31);
+  assert.ok(Number.isNaN(datePart(parseTimestamp('not a date'), 'hour')));
+  assert.equal(normalizeInput({ type: 'timestamp', nullable: false }, new Date(t)), t);
+});
+
+test('lookup statistics come from the training window only', () => {
+  const byOrigin = pipeline.lookups.byOrigin;
+  const flights = byOrigin.stats.indexOf('flights');
+  const total = Object.values(byOrigin.rows).reduce((s, r) => s + r[flights], 0);
+  assert.equal(total, trainingRows, 'per-origin counts add up to the training rows, not more');
+  assert.equal(pipeline.trainRows, trainingRows);
+  assert.equal(byOrigin.defaults[flights], 0, 'an unseen airport has no flights');
+  const rate = byOrigin.stats.indexOf('lateRate');
+  assert.equal(byOrigin.defaults[rate], pipeline.trainBaseRate, 'an unseen airport gets the base rate');
+});
+
+/** Holdout rows as a client would send them: ISO dates, plain JSON values. */
+function asJsonRows(raw: RawColumns, n: number): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (let i = 0; i < n; i++) {
+    const row: Record<string, unknown> = {};
+    for (const [c, values] of Object.entries(raw.columns)) {
+      row[c] = c === pipeline.timeColumn ? new Date(values[i] as number).toISOString().slice(0, 19) : values[i];
+    }
+    rows.push(JSON.parse(JSON.stringify(row)) as Record<string, unknown>);
+  }
+  return rows;
+}
+
+test('serving one JSON row computes exactly the training features, in any process time zone', () => {
+  const n = 2000;
+  const batch = featureMatrix(pipeline, holdout);
+  const rows = asJsonRows(holdout, n);
+  rows.push({ date: '2001-01-04T10:15:00', delay: 0, distance: 321, origin: 'ZZZ', destination: 'QQQ' });
+  let unseen = 0;
+  for (let i = 0; i < n; i++) {
+    const served = featureRow(pipeline, rows[i]);
+    batch.columns.forEach((column, j) => assert.ok(Object.is(served[j], column[i]), `row ${i} feature ${batch.names[j]}: ${served[j]} vs ${column[i]}`));
+    if (!pipeline.lookups.byRoute.rows[`${rows[i].origin}\u001f${rows[i].destination}`]) unseen++;
+  }
+  assert.ok(unseen > 0, 'the holdout has routes never seen in training');
+  const novel = featureRow(pipeline, rows[n]);
+  assert.equal(novel[batch.names.indexOf('route_flights')], 0);
+
+  // The same rows in another process whose local time zone is far from UTC.
+  const script = `
+    const { featureRow } = require('./src/features/pipeline');
+    const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+    process.stdout.write(JSON.stringify(input.rows.map((r) => Array.from(featureRow(input.pipeline, r)))));`;
+  for (const tz of ['Asia/Kolkata', 'America/Los_Angeles']) {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: path.resolve(__dirname, '../..'),
+      env: { ...process.env, TZ: tz },
+      input: JSON.stringify({ pipeline, rows }),
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const remote = JSON.parse(child.stdout) as number[][];
+    for (let i = 0; i < n; i++) {
+      batch.columns.forEach((column, j) => assert.equal(remote[i][j], column[i], `TZ=${tz} row ${i} feature ${batch.names[j]}`));
+    }
+  }
+});
