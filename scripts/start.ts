@@ -6,7 +6,7 @@
 import { loadConfig, workflowUrl } from '../src/config';
 import { createLogger } from '../src/logging';
 import { findSpec } from '../src/spec/load';
-import { ensureTemporalServer } from '../src/temporal/ensureServer';
+import { ensureTemporalServer, prepareNamespace } from '../src/temporal/ensureServer';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
 import { startTraining } from '../src/client/startTraining';
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const loaded = findSpec(DEMO_MODEL, config.home);
   const server = await ensureTemporalServer(config, logger);
+  if (!server) await prepareNamespace(config, logger);
   const connection = await connectWorker(config, logger);
   const worker = await createWorker({ config, connection });
   const client = await connectClient(config, DEMO_ACTOR);

@@ -3,10 +3,12 @@ import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logging';
 import { connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
+import { prepareNamespace } from '../src/temporal/ensureServer';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  await prepareNamespace(config, logger);
   const connection = await connectWorker(config, logger);
   const worker = await createWorker({ config, connection });
   logger.info({ taskQueue: config.taskQueue, address: config.temporalAddress, namespace: config.namespace, home: config.home }, 'worker polling');

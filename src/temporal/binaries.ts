@@ -12,7 +12,7 @@ import { constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { LocalTestWorkflowEnvironmentOptions, TimeSkippingTestWorkflowEnvironmentOptions } from '@temporalio/testing';
-import { SEARCH_ATTRIBUTES } from './devServer';
+import { SEARCH_ATTRIBUTES } from './searchAttributes';
 
 export type TemporalBinary = 'temporal' | 'temporal-test-server';
 
@@ -220,7 +220,7 @@ async function requireBinary(name: TemporalBinary): Promise<string> {
 export type LocalTestServerOptions = NonNullable<LocalTestWorkflowEnvironmentOptions['server']>;
 export type TimeSkippingTestServerOptions = NonNullable<TimeSkippingTestWorkflowEnvironmentOptions['server']>;
 
-const SDK_SEARCH_ATTRIBUTE_TYPE = { Keyword: 'KEYWORD', Int: 'INT', Double: 'DOUBLE' } as const;
+const SDK_SEARCH_ATTRIBUTE_TYPE = { Text: 'TEXT', Keyword: 'KEYWORD', Int: 'INT', Double: 'DOUBLE', Bool: 'BOOL', Datetime: 'DATETIME', KeywordList: 'KEYWORD_LIST' } as const;
 
 /**
  * `server` option for `TestWorkflowEnvironment.createLocal(...)`: the resolved `temporal` CLI (never a download),

@@ -11,28 +11,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { installHint, resolveTemporalBinary } from './binaries';
+import { registerSearchAttributes, SEARCH_ATTRIBUTES } from './searchAttributes';
 
-/** Custom search attributes every perennial namespace carries, with their CLI type names. */
-export const SEARCH_ATTRIBUTES = {
-  PerennialModel: 'Keyword',
-  PerennialStage: 'Keyword',
-  PerennialChampion: 'Int',
-  PerennialCandidate: 'Int',
-  PerennialDriftScore: 'Double',
-} as const;
-
-export type SearchAttributeTypeName = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
-
-/** CLI type name → `temporal.api.enums.v1.IndexedValueType`. */
-const INDEXED_VALUE_TYPE: Record<SearchAttributeTypeName, number> = {
-  Text: 1,
-  Keyword: 2,
-  Int: 3,
-  Double: 4,
-  Bool: 5,
-  Datetime: 6,
-  KeywordList: 7,
-};
+export { SEARCH_ATTRIBUTES, type SearchAttributeTypeName } from './searchAttributes';
 
 /** A pino logger (anything with `info`/`warn` taking a message) or a plain function. */
 export type DevServerLogger = ((msg: string) => void) | { info(msg: string): void; warn(msg: string): void };
@@ -117,24 +98,6 @@ export async function isServerUp(address: string, timeoutMs = 2000): Promise<boo
   }
 }
 
-async function ensureOn(connection: Connection, namespace: string): Promise<string[]> {
-  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const existing = customAttributes ?? {};
-  const missing: Record<string, number> = {};
-  for (const [name, typeName] of Object.entries(SEARCH_ATTRIBUTES)) {
-    const want = INDEXED_VALUE_TYPE[typeName];
-    const have = existing[name] as number | undefined;
-    if (have === undefined) missing[name] = want;
-    else if (have !== want) {
-      const haveName = Object.entries(INDEXED_VALUE_TYPE).find(([, v]) => v === have)?.[0] ?? String(have);
-      throw new Error(`search attribute ${name} exists in namespace ${namespace} as ${haveName}, but perennial needs ${typeName}`);
-    }
-  }
-  const names = Object.keys(missing);
-  if (names.length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
-  return names;
-}
-
 /**
  * Registers any of {@link SEARCH_ATTRIBUTES} missing from `namespace` through the operator API.
  * Returns the names it added (empty if all were there). Throws if one exists with another type.
@@ -142,7 +105,7 @@ async function ensureOn(connection: Connection, namespace: string): Promise<stri
 export async function ensureSearchAttributes(address: string, namespace: string): Promise<string[]> {
   const connection = await Connection.connect({ address, connectTimeout: 5000 });
   try {
-    return await ensureOn(connection, namespace);
+    return await registerSearchAttributes(connection, namespace);
   } finally {
     await connection.close();
   }
@@ -258,7 +221,7 @@ export async function startDevServer(o: DevServerOptions): Promise<RunningDevSer
   }
 
   try {
-    const added = await ensureOn(connection, o.namespace);
+    const added = await registerSearchAttributes(connection, o.namespace);
     if (added.length > 0) log.info(`registered search attributes in ${o.namespace}: ${added.join(', ')}`);
   } catch (err) {
     return fail(`registering search attributes failed: ${(err as Error).message}`);

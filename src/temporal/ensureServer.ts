@@ -1,4 +1,6 @@
+import { Connection } from '@temporalio/client';
 import type { Config } from '../config';
+import { registerSearchAttributes } from './searchAttributes';
 import type { Logger } from '../logging';
 import { isServerUp, startDevServer, type RunningDevServer } from './devServer';
 
@@ -24,4 +26,22 @@ export async function ensureTemporalServer(config: Config, logger: Logger): Prom
     namespace: config.namespace,
     log: logger.child({ component: 'temporal-server' }),
   });
+}
+
+/**
+ * Makes sure the namespace has perennial's search attributes. On a cluster the worker
+ * does this at start; where the operator API is not allowed (e.g. Temporal Cloud API
+ * keys without admin rights) it warns and goes on: runs still work, only filtering by
+ * those attributes does not.
+ */
+export async function prepareNamespace(config: Config, logger: Logger): Promise<void> {
+  const connection = await Connection.connect({ address: config.temporalAddress, ...config.connection });
+  try {
+    const added = await registerSearchAttributes(connection, config.namespace);
+    if (added.length) logger.info({ added, namespace: config.namespace }, 'registered search attributes');
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, namespace: config.namespace }, 'could not register search attributes; create them in your cluster to filter runs in the Web UI');
+  } finally {
+    await connection.close();
+  }
 }
