@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
+import { freePort } from '../../src/util/net';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config';
@@ -9,16 +9,7 @@ import { startDevServer, type RunningDevServer } from '../../src/temporal/devSer
 import { connectClient, connectWorker } from '../../src/temporal/connection';
 import { createLogger } from '../../src/logging';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export function tempHome(prefix = 'perennial-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));

@@ -72,3 +72,14 @@ test('a spec of the wrong shape altogether gets a SpecError, never a crash', () 
     assert.throws(() => parseSpec(raw), SpecError);
   }
 });
+
+test('the train script exits 4 when Temporal is unreachable', async () => {
+  const dir = tempHome();
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/train.ts', 'flight-delays'], {
+    cwd: path.resolve(__dirname, '../..'),
+    env: { ...process.env, PERENNIAL_HOME: dir, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, TEMPORAL_CONFIG_FILE: path.join(dir, 'none.toml') },
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 4, run.stderr);
+  assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:\d+/);
+});

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -174,6 +175,31 @@ describe('training pipeline on a real Temporal dev server', () => {
         assert.doesNotThrow(() => JSON.parse(readFileSync(artifactPath(v.artifactUri), 'utf8')));
       }
     });
+  });
+
+  test('npm run train -- <spec> --by ID --json prints one JSON object: version, metrics, lineage, ids', async () => {
+    const specFile = path.join(stack.home, 'small-flights.json');
+    writeFileSync(specFile, JSON.stringify(smallFlightsSpec().spec));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/train.ts', specFile, '--by', 'dana', '--json'], {
+      cwd: path.resolve(__dirname, '../..'),
+      env: { ...process.env, ...stack.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, stderr);
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 1, 'exactly one line on stdout');
+    const out = JSON.parse(lines[0]);
+    assert.equal(out.model, 'flight-delays');
+    assert.equal(out.version, versionsOf('flight-delays').length);
+    assert.equal(out.lineage.trainedBy, 'dana');
+    assert.match(out.workflowId, /^train\/flight-delays\/\d+$/);
+    assert.equal(typeof out.runId, 'string');
+    assert.ok(out.metrics.model.auc > 0.5 && out.metrics.baseRate.auc === 0.5);
+    assert.equal(out.webUi, `${stack.config.uiUrl}/namespaces/default/workflows/${encodeURIComponent(out.workflowId)}/${out.runId}/history`);
   });
 
   test('a second dataset needs only a second spec: CSV source, other columns, a categorical feature', async () => {

@@ -1,0 +1,281 @@
+/**
+ * `npm run bench` (not a test): the trainer's fit time and holdout AUC on flights at
+ * ~50k and ~1M training rows, predict throughput, and the training pipeline's wall time
+ * with the orchestration's share per activity. Baselines are measured in the same run:
+ * LightGBM on exactly the same matrices (written as Parquet, paths printed), and the
+ * pipeline's steps called directly without Temporal. Medians; the machine is noisy.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { ModelSpecInput } from '../src/spec/modelSpec';
+import { parseSpec, SHIPPED_SPECS_DIR, loadSpecFile, type LoadedSpec } from '../src/spec/load';
+import { ArtifactStore, artifactPath, readJsonArtifact } from '../src/artifacts/store';
+import { ingest, validateData, trainModel, evaluateModel } from '../src/training/steps';
+import { withDuckDb, literal } from '../src/data/duckdb';
+import { readWindow } from '../src/data/read';
+import { featureMatrix, labels, type FittedPipeline, type RawColumns } from '../src/features/pipeline';
+import { trainGbdt, type FeatureMatrix, type GbdtModel } from '../src/ml/gbdt';
+import { auc } from '../src/ml/metrics';
+import { ModelArtifact } from '../src/ml/modelArtifact';
+import { loadConfig } from '../src/config';
+import { startDevServer } from '../src/temporal/devServer';
+import { connectClient, connectWorker } from '../src/temporal/connection';
+import { createWorker } from '../src/worker/createWorker';
+import { startTraining } from '../src/client/startTraining';
+import { freePort } from '../src/util/net';
+import { createLogger } from '../src/logging';
+import YAML from 'yaml';
+import { readFileSync } from 'node:fs';
+
+const ROOT = path.resolve(__dirname, '..');
+const OUT = path.join(ROOT, '.perennial', 'bench');
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function flightsSpec(name: string, training: [string, string], holdout: [string, string]): LoadedSpec {
+  const raw = YAML.parse(readFileSync(path.join(SHIPPED_SPECS_DIR, 'flight-delays.yaml'), 'utf8')) as ModelSpecInput;
+  raw.data.training = { start: training[0], end: training[1] };
+  raw.data.holdout = { start: holdout[0], end: holdout[1] };
+  return parseSpec({ ...raw, name }, `<bench ${name}>`, SHIPPED_SPECS_DIR);
+}
+
+interface Matrices {
+  train: FeatureMatrix;
+  yTrain: Float64Array;
+  holdout: FeatureMatrix;
+  yHoldout: Float64Array;
+  holdoutRaw: RawColumns;
+  pipeline: FittedPipeline;
+}
+
+async function matrices(loaded: LoadedSpec, store: ArtifactStore): Promise<Matrices> {
+  const { spec } = loaded;
+  const snapshot = await ingest(spec, store);
+  const prepared = await validateData(spec, snapshot.uri, store);
+  const pipeline = readJsonArtifact(prepared.pipelineUri) as FittedPipeline;
+  return withDuckDb(async (db) => {
+    const file = artifactPath(snapshot.uri);
+    const trainRaw = await readWindow(db, file, spec, spec.data.training);
+    const holdoutRaw = await readWindow(db, file, spec, spec.data.holdout);
+    return {
+      train: featureMatrix(pipeline, trainRaw),
+      yTrain: labels(pipeline, trainRaw),
+      holdout: featureMatrix(pipeline, holdoutRaw),
+      yHoldout: labels(pipeline, holdoutRaw),
+      holdoutRaw,
+      pipeline,
+    };
+  });
+}
+
+/** Writes a feature matrix with its labels as Parquet (through CSV; JS number text round-trips exactly). */
+async function writeParquet(x: FeatureMatrix, y: Float64Array, file: string): Promise<void> {
+  const csv = `${file}.csv`;
+  const out = createWriteStream(csv);
+  out.write([...x.names, 'label'].join(',') + '\n');
+  const width = x.names.length;
+  for (let i = 0; i < x.nRows; i++) {
+    const row = new Array<string>(width + 1);
+    for (let j = 0; j < width; j++) row[j] = Number.isNaN(x.columns[j][i]) ? '' : String(x.columns[j][i]);
+    row[width] = String(y[i]);
+    if (!out.write(row.join(',') + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  const types = Object.fromEntries([...x.names, 'label'].map((n) => [n, 'DOUBLE']));
+  await withDuckDb((db) =>
+    db.run(`COPY (SELECT * FROM read_csv(${literal(csv)}, header = true, columns = ${toStruct(types)})) TO ${literal(file)} (FORMAT parquet)`),
+  );
+  rmSync(csv);
+}
+
+function toStruct(types: Record<string, string>): string {
+  return `{${Object.entries(types).map(([k, v]) => `${literal(k)}: ${literal(v)}`).join(', ')}}`;
+}
+
+/** A private virtual environment with LightGBM; undefined (with the reason printed) where Python cannot provide it. */
+function lightgbmPython(): string | undefined {
+  const venv = path.join(ROOT, '.tools', 'bench-venv');
+  const python = path.join(venv, 'bin', 'python');
+  try {
+    if (!existsSync(python)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
+    execFileSync(python, ['-c', 'import lightgbm, pyarrow, pandas, sklearn'], { stdio: 'ignore' });
+    return python;
+  } catch {
+    try {
+      console.log('installing LightGBM into .tools/bench-venv ...');
+      execFileSync(python, ['-m', 'pip', 'install', '--quiet', 'lightgbm==4.7.0', 'pyarrow', 'pandas', 'scikit-learn'], { stdio: 'inherit' });
+      return python;
+    } catch (err) {
+      console.log(`LightGBM baseline skipped: ${(err as Error).message.split('\n')[0]}`);
+      return undefined;
+    }
+  }
+}
+
+interface TrainerFigures {
+  rows: number;
+  fitSeconds: number;
+  auc: number;
+  model: GbdtModel;
+}
+
+async function benchTrainer(m: Matrices, loaded: LoadedSpec, repeats: number): Promise<TrainerFigures> {
+  const times: number[] = [];
+  let model: GbdtModel | undefined;
+  for (let r = 0; r < repeats; r++) {
+    const t = performance.now();
+    model = await trainGbdt(m.train, m.yTrain, { params: loaded.spec.trainer.params });
+    times.push((performance.now() - t) / 1000);
+  }
+  return { rows: m.train.nRows, fitSeconds: median(times), auc: auc(m.yHoldout, model!.predictProba(m.holdout)), model: model! };
+}
+
+function benchPredict(m: Matrices, model: GbdtModel, loaded: LoadedSpec): { batchRowsPerSec: number; servingRowsPerSec: number } {
+  const batch: number[] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    const t = performance.now();
+    model.predictProba(m.holdout);
+    batch.push(m.holdout.nRows / ((performance.now() - t) / 1000));
+  }
+  const artifact = new ModelArtifact(loaded.spec.name, m.pipeline, model);
+  const n = Math.min(20_000, m.holdoutRaw.nRows);
+  const rows = Array.from({ length: n }, (_, i) => {
+    const row: Record<string, unknown> = {};
+    for (const [c, v] of Object.entries(m.holdoutRaw.columns)) row[c] = c === m.pipeline.timeColumn ? new Date(v[i] as number).toISOString() : v[i];
+    return row;
+  });
+  const serving: number[] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    const t = performance.now();
+    for (const row of rows) artifact.predictRow(row);
+    serving.push(n / ((performance.now() - t) / 1000));
+  }
+  return { batchRowsPerSec: median(batch), servingRowsPerSec: median(serving) };
+}
+
+function lightgbm(python: string, trainFile: string, holdoutFile: string, loaded: LoadedSpec, repeats: number) {
+  const p = loaded.spec.trainer.params;
+  const args = [path.join(__dirname, 'bench', 'lightgbm_baseline.py'), trainFile, holdoutFile, p.rounds, p.learningRate, p.maxDepth, p.l2, p.minChildWeight, p.maxBins, repeats].map(String);
+  const run = spawnSync(python, args, { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`LightGBM run failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as { fitSeconds: number; auc: number; version: string };
+}
+
+async function benchPipeline(loaded: LoadedSpec) {
+  // Baseline: the same steps as plain function calls, no Temporal.
+  const directHome = path.join(tmpdir(), `perennial-bench-direct-${process.pid}`);
+  const store = ArtifactStore.forHome(directHome);
+  const t0 = performance.now();
+  const snap = await ingest(loaded.spec, store);
+  const prep = await validateData(loaded.spec, snap.uri, store);
+  const trained = await trainModel(loaded.spec, snap.uri, prep.pipelineUri, store, { checkpointKey: 'bench' });
+  await evaluateModel(loaded.spec, snap.uri, trained.artifactUri);
+  const directSeconds = (performance.now() - t0) / 1000;
+  rmSync(directHome, { recursive: true, force: true });
+
+  const home = path.join(tmpdir(), `perennial-bench-${process.pid}`);
+  const config = loadConfig({
+    PERENNIAL_HOME: home,
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    PERENNIAL_UI_PORT: String(await freePort()),
+    TEMPORAL_CONFIG_FILE: path.join(home, 'none.toml'),
+  });
+  const server = await startDevServer({ home, address: config.temporalAddress, uiPort: config.uiPort, namespace: config.namespace });
+  const workerConnection = await connectWorker(config, createLogger('warn', 'perennial-bench'));
+  let client: Client | undefined;
+  try {
+    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    const worker = await createWorker({ config, connection: workerConnection, workflowBundle: bundle });
+    client = await connectClient(config, 'bench');
+    const c = client;
+    return await worker.runUntil(async () => {
+      const started = performance.now();
+      const handle = await startTraining(c, config, loaded, 'bench');
+      await handle.result();
+      const wallSeconds = (performance.now() - started) / 1000;
+      const history = await handle.fetchHistory();
+      const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
+      const scheduled = new Map<string, { name: string; at: number }>();
+      const startedAt = new Map<string, number>();
+      const perActivity: { name: string; ownSeconds: number; orchestrationSeconds: number }[] = [];
+      let lastClose = 0;
+      const events = history.events ?? [];
+      const workflowStart = seconds(events[0]?.eventTime);
+      for (const e of events) {
+        const at = seconds(e.eventTime);
+        const id = String(e.eventId);
+        if (e.activityTaskScheduledEventAttributes) scheduled.set(id, { name: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
+        if (e.activityTaskStartedEventAttributes) startedAt.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+        const done = e.activityTaskCompletedEventAttributes;
+        if (done) {
+          const s = scheduled.get(String(done.scheduledEventId))!;
+          const st = startedAt.get(String(done.scheduledEventId))!;
+          const gapBefore = s.at - (lastClose || workflowStart);
+          perActivity.push({ name: s.name, ownSeconds: at - st, orchestrationSeconds: gapBefore + (st - s.at) });
+          lastClose = at;
+        }
+      }
+      const own = perActivity.reduce((a, p) => a + p.ownSeconds, 0);
+      return { wallSeconds, directSeconds, activitySeconds: own, perActivity };
+    });
+  } finally {
+    await client?.connection.close();
+    await workerConnection.close();
+    await server.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+const fmt = (x: number, d = 3) => x.toFixed(d);
+
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  const store = ArtifactStore.forHome(path.join(OUT, 'home'));
+  const python = lightgbmPython();
+  const sizes: [string, LoadedSpec, number][] = [
+    ['50k', flightsSpec('flights-bench-50k', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-14']), REPEATS],
+    ['1M', flightsSpec('flights-bench-1m', ['2001-01-01', '2001-03-01'], ['2001-03-01', '2001-03-11']), 1],
+  ];
+  console.log(`\n# trainer: histogram GBDT vs LightGBM (same matrices, 1 thread each, ${loadSpecFile(path.join(SHIPPED_SPECS_DIR, 'flight-delays.yaml')).spec.trainer.params.rounds} rounds, depth 6, lr 0.1)`);
+  for (const [label, loaded, repeats] of sizes) {
+    const m = await matrices(loaded, store);
+    const trainFile = path.join(OUT, `flights-${label}-train.parquet`);
+    const holdoutFile = path.join(OUT, `flights-${label}-holdout.parquet`);
+    await writeParquet(m.train, m.yTrain, trainFile);
+    await writeParquet(m.holdout, m.yHoldout, holdoutFile);
+    const ours = await benchTrainer(m, loaded, repeats);
+    console.log(`\n${label}: ${m.train.nRows} training rows, ${m.holdout.nRows} holdout rows (train ${loaded.spec.data.training.start}..${loaded.spec.data.training.end}, holdout ${loaded.spec.data.holdout.start}..${loaded.spec.data.holdout.end})`);
+    console.log(`  matrices: ${trainFile}\n            ${holdoutFile}`);
+    console.log(`  perennial fit ${fmt(ours.fitSeconds, 2)} s (median of ${repeats}), holdout AUC ${fmt(ours.auc, 4)}`);
+    if (python) {
+      const lgbm = lightgbm(python, trainFile, holdoutFile, loaded, repeats);
+      console.log(`  LightGBM ${lgbm.version} fit ${fmt(lgbm.fitSeconds, 2)} s, holdout AUC ${fmt(lgbm.auc, 4)}`);
+      console.log(`  AUC gap (perennial − LightGBM) ${fmt(ours.auc - lgbm.auc, 4)}; fit-time ratio perennial/LightGBM ${fmt(ours.fitSeconds / lgbm.fitSeconds, 2)}×`);
+    }
+    const p = benchPredict(m, ours.model, loaded);
+    console.log(`  predict: ${Math.round(p.batchRowsPerSec).toLocaleString('en-US')} rows/s on matrices; ${Math.round(p.servingRowsPerSec).toLocaleString('en-US')} rows/s one raw JSON row at a time (features + trees)`);
+  }
+
+  console.log('\n# training pipeline on a real Temporal dev server (50k rows) vs the same steps called directly');
+  const pipe = await benchPipeline(sizes[0][1]);
+  console.log(`  wall time start → registered ${fmt(pipe.wallSeconds, 2)} s; activities' own time ${fmt(pipe.activitySeconds, 2)} s; orchestration ${fmt(pipe.wallSeconds - pipe.activitySeconds, 2)} s (${fmt((100 * (pipe.wallSeconds - pipe.activitySeconds)) / pipe.wallSeconds, 1)}%)`);
+  console.log(`  steps called directly (no Temporal): ${fmt(pipe.directSeconds, 2)} s; ratio with Temporal/direct ${fmt(pipe.wallSeconds / pipe.directSeconds, 2)}×`);
+  for (const a of pipe.perActivity) console.log(`    ${a.name.padEnd(13)} own ${fmt(a.ownSeconds)} s, orchestration before it ${fmt(a.orchestrationSeconds)} s`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
