@@ -25,6 +25,8 @@
  * resumed from a checkpoint with exactly the same binning.
  */
 
+import { seededRandom } from '../util/random';
+
 export type FeatureKind = 'numeric' | 'categorical';
 
 export interface FeatureMatrix {
@@ -123,17 +125,6 @@ function streamState(seed: number, stream: number, index: number): number {
   s = fmix32(s ^ Math.imul(stream + 1, 0x85ebca6b));
   s = fmix32(s ^ Math.imul(index + 1, 0xc2b2ae35));
   return s;
-}
-
-/** mulberry32: returns uniform doubles in [0, 1). */
-function mulberry32(state: number): () => number {
-  let a = state | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const STREAM_QUANTILE = 1;
@@ -248,7 +239,7 @@ function computeBinning(x: FeatureMatrix, maxBins: number, seed: number): Featur
   const n = x.nRows;
   let sample: Uint32Array | null = null;
   if (n > QUANTILE_SAMPLE_ROWS) {
-    const rng = mulberry32(streamState(seed, STREAM_QUANTILE, 0));
+    const rng = seededRandom(streamState(seed, STREAM_QUANTILE, 0));
     sample = new Uint32Array(QUANTILE_SAMPLE_ROWS);
     for (let i = 0; i < sample.length; i++) sample[i] = Math.floor(rng() * n);
   }
@@ -1238,7 +1229,7 @@ export async function trainGbdt(x: FeatureMatrix, y: ArrayLike<number>, opts: Tr
   for (let round = trees.length; round < params.rounds; round++) {
     let m = n;
     if (sub < 1) {
-      const rng = mulberry32(streamState(params.seed, STREAM_SUBSAMPLE, round));
+      const rng = seededRandom(streamState(params.seed, STREAM_SUBSAMPLE, round));
       m = 0;
       for (let i = 0; i < n; i++) if (rng() < sub) t.idx[m++] = i;
     } else {

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { seededRandom } from '../../src/util/random';
 import assert from 'node:assert/strict';
 import { GbdtModel, trainGbdt, type FeatureMatrix, type GbdtParams, type GbdtModelJson } from '../../src/ml/gbdt';
 import { auc } from '../../src/ml/metrics';
@@ -7,15 +8,6 @@ import { auc } from '../../src/ml/metrics';
 // helpers
 // ---------------------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
@@ -34,7 +26,7 @@ function makeData(
   kinds: ('numeric' | 'categorical')[],
   gen: (r: () => number) => { values: number[]; logit: number },
 ): Dataset {
-  const r = mulberry32(seed);
+  const r = seededRandom(seed);
   const columns = names.map(() => new Float64Array(n));
   const y = new Float64Array(n);
   const p = new Float64Array(n);
@@ -332,7 +324,7 @@ test('missing values never seen in training still get a prediction (learned defa
 test('categorical: non-ordinal signal in category identity is learned with set splits', async () => {
   // 30 categories with shuffled effects: code order carries no information
   const K = 30;
-  const r0 = mulberry32(99);
+  const r0 = seededRandom(99);
   const effect = Array.from({ length: K }, (_, k) => (k % 2 === 0 ? 1.8 : -1.8) * (0.5 + r0()));
   for (let k = K - 1; k > 0; k--) {
     const j = Math.floor(r0() * (k + 1));

@@ -1,19 +1,11 @@
 import { test } from 'node:test';
+import { seededRandom } from '../../src/util/random';
 import assert from 'node:assert/strict';
 import { auc, baseRateMetrics, binaryMetrics, logLoss } from '../../src/ml/metrics';
 
 const close = (a: number, b: number, tol = 1e-12, msg?: string) =>
   assert.ok(Math.abs(a - b) <= tol, msg ?? `expected ${a} ≈ ${b} (tol ${tol})`);
 
-function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** O(n²) definition: P(score_pos > score_neg) + ½ P(tie). */
 function bruteAuc(y: number[], p: number[]): number {
@@ -47,7 +39,7 @@ test('auc: ties are counted one half (rank average)', () => {
 });
 
 test('auc: matches the O(n²) definition on random data with many ties', () => {
-  const r = mulberry32(7);
+  const r = seededRandom(7);
   const y: number[] = [];
   const p: number[] = [];
   for (let i = 0; i < 600; i++) {
@@ -68,7 +60,7 @@ test('auc: single class is NaN; invalid input throws', () => {
 
 test('auc: on 1M rows matches the analytic value of the generating process', () => {
   const n = 1_000_000;
-  const r = mulberry32(1);
+  const r = seededRandom(1);
   const y = new Float64Array(n);
   const p = new Float64Array(n);
   for (let i = 0; i < n; i++) {
