@@ -1,12 +1,26 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../src/config';
 import { ArtifactStore } from '../src/artifacts/store';
 import { Registry } from '../src/registry/registry';
 
-/** What activities share on one worker: the state folder's artifact store and registry. */
+/** What activities share on one worker: the state folder's artifact store and registry, and where the model server is. */
 export interface ActivityDeps {
   store: ArtifactStore;
   registry: Registry;
+  serverUrl: string;
+  /** A Temporal client, for reading a workflow's own history (e.g. who sent a signal). */
+  client(): Promise<Client>;
 }
 
-export function activityDeps(home: string): ActivityDeps {
-  return { store: ArtifactStore.forHome(home), registry: Registry.forHome(home) };
+export function activityDeps(config: Config): ActivityDeps {
+  let client: Promise<Client> | undefined;
+  return {
+    store: ArtifactStore.forHome(config.home),
+    registry: Registry.forHome(config.home),
+    serverUrl: config.server.url,
+    client: () =>
+      (client ??= Connection.connect({ address: config.temporalAddress, ...config.connection }).then(
+        (connection) => new Client({ connection, namespace: config.namespace }),
+      )),
+  };
 }

@@ -4,17 +4,31 @@ import { validateDataActivity } from './validateData';
 import { trainActivity } from './train';
 import { evaluateActivity } from './evaluate';
 import { registerActivity } from './register';
+import {
+  deployActivity,
+  evaluateVersionActivity,
+  nextTrainingRunActivity,
+  recordDecisionActivity,
+  retireModelActivity,
+} from './lifecycleSteps';
 
 export { activityDeps, type ActivityDeps } from './deps';
 
 /** Every activity the worker registers, bound to one state folder. */
 export function createActivities(d: ActivityDeps) {
   return {
+    // training pipeline
     ingest: ingestActivity(d),
     validateData: validateDataActivity(d),
     train: trainActivity(d),
     evaluate: evaluateActivity(),
     register: registerActivity(d),
+    // lifecycle
+    nextTrainingRun: nextTrainingRunActivity(d),
+    evaluateVersion: evaluateVersionActivity(d),
+    recordDecision: recordDecisionActivity(d),
+    deploy: deployActivity(d),
+    retireModel: retireModelActivity(d),
   };
 }
 

@@ -18,6 +18,9 @@ export const ConfigSchema = z.object({
   PERENNIAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   PERENNIAL_UI_URL: z.url({ message: 'expected an http(s) URL, e.g. http://127.0.0.1:8233' }).optional(),
   PERENNIAL_TASK_QUEUE: z.string().min(1).default('perennial'),
+  PERENNIAL_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
+  PERENNIAL_SERVER_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PERENNIAL_SERVER_URL: z.url({ message: 'expected an http(s) URL, e.g. http://127.0.0.1:8080' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -34,6 +37,8 @@ export interface Config {
   uiPort: number;
   uiUrl: string;
   taskQueue: string;
+  /** Where the model server listens, and where the lifecycle reaches it. */
+  server: { host: string; port: number; url: string };
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
 
@@ -104,6 +109,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uiPort: c.PERENNIAL_UI_PORT,
     uiUrl: (c.PERENNIAL_UI_URL ?? `http://127.0.0.1:${c.PERENNIAL_UI_PORT}`).replace(/\/$/, ''),
     taskQueue: c.PERENNIAL_TASK_QUEUE,
+    server: {
+      host: c.PERENNIAL_SERVER_HOST,
+      port: c.PERENNIAL_SERVER_PORT,
+      url: (c.PERENNIAL_SERVER_URL ?? `http://${c.PERENNIAL_SERVER_HOST}:${c.PERENNIAL_SERVER_PORT}`).replace(/\/$/, ''),
+    },
     logLevel: c.LOG_LEVEL,
   };
 }

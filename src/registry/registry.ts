@@ -74,6 +74,22 @@ export class Registry {
         PRIMARY KEY (model, version),
         UNIQUE (model, workflow_id)
       );
+      CREATE TABLE IF NOT EXISTS aliases (
+        model TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (model, alias),
+        FOREIGN KEY (model, version) REFERENCES versions (model, version)
+      );
+      CREATE TABLE IF NOT EXISTS ledger (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        model TEXT NOT NULL, version INTEGER, decision TEXT NOT NULL,
+        by TEXT NOT NULL, identity TEXT, reason TEXT NOT NULL, at TEXT NOT NULL,
+        workflow_id TEXT, run_id TEXT, details TEXT NOT NULL DEFAULT '{}',
+        dedupe_key TEXT UNIQUE
+      );
+      CREATE TRIGGER IF NOT EXISTS ledger_append_only_update BEFORE UPDATE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the promotion ledger is append-only'); END;
+      CREATE TRIGGER IF NOT EXISTS ledger_append_only_delete BEFORE DELETE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the promotion ledger is append-only'); END;
     `);
   }
 
@@ -127,9 +143,109 @@ export class Registry {
     return row ? toVersion(row as VersionRow) : undefined;
   }
 
+  /** Points an alias (e.g. `champion`) at a registered version. */
+  setAlias(model: string, alias: string, version: number): void {
+    if (!this.get(model, version)) throw new Error(`${model} has no version ${version}`);
+    this.db
+      .prepare(
+        `INSERT INTO aliases (model, alias, version, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
+      )
+      .run(model, alias, version, new Date().toISOString());
+  }
+
+  clearAlias(model: string, alias: string): void {
+    this.db.prepare('DELETE FROM aliases WHERE model = ? AND alias = ?').run(model, alias);
+  }
+
+  alias(model: string, alias: string): { version: number; updatedAt: string } | undefined {
+    const row = this.db.prepare('SELECT version, updated_at FROM aliases WHERE model = ? AND alias = ?').get(model, alias) as
+      | { version: number; updated_at: string }
+      | undefined;
+    return row ? { version: row.version, updatedAt: row.updated_at } : undefined;
+  }
+
+  /** Every model with a registered version. */
+  models(): string[] {
+    return (this.db.prepare('SELECT DISTINCT model FROM versions ORDER BY model').all() as { model: string }[]).map((r) => r.model);
+  }
+
+  /**
+   * Appends a decision to the promotion ledger. With a `dedupeKey`, appending the same
+   * decision twice (an activity retried) keeps one row.
+   */
+  appendLedger(e: LedgerEntry & { dedupeKey?: string }): LedgerRow {
+    const at = e.at ?? new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO ledger (model, version, decision, by, identity, reason, at, workflow_id, run_id, details, dedupe_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+      )
+      .run(e.model, e.version ?? null, e.decision, e.by, e.identity ?? null, e.reason, at, e.workflowId ?? null, e.runId ?? null,
+        JSON.stringify(e.details ?? {}), e.dedupeKey ?? null);
+    const row = e.dedupeKey
+      ? this.db.prepare('SELECT * FROM ledger WHERE dedupe_key = ?').get(e.dedupeKey)
+      : this.db.prepare('SELECT * FROM ledger WHERE id = last_insert_rowid()').get();
+    return toLedgerRow(row as LedgerDbRow);
+  }
+
+  ledger(model: string): LedgerRow[] {
+    return (this.db.prepare('SELECT * FROM ledger WHERE model = ? ORDER BY id').all(model) as LedgerDbRow[]).map(toLedgerRow);
+  }
+
   close(): void {
     this.db.close();
   }
+}
+
+export interface LedgerEntry {
+  model: string;
+  version?: number;
+  /** e.g. trained, gate-failed, approved, rejected, expired, deployed, deploy-failed, rolled-back, retired, spec-updated */
+  decision: string;
+  by: string;
+  /** The Temporal client identity that sent the action, beside the self-declared `by`. */
+  identity?: string;
+  reason: string;
+  at?: string;
+  workflowId?: string;
+  runId?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface LedgerRow extends LedgerEntry {
+  id: number;
+  at: string;
+}
+
+interface LedgerDbRow {
+  id: number;
+  model: string;
+  version: number | null;
+  decision: string;
+  by: string;
+  identity: string | null;
+  reason: string;
+  at: string;
+  workflow_id: string | null;
+  run_id: string | null;
+  details: string;
+}
+
+function toLedgerRow(r: LedgerDbRow): LedgerRow {
+  return {
+    id: r.id,
+    model: r.model,
+    version: r.version ?? undefined,
+    decision: r.decision,
+    by: r.by,
+    identity: r.identity ?? undefined,
+    reason: r.reason,
+    at: r.at,
+    workflowId: r.workflow_id ?? undefined,
+    runId: r.run_id ?? undefined,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+  };
 }
 
 interface VersionRow {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../util/duration';
 
 /**
  * ModelSpec: the one place a user describes a model. Everything else — the snapshot
@@ -7,7 +8,12 @@ import { z } from 'zod';
  */
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, _)');
-const isoDate = z.iso.datetime({ local: true }).or(z.iso.date());
+// A plain pattern rather than z.iso: the lifecycle re-validates specs inside the
+// workflow sandbox, where zod's ISO formats rejected valid dates.
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/, 'expected an ISO date or date-time, e.g. 2001-01-22 or 2001-01-22T06:00:00')
+  .refine((s) => !Number.isNaN(Date.parse(asUtc(s.replace(' ', 'T')))), 'not a real calendar date');
 
 export const ColumnSpec = z.discriminatedUnion('type', [
   z.object({
@@ -119,6 +125,22 @@ export const EvaluationSpec = z.object({
     .default({ min: {}, max: {}, beatBaseRate: [], maxRegression: {} }),
 });
 
+const Duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 90s, 15m, 72h or 7d');
+
+export const ApprovalSpec = z.object({
+  /** Who may approve or reject a candidate. */
+  approvers: z.array(z.string().min(1)).min(1),
+  /** When on, whoever started a training may not approve its candidate. */
+  separationOfDuties: z.boolean().default(true),
+  /** A candidate nobody decided on by then is rejected. */
+  timeout: Duration.default('72h'),
+});
+
+export const RolloutSpec = z.object({
+  /** How long the model server may take to serve a promoted version before the promotion is undone. */
+  deployTimeout: Duration.default('2m'),
+});
+
 const ModelSpecShape = z.object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a lower-case name of letters, digits and -'),
     description: z.string().optional(),
@@ -137,6 +159,8 @@ const ModelSpecShape = z.object({
     features: z.array(FeatureSpec).min(1),
     trainer: TrainerSpec,
     evaluation: EvaluationSpec.default(EvaluationSpec.parse({})),
+    approval: ApprovalSpec,
+    rollout: RolloutSpec.default({ deployTimeout: '2m' }),
 });
 
 export const ModelSpec = ModelSpecShape.superRefine(checkReferences);

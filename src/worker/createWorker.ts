@@ -11,7 +11,7 @@ export interface PerennialWorkerOptions {
 
 /** One worker runs perennial's workflows and activities against one state folder. */
 export async function createWorker(o: PerennialWorkerOptions): Promise<Worker> {
-  const deps = activityDeps(o.config.home);
+  const deps = activityDeps(o.config);
   return Worker.create({
     connection: o.connection,
     namespace: o.config.namespace,

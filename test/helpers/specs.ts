@@ -71,6 +71,7 @@ export function churnSpec(csvFile: string): LoadedSpec {
         { name: 'region_churn_rate', kind: 'numeric', transform: { from: 'lookup', table: 'byRegion', stat: 'churnRate' } },
       ],
       trainer: { type: 'gbdt', params: { rounds: 30, maxDepth: 3, learningRate: 0.2 }, checkpointEvery: 10 },
+      approval: { approvers: ['ml-lead'] },
     },
     '<churn spec>',
   );

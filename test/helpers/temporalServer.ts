@@ -33,6 +33,7 @@ export async function startTestStack(): Promise<TestStack> {
     TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
     PERENNIAL_UI_PORT: String(await freePort()),
     PERENNIAL_TASK_QUEUE: `test-${path.basename(home)}`,
+    PERENNIAL_SERVER_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
     // Keep the user's own envconfig profile out of tests.
     TEMPORAL_CONFIG_FILE: path.join(home, 'no-such-temporal.toml'),

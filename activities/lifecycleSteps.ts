@@ -1,0 +1,66 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { ModelSpec } from '../src/spec/modelSpec';
+import type { LedgerEntry, LedgerRow } from '../src/registry/registry';
+import { evaluateModel } from '../src/training/steps';
+import { waitUntilServing } from '../src/serving/client';
+import { identityOfAction, type ActionSource } from '../src/lifecycle/identity';
+import type { Metrics } from '../src/lifecycle/contract';
+import type { ActivityDeps } from './deps';
+import { asActivity } from './failures';
+
+/** The next run number of `train/<model>/<n>`, from the registry's per-model sequence. */
+export const nextTrainingRunActivity = (d: ActivityDeps) =>
+  async function nextTrainingRun(input: { model: string }): Promise<number> {
+    return d.registry.next(input.model, 'training-run');
+  };
+
+/** Scores a registered version on another run's holdout: the champion judged on the candidate's data. */
+export const evaluateVersionActivity = (d: ActivityDeps) =>
+  async function evaluateVersion(input: { spec: ModelSpec; version: number; snapshotUri: string }): Promise<Metrics> {
+    const v = d.registry.get(input.spec.name, input.version);
+    if (!v) throw ApplicationFailure.nonRetryable(`${input.spec.name} has no version ${input.version}`, 'VersionNotFound');
+    return asActivity(async () => (await evaluateModel(input.spec, input.snapshotUri, v.artifactUri)).model);
+  };
+
+/**
+ * Appends a decision to the promotion ledger, with the Temporal client identity that
+ * sent the action when it came from a person. Idempotent through the dedupe key.
+ */
+export const recordDecisionActivity = (d: ActivityDeps) =>
+  async function recordDecision(input: { entry: LedgerEntry; dedupeKey: string; source?: ActionSource }): Promise<LedgerRow> {
+    let identity = input.entry.identity;
+    if (input.source && !identity) {
+      const execution = Context.current().info.workflowExecution;
+      if (execution) identity = await identityOfAction(await d.client(), execution.workflowId, execution.runId, input.source);
+    }
+    return d.registry.appendLedger({ ...input.entry, identity, dedupeKey: input.dedupeKey });
+  };
+
+/**
+ * Moves the `champion` alias and waits until the model server serves that version.
+ * If it does not in time, the alias moves back and the promotion fails: never half-promoted.
+ */
+export const deployActivity = (d: ActivityDeps) =>
+  async function deploy(input: { model: string; version: number; previous: number | null; timeoutMs: number }): Promise<{ servedAt: string }> {
+    const ctx = Context.current();
+    d.registry.setAlias(input.model, 'champion', input.version);
+    const beat = setInterval(() => ctx.heartbeat(), 1000);
+    try {
+      const outcome = await waitUntilServing(d.serverUrl, input.model, input.version, { timeoutMs: input.timeoutMs });
+      if (outcome.serving) return { servedAt: new Date().toISOString() };
+      if (input.previous === null) d.registry.clearAlias(input.model, 'champion');
+      else d.registry.setAlias(input.model, 'champion', input.previous);
+      throw ApplicationFailure.nonRetryable(
+        `the model server at ${d.serverUrl} did not serve ${input.model} v${input.version}: ${outcome.reason}; champion restored to ${input.previous === null ? 'none' : `v${input.previous}`}`,
+        'DeployFailed',
+      );
+    } finally {
+      clearInterval(beat);
+    }
+  };
+
+/** Stops serving a model: its champion alias is removed. */
+export const retireModelActivity = (d: ActivityDeps) =>
+  async function retireModel(input: { model: string }): Promise<void> {
+    d.registry.clearAlias(input.model, 'champion');
+  };

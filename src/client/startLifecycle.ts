@@ -1,0 +1,38 @@
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { Config } from '../config';
+import type { LoadedSpec } from '../spec/load';
+import { lifecycleWorkflowId } from '../lifecycle/contract';
+import { modelSearchAttributes } from '../temporal/searchAttributes';
+import type { lifecycle } from '../../workflows';
+
+/**
+ * Starts `lifecycle/<model>`, or returns the one already running: a model has one
+ * lifecycle. `started` says which.
+ */
+export async function startLifecycle(
+  client: Client,
+  config: Config,
+  loaded: LoadedSpec,
+  startedBy: string,
+): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId<typeof lifecycle>; started: boolean }> {
+  const workflowId = lifecycleWorkflowId(loaded.spec.name);
+  const runningBefore = await runningRunId(client, workflowId);
+  const handle = await client.workflow.start<typeof lifecycle>('lifecycle', {
+    workflowId,
+    taskQueue: config.taskQueue,
+    args: [{ spec: loaded.spec, specHash: loaded.specHash, startedBy }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: modelSearchAttributes(loaded.spec.name),
+    staticSummary: `Lifecycle of ${loaded.spec.name}`,
+  });
+  return { handle, started: handle.firstExecutionRunId !== runningBefore };
+}
+
+async function runningRunId(client: Client, workflowId: string): Promise<string | undefined> {
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    return d.status.name === 'RUNNING' ? d.runId : undefined;
+  } catch {
+    return undefined;
+  }
+}

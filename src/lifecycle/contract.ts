@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/**
+ * The lifecycle's public contract: stages, the payloads of human actions, and the
+ * shape of the `status` query. One place, used by the workflow, the CLI and tests.
+ * Pure (zod only), so workflow code can import it.
+ */
+
+export const Stage = z.enum(['TRAINING', 'AWAITING_APPROVAL', 'DEPLOYING', 'SERVING', 'IDLE', 'PAUSED', 'RETIRED']);
+export type Stage = z.infer<typeof Stage>;
+
+/** Who acts. Self-declared: an audit trail, not authentication. */
+export const Actor = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected an id of letters, digits and . _ @ - (at most 64)');
+
+const Reason = z.string().trim().min(1, 'a reason is required').max(2000);
+
+/** Payload of `approve` and `reject`, by update or signal. */
+export const Decision = z.strictObject({
+  version: z.number().int().positive(),
+  by: Actor,
+  reason: Reason,
+});
+export type Decision = z.infer<typeof Decision>;
+
+export const RollbackRequest = z.strictObject({
+  toVersion: z.number().int().positive(),
+  by: Actor,
+  reason: Reason,
+});
+export type RollbackRequest = z.infer<typeof RollbackRequest>;
+
+/** Payload of `retire` (and later `retrainNow`, `pause`, `resume`). */
+export const ActorRequest = z.strictObject({ by: Actor, reason: Reason });
+export type ActorRequest = z.infer<typeof ActorRequest>;
+
+export const Metrics = z.object({ auc: z.number(), logLoss: z.number(), accuracy: z.number(), brier: z.number() });
+export type Metrics = z.infer<typeof Metrics>;
+
+export const GateResult = z.object({
+  passed: z.boolean(),
+  /** Why it failed (empty when it passed). */
+  reasons: z.array(z.string()),
+  /** Every check, passed or not, in words. */
+  checks: z.array(z.object({ rule: z.string(), passed: z.boolean(), detail: z.string() })),
+});
+export type GateResult = z.infer<typeof GateResult>;
+
+export const HistoryEntry = z.object({
+  at: z.string(),
+  event: z.string(),
+  version: z.number().optional(),
+  by: z.string().optional(),
+  reason: z.string().optional(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+export const Refusal = z.object({
+  at: z.string(),
+  action: z.string(),
+  via: z.enum(['signal', 'update']),
+  by: z.string().optional(),
+  reason: z.string(),
+});
+export type Refusal = z.infer<typeof Refusal>;
+
+export const LifecycleStatus = z.object({
+  model: z.string(),
+  stage: Stage,
+  champion: z.object({ version: z.number(), metrics: Metrics, since: z.string() }).nullable(),
+  candidate: z
+    .object({
+      version: z.number(),
+      metrics: Metrics,
+      baseRate: Metrics,
+      /** The champion scored on the candidate's holdout, when there is a champion. */
+      championOnSameHoldout: Metrics.nullable(),
+      gate: GateResult,
+      trainedBy: z.string(),
+      trainingWorkflowId: z.string(),
+      /** ISO time after which the candidate is rejected if nobody decided. */
+      approvalDeadline: z.string().nullable(),
+    })
+    .nullable(),
+  /** What the lifecycle waits for, in words. */
+  waitingFor: z.string(),
+  specVersion: z.number(),
+  specHash: z.string(),
+  /** The last decisions and events (bounded); the registry's ledger has all of them. */
+  history: z.array(HistoryEntry),
+  /** Refused signals and updates with their reasons (bounded). */
+  refused: z.array(Refusal),
+});
+export type LifecycleStatus = z.infer<typeof LifecycleStatus>;
+
+export const HISTORY_LIMIT = 50;
+export const REFUSED_LIMIT = 20;
+
+export function lifecycleWorkflowId(model: string): string {
+  return `lifecycle/${model}`;
+}

@@ -1,0 +1,350 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from '../logging';
+import type { Lineage } from '../registry/registry';
+import { Champions, type ChampionState } from './champions';
+import { PredictionLog, type LabelInput, type PredictionRecord } from './predictionLog';
+import { validateInstances, type ValidationIssue } from './validateInstances';
+import { PROMETHEUS_CONTENT_TYPE, ServerMetrics } from './metrics';
+
+export interface ModelServerOptions {
+  /** The state folder: registry, artifacts, and the prediction log `predictions.sqlite`. */
+  home: string;
+  logger?: Logger;
+  /** How often the registry's `champion` aliases are polled (ms). Default 250. */
+  pollMs?: number;
+  /** Largest request body (bytes); larger is 413. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Most instances in one predict request; more is 413. Default 1000. */
+  maxInstances?: number;
+  /** Most labels in one labels request; more is 413. Default 10,000. */
+  maxLabels?: number;
+  /** Prediction log: flush every this many ms. Default 200. */
+  flushMs?: number;
+  /** Prediction log: flush once this many rows are buffered. Default 500. */
+  flushRows?: number;
+}
+
+export interface ModelServer {
+  app: FastifyInstance;
+  champions: Champions;
+  predictionLog: PredictionLog;
+  metrics: ServerMetrics;
+  /** Stops accepting requests, lets those in flight finish, flushes the prediction log, closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** `GET /v1/models/{name}`: what this server serves for one model. */
+export interface ModelStatus {
+  name: string;
+  /** True when a champion is loaded and predictions are served. */
+  ready: boolean;
+  /** The version predictions are scored with right now; null before any champion loads or after the alias is cleared. */
+  champion: {
+    version: number;
+    /** When the registry's champion alias was set to this version. */
+    since: string;
+    /** When this server loaded it. */
+    loadedAt: string;
+    artifactSha256: string;
+    lineage: Lineage;
+  } | null;
+  /** The registry's champion alias as of the server's last poll (null: none). */
+  alias: { version: number; updatedAt: string } | null;
+  /** Why the alias's version could not be loaded (the previous champion keeps serving), else null. */
+  loadError: string | null;
+}
+
+/** `POST /v1/models/{name}:predict` response. */
+export interface PredictResponse {
+  predictions: { score: number; label: 0 | 1; request_id: string }[];
+  model_name: string;
+  model_version: number;
+}
+
+/** `POST /v1/models/{name}:labels` response. */
+export interface LabelsResponse {
+  accepted: number;
+  unknown: string[];
+  conflicts: { request_id: string; label: 0 | 1; existing: 0 | 1 }[];
+}
+
+/** A 4xx/5xx body: `details` lists every problem with the instances or labels sent. */
+export interface ErrorResponse {
+  error: string;
+  details?: ValidationIssue[];
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly details?: ValidationIssue[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const MODEL_ROUTE = '/v1/models/:target';
+const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+const VERBS: Record<string, string> = { predict: 'POST', labels: 'POST' };
+
+/**
+ * `{name}` or `{name}:{verb}`, split on the last colon (model names have none). Routing
+ * with one parameter per path segment sidesteps find-my-way's treatment of `:` inside a
+ * segment, and lets unknown verbs and wrong methods get their own answers.
+ */
+export function splitTarget(target: string): { name: string; verb: string | undefined } {
+  const i = target.lastIndexOf(':');
+  return i < 0 ? { name: target, verb: undefined } : { name: target.slice(0, i), verb: target.slice(i + 1) };
+}
+
+/** The metrics label of a request: its route template, never the raw path. */
+function routeLabel(request: FastifyRequest): string {
+  const url = request.routeOptions.url;
+  if (url === MODEL_ROUTE) {
+    const { verb } = splitTarget((request.params as { target: string }).target);
+    if (verb === undefined) return '/v1/models/{name}';
+    return verb in VERBS ? `/v1/models/{name}:${verb}` : '/v1/models/{name}:{verb}';
+  }
+  return url ?? 'unmatched';
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+/** The body as a JSON object with exactly the allowed keys, or a 400. */
+function objectBody(body: unknown, key: string): Record<string, unknown> {
+  if (body === undefined) throw new HttpError(400, `expected a JSON body {"${key}": [...]} with Content-Type: application/json`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, `expected a JSON object {"${key}": [...]}, got ${describe(body)}`);
+  }
+  const extra = Object.keys(body).filter((k) => k !== key);
+  if (extra.length) throw new HttpError(400, `unknown top-level field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')}; expected only "${key}"`);
+  return body as Record<string, unknown>;
+}
+
+/** `body[key]` as a non-empty array of at most `max` items. */
+function listOf(body: Record<string, unknown>, key: string, max: number): unknown[] {
+  const list = body[key];
+  if (list === undefined) throw new HttpError(400, `"${key}" is required`);
+  if (!Array.isArray(list)) throw new HttpError(400, `"${key}" must be an array, got ${describe(list)}`);
+  if (list.length === 0) throw new HttpError(400, `"${key}" is empty`);
+  if (list.length > max) throw new HttpError(413, `too many ${key}: ${list.length} (at most ${max} per request)`);
+  return list;
+}
+
+function problems(kind: string, issues: ValidationIssue[]): HttpError {
+  const rows = new Set(issues.map((i) => i.row)).size;
+  return new HttpError(400, `invalid ${kind}: ${issues.length} problem${issues.length === 1 ? '' : 's'} in ${rows} row${rows === 1 ? '' : 's'}`, issues);
+}
+
+function validateLabels(labels: unknown[]): { items: LabelInput[]; issues: ValidationIssue[] } {
+  const issues: ValidationIssue[] = [];
+  const items: LabelInput[] = [];
+  labels.forEach((l, row) => {
+    if (l === null || typeof l !== 'object' || Array.isArray(l)) {
+      issues.push({ row, message: `expected an object {"request_id", "label"}, got ${describe(l)}` });
+      return;
+    }
+    const o = l as Record<string, unknown>;
+    const id = o.request_id;
+    const label = o.label;
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
+      issues.push({ row, field: 'request_id', message: id === undefined ? 'is required' : `expected a request id string, got ${describe(id)}` });
+    }
+    if (label !== 0 && label !== 1) {
+      issues.push({ row, field: 'label', message: label === undefined ? 'is required' : `expected 0 or 1, got ${typeof label === 'number' ? label : describe(label)}` });
+    }
+    for (const k of Object.keys(o)) if (k !== 'request_id' && k !== 'label') issues.push({ row, field: k, message: 'unknown field (expected: request_id, label)' });
+    if (typeof id === 'string' && (label === 0 || label === 1)) items.push({ requestId: id, label });
+  });
+  return { items, issues };
+}
+
+/**
+ * The model server: KServe V1 / TF Serving REST conventions over the registry's
+ * champions, every prediction logged, delayed labels taken. Loads each model's champion
+ * before it returns; call `app.listen({ host, port })` to serve.
+ *
+ * - `POST /v1/models/{name}:predict` `{instances: [...]}` → `{predictions: [{score, label, request_id}], model_name, model_version}`
+ * - `POST /v1/models/{name}:labels` `{labels: [{request_id, label}]}` → `{accepted, unknown, conflicts}`
+ * - `GET /v1/models/{name}` → ModelStatus; `GET /v1/models` → `{models: ModelStatus[]}`
+ * - `GET /healthz`, `GET /metrics` (Prometheus text)
+ */
+export async function buildModelServer(o: ModelServerOptions): Promise<ModelServer> {
+  const maxBodyBytes = o.maxBodyBytes ?? 1024 * 1024;
+  const maxInstances = o.maxInstances ?? 1000;
+  const maxLabels = o.maxLabels ?? 10_000;
+  const log = o.logger;
+  const metrics = new ServerMetrics();
+  const champions = new Champions({ home: o.home, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }) });
+  const predictionLog = PredictionLog.forHome(o.home, {
+    flushMs: o.flushMs,
+    flushRows: o.flushRows,
+    onError: (err) => log?.error({ err }, 'prediction log flush failed; retrying'),
+  });
+  try {
+    await champions.start();
+  } catch (err) {
+    await champions.stop();
+    predictionLog.close();
+    throw err;
+  }
+
+  const app = Fastify({
+    ...(log ? { loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: maxBodyBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance;
+
+  // JSON only, parsed by JSON.parse so a syntax error names its position; `1e999` becomes
+  // Infinity and is rejected by validation. Other media types are 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: maxBodyBytes }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim().length === 0) return done(new HttpError(400, 'empty body: expected a JSON object'), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new HttpError(400, `malformed JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; details?: ValidationIssue[]; headers?: Record<string, string> }, request, reply) => {
+    let status = err.statusCode ?? 500;
+    let message = err.message;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body over the limit of ${maxBodyBytes} bytes`;
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}: expected application/json`;
+    if (status < 400 || status > 599) status = 500;
+    if (status >= 500 && !(err instanceof HttpError)) {
+      request.log.error({ err, url: request.url }, 'request failed');
+      message = 'internal server error';
+    }
+    if (err instanceof HttpError) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+    const body: ErrorResponse = err.details ? { error: message, details: err.details } : { error: message };
+    return reply.code(status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }));
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(routeLabel(request), request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  const methodNotAllowed = (allow: string) => async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.code(405).header('allow', allow).send({ error: `method not allowed (allowed: ${allow})` });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.route({ method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/healthz', handler: methodNotAllowed('GET, HEAD') });
+
+  app.get('/metrics', async (_request, reply) => {
+    const states = champions.all();
+    const text = metrics.render({
+      served: states.map((s) => ({ labels: { model: s.model }, value: s.champion?.version ?? 0 })),
+      ready: states.map((s) => ({ labels: { model: s.model }, value: s.champion ? 1 : 0 })),
+      pendingLogRows: predictionLog.pending,
+    });
+    return reply.type(PROMETHEUS_CONTENT_TYPE).send(text);
+  });
+  app.route({ method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/metrics', handler: methodNotAllowed('GET, HEAD') });
+
+  const status = (s: ChampionState): ModelStatus => ({
+    name: s.model,
+    ready: s.champion !== null,
+    champion: s.champion
+      ? {
+          version: s.champion.version,
+          since: s.champion.since,
+          loadedAt: s.champion.loadedAt,
+          artifactSha256: s.champion.registered.artifactSha256,
+          lineage: s.champion.registered.lineage,
+        }
+      : null,
+    alias: s.alias,
+    loadError: s.loadError,
+  });
+
+  app.get('/v1/models', async () => ({ models: champions.all().map(status) }));
+  app.route({ method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/v1/models', handler: methodNotAllowed('GET, HEAD') });
+
+  app.route({
+    method: [...ALL_METHODS],
+    url: MODEL_ROUTE,
+    // Before the body is read: unknown verb 404, wrong method 405, unknown model 404.
+    onRequest: async (request, reply) => {
+      const { name, verb } = splitTarget((request.params as { target: string }).target);
+      const allowed = verb === undefined ? 'GET' : VERBS[verb];
+      if (allowed === undefined) return reply.code(404).send({ error: `unknown verb ":${verb}" (known: ${Object.keys(VERBS).map((v) => `:${v}`).join(', ')})` });
+      if (request.method !== allowed && !(allowed === 'GET' && request.method === 'HEAD')) {
+        const allow = allowed === 'GET' ? 'GET, HEAD' : allowed;
+        return reply.code(405).header('allow', allow).send({ error: `method ${request.method} not allowed (allowed: ${allow})` });
+      }
+      if (!champions.isKnown(name)) return reply.code(404).send({ error: `model ${JSON.stringify(name)} not found` });
+      return undefined;
+    },
+    handler: async (request, reply) => {
+      const { name, verb } = splitTarget((request.params as { target: string }).target);
+      if (verb === undefined) return status(champions.state(name)!);
+      if (verb === 'labels') {
+        const { items, issues } = validateLabels(listOf(objectBody(request.body, 'labels'), 'labels', maxLabels));
+        if (issues.length) throw problems('labels', issues);
+        const r = predictionLog.applyLabels(name, items);
+        const body: LabelsResponse = {
+          accepted: r.accepted,
+          unknown: r.unknown,
+          conflicts: r.conflicts.map((c) => ({ request_id: c.requestId, label: c.label, existing: c.existing })),
+        };
+        return body;
+      }
+      // :predict. One champion for the whole request, even if a promotion lands meanwhile.
+      const champion = champions.get(name);
+      if (!champion) {
+        const s = champions.state(name);
+        const why = s?.loadError ? ` (${s.loadError})` : '';
+        throw new HttpError(503, `model ${JSON.stringify(name)} has no champion loaded yet${why}`, undefined, { 'retry-after': '1' });
+      }
+      const instances = listOf(objectBody(request.body, 'instances'), 'instances', maxInstances);
+      const issues = validateInstances(instances, { inputs: champion.artifact.pipeline.inputs, target: champion.artifact.pipeline.target.column });
+      if (issues.length) throw problems('instances', issues);
+      if (!predictionLog.canAccept(instances.length)) {
+        throw new HttpError(503, 'the prediction log is not keeping up; try again shortly', undefined, { 'retry-after': '1' });
+      }
+      const at = new Date().toISOString();
+      const width = champion.featureNames.length;
+      const records: PredictionRecord[] = [];
+      const predictions: PredictResponse['predictions'] = [];
+      for (const instance of instances) {
+        const features = new Float64Array(width);
+        const score = champion.score(instance as Record<string, unknown>, features);
+        const requestId = randomUUID();
+        records.push({ requestId, at, model: name, modelVersion: champion.version, instance, features, score });
+        predictions.push({ score, label: score >= 0.5 ? 1 : 0, request_id: requestId });
+      }
+      // Buffered before the response is sent: a clean stop (close → flush) loses none of them.
+      predictionLog.append(records);
+      metrics.countPredictions(name, champion.version, records.length);
+      const body: PredictResponse = { predictions, model_name: name, model_version: champion.version };
+      return reply.send(body);
+    },
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      try {
+        await app.close();
+      } finally {
+        await champions.stop();
+        predictionLog.close();
+      }
+    })());
+
+  return { app, champions, predictionLog, metrics, close };
+}

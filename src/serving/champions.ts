@@ -1,0 +1,189 @@
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { artifactPath } from '../artifacts/store';
+import { ModelArtifact } from '../ml/modelArtifact';
+import { compilePipeline, normalizeInput, type CompiledPipeline } from '../features/pipeline';
+import { Registry, type ModelVersion } from '../registry/registry';
+import type { Logger } from '../logging';
+
+/** The version a model server serves for one model, loaded and ready to score. */
+export interface LoadedChampion {
+  model: string;
+  version: number;
+  /** When the registry's `champion` alias was last set to this version. */
+  since: string;
+  /** When this server finished loading it. */
+  loadedAt: string;
+  registered: ModelVersion;
+  artifact: ModelArtifact;
+  /** Feature names in the model's order (the order of logged feature arrays). */
+  featureNames: string[];
+  /** Computes the features of one raw instance into `out` and returns its score. */
+  score(instance: Record<string, unknown>, out: Float64Array): number;
+}
+
+/** What this server knows of one model: the registry's champion and what is loaded. */
+export interface ChampionState {
+  model: string;
+  /** The loaded champion, or null when none is (yet) loaded. */
+  champion: LoadedChampion | null;
+  /** The registry's `champion` alias at the last poll (null: no champion). */
+  alias: { version: number; updatedAt: string } | null;
+  /** Why the alias's version could not be loaded (retried every poll), else null. */
+  loadError: string | null;
+}
+
+export interface ChampionsOptions {
+  home: string;
+  /** How often the registry alias is polled (ms). Default 250. */
+  pollMs?: number;
+  logger?: Logger;
+  /** Registry alias to serve. Default `champion`. */
+  alias?: string;
+}
+
+function loadedChampion(registered: ModelVersion, artifact: ModelArtifact, since: string): LoadedChampion {
+  const compiled: CompiledPipeline = compilePipeline(artifact.pipeline);
+  const inputs = artifact.pipeline.inputs;
+  return {
+    model: registered.model,
+    version: registered.version,
+    since,
+    loadedAt: new Date().toISOString(),
+    registered,
+    artifact,
+    featureNames: compiled.names,
+    // Exactly ModelArtifact.predictRow, keeping the features for the prediction log.
+    score(instance, out) {
+      compiled.computeRow((c) => normalizeInput(inputs[c], instance[c]), out);
+      return artifact.gbdt.predictRow(out);
+    },
+  };
+}
+
+/**
+ * The champion of every model in the registry, kept current by polling the `champion`
+ * alias. A new version's artifact is read, checked against its registered sha256 and
+ * compiled on the poller — never on a request — and then swapped in with one assignment,
+ * so every request is scored entirely by one version. If it cannot be loaded, the
+ * previous champion keeps serving and the load is retried at the next poll. A cleared
+ * alias stops serving the model (503).
+ */
+export class Champions {
+  private readonly registry: Registry;
+  private readonly states = new Map<string, ChampionState>();
+  private readonly pollMs: number;
+  private readonly aliasName: string;
+  private readonly logger: Logger | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private refreshing: Promise<void> | undefined;
+  /** Errors already logged, per model, so a broken artifact is logged once, not every poll. */
+  private readonly loggedErrors = new Map<string, string>();
+
+  constructor(o: ChampionsOptions) {
+    this.registry = Registry.forHome(o.home);
+    this.pollMs = o.pollMs ?? 250;
+    this.aliasName = o.alias ?? 'champion';
+    this.logger = o.logger;
+  }
+
+  /** Loads every model's champion, then keeps polling. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.refresh()
+        .catch((err: unknown) => this.logger?.error({ err }, 'champion poll failed'))
+        .finally(() => this.schedule());
+    }, this.pollMs);
+    this.timer.unref();
+  }
+
+  /** One poll: the registry's models and their champion aliases; loads what changed. */
+  refresh(): Promise<void> {
+    // One refresh at a time: a slow artifact load delays the next poll instead of racing it.
+    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    for (const model of this.registry.models()) {
+      if (this.stopped) return;
+      const state = this.states.get(model) ?? { model, champion: null, alias: null, loadError: null };
+      this.states.set(model, state);
+      const alias = this.registry.alias(model, this.aliasName) ?? null;
+      state.alias = alias;
+      if (!alias) {
+        if (state.champion) this.logger?.warn({ model, version: state.champion.version }, 'champion alias cleared: no longer serving');
+        state.champion = null;
+        state.loadError = null;
+        continue;
+      }
+      if (state.champion?.version === alias.version) {
+        if (state.champion.since !== alias.updatedAt) state.champion = { ...state.champion, since: alias.updatedAt };
+        state.loadError = null;
+        continue;
+      }
+      try {
+        const loaded = await this.load(model, alias.version, alias.updatedAt);
+        if (this.stopped) return;
+        // The alias may have moved again while the artifact loaded: the next poll catches up.
+        const previous = state.champion?.version;
+        state.champion = loaded;
+        state.loadError = null;
+        this.loggedErrors.delete(model);
+        this.logger?.info({ model, version: loaded.version, previous: previous ?? null }, `serving ${model} v${loaded.version}`);
+      } catch (err) {
+        const message = (err as Error).message;
+        state.loadError = `version ${alias.version}: ${message}`;
+        if (this.loggedErrors.get(model) !== state.loadError) {
+          this.loggedErrors.set(model, state.loadError);
+          this.logger?.error({ model, version: alias.version, err }, `cannot load ${model} v${alias.version}; still serving ${state.champion ? `v${state.champion.version}` : 'nothing'}`);
+        }
+      }
+    }
+  }
+
+  private async load(model: string, version: number, since: string): Promise<LoadedChampion> {
+    const registered = this.registry.get(model, version);
+    if (!registered) throw new Error(`the registry has no ${model} v${version}`);
+    const bytes = await readFile(artifactPath(registered.artifactUri));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== registered.artifactSha256) {
+      throw new Error(`artifact ${registered.artifactUri} has sha256 ${sha256}, the registry says ${registered.artifactSha256}`);
+    }
+    const artifact = ModelArtifact.fromJSON(JSON.parse(bytes.toString('utf8')));
+    if (artifact.model !== model) throw new Error(`artifact ${registered.artifactUri} is a model of ${artifact.model}, not ${model}`);
+    return loadedChampion(registered, artifact, since);
+  }
+
+  /** A model is known once the registry has any version of it (as of the last poll). */
+  isKnown(model: string): boolean {
+    return this.states.has(model);
+  }
+
+  /** The loaded champion, or undefined when none is. */
+  get(model: string): LoadedChampion | undefined {
+    return this.states.get(model)?.champion ?? undefined;
+  }
+
+  state(model: string): ChampionState | undefined {
+    return this.states.get(model);
+  }
+
+  all(): ChampionState[] {
+    return [...this.states.values()];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.refreshing?.catch(() => undefined);
+    this.registry.close();
+  }
+}

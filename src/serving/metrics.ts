@@ -1,0 +1,107 @@
+/**
+ * The model server's Prometheus metrics, in the text exposition format (version 0.0.4),
+ * written by hand: a few counters, one histogram and gauges need no client library.
+ */
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Request latency buckets, seconds. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type Labels = Record<string, string>;
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+function num(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+interface Histogram {
+  labels: Labels;
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+export interface GaugeSample {
+  labels: Labels;
+  value: number;
+}
+
+export class ServerMetrics {
+  private readonly requests = new Map<string, { labels: Labels; value: number }>();
+  private readonly latency = new Map<string, Histogram>();
+  private readonly predictions = new Map<string, { labels: Labels; value: number }>();
+
+  /** One finished HTTP request. `route` is a route template, never a raw path (bounded cardinality). */
+  observeRequest(route: string, method: string, status: number, seconds: number): void {
+    const labels = { route, method, status: String(status) };
+    const key = `${route}\u0000${method}\u0000${status}`;
+    const c = this.requests.get(key) ?? { labels, value: 0 };
+    c.value++;
+    this.requests.set(key, c);
+    const hKey = `${route}\u0000${method}`;
+    let h = this.latency.get(hKey);
+    if (!h) {
+      h = { labels: { route, method }, counts: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.latency.set(hKey, h);
+    }
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (seconds <= LATENCY_BUCKETS[i]) h.counts[i]++;
+    h.sum += seconds;
+    h.count++;
+  }
+
+  /** Instances scored by one model version. */
+  countPredictions(model: string, version: number, n: number): void {
+    const key = `${model}\u0000${version}`;
+    const c = this.predictions.get(key) ?? { labels: { model, version: String(version) }, value: 0 };
+    c.value += n;
+    this.predictions.set(key, c);
+  }
+
+  /** The exposition text; gauges are read at scrape time from the server's state. */
+  render(gauges: { served: GaugeSample[]; ready: GaugeSample[]; pendingLogRows: number }): string {
+    const out: string[] = [];
+    out.push('# HELP perennial_http_requests_total HTTP requests by route, method and status code.');
+    out.push('# TYPE perennial_http_requests_total counter');
+    for (const c of this.requests.values()) out.push(`perennial_http_requests_total${labelText(c.labels)} ${num(c.value)}`);
+
+    out.push('# HELP perennial_http_request_duration_seconds HTTP request latency by route and method.');
+    out.push('# TYPE perennial_http_request_duration_seconds histogram');
+    for (const h of this.latency.values()) {
+      LATENCY_BUCKETS.forEach((le, i) => {
+        out.push(`perennial_http_request_duration_seconds_bucket${labelText({ ...h.labels, le: num(le) })} ${h.counts[i]}`);
+      });
+      out.push(`perennial_http_request_duration_seconds_bucket${labelText({ ...h.labels, le: '+Inf' })} ${h.count}`);
+      out.push(`perennial_http_request_duration_seconds_sum${labelText(h.labels)} ${num(h.sum)}`);
+      out.push(`perennial_http_request_duration_seconds_count${labelText(h.labels)} ${h.count}`);
+    }
+
+    out.push('# HELP perennial_predictions_total Instances scored, by model and version.');
+    out.push('# TYPE perennial_predictions_total counter');
+    for (const c of this.predictions.values()) out.push(`perennial_predictions_total${labelText(c.labels)} ${num(c.value)}`);
+
+    out.push('# HELP perennial_served_version The model version this server scores with (0: none loaded).');
+    out.push('# TYPE perennial_served_version gauge');
+    for (const g of gauges.served) out.push(`perennial_served_version${labelText(g.labels)} ${num(g.value)}`);
+
+    out.push('# HELP perennial_model_ready 1 when a champion is loaded for the model, else 0.');
+    out.push('# TYPE perennial_model_ready gauge');
+    for (const g of gauges.ready) out.push(`perennial_model_ready${labelText(g.labels)} ${num(g.value)}`);
+
+    out.push('# HELP perennial_prediction_log_pending Predictions buffered, not yet written to the prediction log.');
+    out.push('# TYPE perennial_prediction_log_pending gauge');
+    out.push(`perennial_prediction_log_pending ${gauges.pendingLogRows}`);
+    return out.join('\n') + '\n';
+  }
+}

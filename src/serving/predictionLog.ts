@@ -1,0 +1,257 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+/** One scored instance, as the model server logs it. */
+export interface PredictionRecord {
+  requestId: string;
+  /** ISO-8601 UTC time the prediction was made. */
+  at: string;
+  model: string;
+  modelVersion: number;
+  /** The raw instance as the client sent it (validated). */
+  instance: unknown;
+  /** The computed features in the model's feature order; NaN (a missing value) is stored as null. */
+  features: ArrayLike<number>;
+  score: number;
+}
+
+/** One row of the log, as monitoring reads it. */
+export interface PredictionRow {
+  /** Autoincrement row id: the cursor monitoring reads by (`afterId`). */
+  id: number;
+  requestId: string;
+  at: string;
+  model: string;
+  modelVersion: number;
+  instance: unknown;
+  features: (number | null)[];
+  score: number;
+  label: 0 | 1 | null;
+  labeledAt: string | null;
+}
+
+export interface LabelInput {
+  requestId: string;
+  label: 0 | 1;
+}
+
+export interface LabelResult {
+  /** Labels now recorded: new ones plus repeats of the same value (idempotent). */
+  accepted: number;
+  /** Request ids this model never logged. */
+  unknown: string[];
+  /** Ids already labeled with the other value: kept as they were, not overwritten. */
+  conflicts: { requestId: string; label: 0 | 1; existing: 0 | 1 }[];
+}
+
+export interface PredictionLogOptions {
+  /** Flush the buffer this often (ms). Default 200. */
+  flushMs?: number;
+  /** Flush as soon as this many rows are buffered. Default 500. */
+  flushRows?: number;
+  /**
+   * Refuse new predictions (`canAccept` false) while this many rows wait for the disk,
+   * e.g. when SQLite keeps failing: a prediction that cannot be logged is not served.
+   * Default 50,000.
+   */
+  maxPending?: number;
+  onError?: (err: unknown) => void;
+}
+
+interface DbRow {
+  id: number;
+  request_id: string;
+  at: string;
+  model: string;
+  model_version: number;
+  instance: string;
+  features: string;
+  score: number;
+  label: number | null;
+  labeled_at: string | null;
+}
+
+/**
+ * The prediction log: every served prediction, in SQLite (WAL) at
+ * `<home>/predictions.sqlite`. Writes are batched: `append` buffers, and the buffer goes
+ * to disk in one transaction every `flushMs` or every `flushRows` rows, on `flush()`, and
+ * on `close()` — so a clean stop loses nothing, and a crash loses at most the last
+ * `flushMs` of predictions. Delayed labels are applied to the same rows (after a flush, so
+ * they reach rows that were still buffered).
+ */
+export class PredictionLog {
+  private readonly db: Database.Database;
+  private buffer: PredictionRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly flushMs: number;
+  private readonly flushRows: number;
+  private readonly maxPending: number;
+  private readonly onError: (err: unknown) => void;
+  private readonly insert: Database.Statement;
+  private readonly insertMany: (rows: PredictionRecord[]) => void;
+
+  constructor(readonly file: string, o: PredictionLogOptions = {}) {
+    this.flushMs = o.flushMs ?? 200;
+    this.flushRows = o.flushRows ?? 500;
+    this.maxPending = o.maxPending ?? 50_000;
+    this.onError = o.onError ?? (() => undefined);
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS predictions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        model TEXT NOT NULL,
+        model_version INTEGER NOT NULL,
+        instance TEXT NOT NULL,
+        features TEXT NOT NULL,
+        score REAL NOT NULL,
+        label INTEGER CHECK (label IN (0, 1)),
+        labeled_at TEXT
+      );
+      CREATE INDEX IF NOT EXISTS predictions_model_id ON predictions (model, id);
+    `);
+    this.insert = this.db.prepare(
+      `INSERT INTO predictions (request_id, at, model, model_version, instance, features, score) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertMany = this.db.transaction((rows: PredictionRecord[]) => {
+      for (const r of rows) {
+        this.insert.run(r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), featuresJson(r.features), r.score);
+      }
+    });
+  }
+
+  static forHome(home: string, o?: PredictionLogOptions): PredictionLog {
+    return new PredictionLog(path.join(home, 'predictions.sqlite'), o);
+  }
+
+  /** Rows waiting for the next flush. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /** Whether `n` more predictions may be served (and so logged) now. */
+  canAccept(n: number): boolean {
+    return !this.closed && this.buffer.length + n <= this.maxPending;
+  }
+
+  /** Buffers predictions; they reach the disk at the next flush. */
+  append(records: readonly PredictionRecord[]): void {
+    if (this.closed) throw new Error('the prediction log is closed');
+    for (const r of records) this.buffer.push(r);
+    if (this.buffer.length >= this.flushRows) this.flushQuietly();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flushQuietly();
+      }, this.flushMs);
+    }
+  }
+
+  /** Writes every buffered row in one transaction; returns how many. A failure keeps them buffered. */
+  flush(): number {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.buffer.length === 0) return 0;
+    const rows = this.buffer;
+    this.buffer = [];
+    try {
+      this.insertMany(rows);
+    } catch (err) {
+      this.buffer = rows.concat(this.buffer);
+      throw err;
+    }
+    return rows.length;
+  }
+
+  private flushQuietly(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      this.onError(err);
+      // Try again later; `canAccept` turns false if the backlog keeps growing.
+      if (!this.closed && !this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.flushQuietly();
+        }, Math.max(this.flushMs, 1000));
+      }
+    }
+  }
+
+  /**
+   * Records delayed labels for one model's predictions, in one transaction. A request id
+   * this model never logged is reported as unknown; labeling an id again with the same
+   * value changes nothing and counts as accepted (a retried call is harmless); a
+   * different value for an id already labeled is a conflict: the first label stays.
+   */
+  applyLabels(model: string, labels: readonly LabelInput[], at = new Date().toISOString()): LabelResult {
+    this.flush();
+    const find = this.db.prepare('SELECT label FROM predictions WHERE request_id = ? AND model = ?');
+    const set = this.db.prepare('UPDATE predictions SET label = ?, labeled_at = ? WHERE request_id = ? AND model = ? AND label IS NULL');
+    return this.db.transaction((): LabelResult => {
+      const result: LabelResult = { accepted: 0, unknown: [], conflicts: [] };
+      for (const { requestId, label } of labels) {
+        const row = find.get(requestId, model) as { label: number | null } | undefined;
+        if (!row) result.unknown.push(requestId);
+        else if (row.label === null) {
+          set.run(label, at, requestId, model);
+          result.accepted++;
+        } else if (row.label === label) result.accepted++;
+        else result.conflicts.push({ requestId, label, existing: row.label as 0 | 1 });
+      }
+      return result;
+    }).immediate();
+  }
+
+  /** Logged rows in id order (flushes first), e.g. `read({ model, afterId: cursor, limit: 1000 })`. */
+  read(q: { model?: string; afterId?: number; limit?: number } = {}): PredictionRow[] {
+    this.flush();
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM predictions WHERE id > ? ${q.model !== undefined ? 'AND model = ?' : ''} ORDER BY id LIMIT ?`,
+      )
+      .all(...[q.afterId ?? 0, ...(q.model !== undefined ? [q.model] : []), q.limit ?? -1]) as DbRow[];
+    return rows.map(toRow);
+  }
+
+  /** Flushes and closes; later appends throw. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      this.db.close();
+    }
+  }
+}
+
+function featuresJson(features: ArrayLike<number>): string {
+  const out: (number | null)[] = new Array(features.length);
+  for (let i = 0; i < features.length; i++) out[i] = Number.isFinite(features[i]) ? features[i] : null;
+  return JSON.stringify(out);
+}
+
+function toRow(r: DbRow): PredictionRow {
+  return {
+    id: r.id,
+    requestId: r.request_id,
+    at: r.at,
+    model: r.model,
+    modelVersion: r.model_version,
+    instance: JSON.parse(r.instance),
+    features: JSON.parse(r.features) as (number | null)[],
+    score: r.score,
+    label: r.label as 0 | 1 | null,
+    labeledAt: r.labeled_at,
+  };
+}

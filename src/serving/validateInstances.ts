@@ -1,0 +1,127 @@
+import type { ColumnSpec } from '../spec/modelSpec';
+import { parseTimestamp } from '../features/pipeline';
+
+/** One problem with one field of one instance; `field` is absent when the whole instance is wrong. */
+export interface ValidationIssue {
+  row: number;
+  field?: string;
+  message: string;
+}
+
+/** What an instance must look like: the model's input columns and its target column. */
+export interface InstanceSchema {
+  inputs: Record<string, ColumnSpec>;
+  /** The target column: declared among the inputs, but never sent at prediction time. */
+  target: string;
+}
+
+/** Dates a JS Date can hold: ±8.64e15 ms around the epoch. */
+const MAX_EPOCH_MS = 8.64e15;
+
+/**
+ * ISO 8601 as clients send it: a date, optionally a time (`T` or one space), optionally
+ * fractional seconds and a zone (`Z` or ±hh:mm / ±hhmm). No zone means UTC, as everywhere
+ * in perennial.
+ */
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'object') return 'an object';
+  return typeof value;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** Why a timestamp value is unusable, or undefined when it is fine. */
+function timestampProblem(value: unknown): string | undefined {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return `expected an ISO-8601 string or epoch milliseconds, got ${describe(value)}`;
+    if (Math.abs(value) > MAX_EPOCH_MS) return `epoch milliseconds out of range: ${value}`;
+    return undefined;
+  }
+  if (typeof value !== 'string') return `expected an ISO-8601 string or epoch milliseconds, got ${describe(value)}`;
+  const m = ISO_8601.exec(value.trim());
+  if (!m) return `expected an ISO-8601 timestamp (e.g. 2001-01-04T10:35:00Z), got ${JSON.stringify(value.slice(0, 40))}`;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // Date.parse rolls 2001-02-30 over to March and accepts 24:00; a client sending either has a bug.
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return `not a calendar date: ${JSON.stringify(value)}`;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || (m[6] !== undefined && Number(m[6]) > 59))) {
+    return `not a time of day: ${JSON.stringify(value)}`;
+  }
+  if (!Number.isFinite(parseTimestamp(value))) return `unparseable timestamp ${JSON.stringify(value)}`;
+  return undefined;
+}
+
+/** Why a value does not fit its column, or undefined when it does (null handled by the caller). */
+export function valueProblem(column: ColumnSpec, value: unknown): string | undefined {
+  switch (column.type) {
+    case 'timestamp':
+      return timestampProblem(value);
+    case 'number':
+      if (typeof value !== 'number') return `expected a number, got ${describe(value)}`;
+      // JSON has no NaN or Infinity; `1e999` parses to Infinity and lands here.
+      if (!Number.isFinite(value)) return `expected a finite number, got ${describe(value)}`;
+      if (column.min !== undefined && value < column.min) return `${value} is below the minimum ${column.min}`;
+      if (column.max !== undefined && value > column.max) return `${value} is above the maximum ${column.max}`;
+      return undefined;
+    case 'string':
+      if (typeof value !== 'string') return `expected a string, got ${describe(value)}`;
+      if (column.categories && !column.categories.includes(value)) {
+        return `${JSON.stringify(value.slice(0, 40))} is not one of the declared categories (${column.categories.join(', ')})`;
+      }
+      return undefined;
+  }
+}
+
+/**
+ * Checks every instance against the model's input columns and returns every problem
+ * (all rows, all fields), in row order. An instance is one raw source row:
+ *
+ * - every input column except the target is a key of the instance; a nullable column may
+ *   be omitted (it means null), a non-nullable one may not;
+ * - the target column must be absent: it is not known at prediction time, no feature
+ *   reads it, and sending it is a client bug (labels arrive later through `:labels`);
+ * - no other keys: a misspelt column name would otherwise silently become a missing value;
+ * - values have their column's type (a timestamp is an ISO-8601 string or finite epoch
+ *   milliseconds; a number is a finite JSON number, never a string; a string is a
+ *   string), respect min/max and categories, and are null only where the column is nullable.
+ */
+export function validateInstances(instances: readonly unknown[], schema: InstanceSchema): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const columns = Object.entries(schema.inputs).filter(([name]) => name !== schema.target);
+  const known = new Set(columns.map(([name]) => name));
+  instances.forEach((instance, row) => {
+    if (instance === null || typeof instance !== 'object' || Array.isArray(instance)) {
+      issues.push({ row, message: `expected an object of column values, got ${describe(instance)}` });
+      return;
+    }
+    const values = instance as Record<string, unknown>;
+    for (const [field, column] of columns) {
+      const present = Object.prototype.hasOwnProperty.call(values, field);
+      const value = values[field];
+      if (!present || value === null) {
+        if (!column.nullable) issues.push({ row, field, message: present ? 'is not nullable, got null' : 'is required' });
+        continue;
+      }
+      const problem = valueProblem(column, value);
+      if (problem) issues.push({ row, field, message: problem });
+    }
+    for (const field of Object.keys(values)) {
+      if (known.has(field)) continue;
+      issues.push({
+        row,
+        field,
+        message:
+          field === schema.target
+            ? `is the target column: it is not sent for a prediction (send it later to :labels)`
+            : `unknown field (expected: ${[...known].join(', ')})`,
+      });
+    }
+  });
+  return issues;
+}

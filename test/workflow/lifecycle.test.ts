@@ -1,0 +1,213 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
+import { smallFlightsSpec } from '../helpers/specs';
+import { waitForStatus } from '../helpers/lifecycle';
+import { createWorker } from '../../src/worker/createWorker';
+import { startLifecycle } from '../../src/client/startLifecycle';
+import { buildModelServer, type ModelServer } from '../../src/serving/app';
+import { Registry } from '../../src/registry/registry';
+import { resolveTemporalBinary } from '../../src/temporal/binaries';
+import { approveUpdate, rejectUpdate, retrainNowUpdate, rollbackUpdate, retireUpdate, updateSpecUpdate, statusQuery, type lifecycle } from '../../workflows';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { LoadedSpec } from '../../src/spec/load';
+
+let stack: TestStack;
+let worker: Worker;
+let running: Promise<void>;
+let server: ModelServer;
+
+const STARTER = 'alice';
+
+function lifecycleSpec(): LoadedSpec {
+  return smallFlightsSpec((raw) => {
+    raw.approval = { approvers: ['ml-lead', 'ops-lead', STARTER], separationOfDuties: true, timeout: '72h' };
+    raw.evaluation = { gates: { min: { auc: 0.55 }, beatBaseRate: ['logLoss'], maxRegression: { auc: 0.005 } } };
+    raw.rollout = { deployTimeout: '30s' };
+  });
+}
+
+before(async () => {
+  stack = await startTestStack();
+  server = await buildModelServer({ home: stack.home, pollMs: 100 });
+  await server.app.listen({ host: '127.0.0.1', port: stack.config.server.port });
+  worker = await createWorker({ config: stack.config, connection: stack.workerConnection, workflowBundle: await workflowBundle() });
+  running = worker.run();
+});
+
+after(async () => {
+  worker.shutdown();
+  await running;
+  await server.close();
+  await stack.stop();
+});
+
+function ledger(model = 'flight-delays') {
+  const registry = Registry.forHome(stack.home);
+  try {
+    return registry.ledger(model);
+  } finally {
+    registry.close();
+  }
+}
+
+async function served(model = 'flight-delays'): Promise<number | null> {
+  const res = await fetch(`${stack.config.server.url}/v1/models/${model}`);
+  const body = (await res.json()) as { champion: { version: number } | null };
+  return body.champion?.version ?? null;
+}
+
+async function predictVersion(): Promise<number> {
+  const res = await fetch(`${stack.config.server.url}/v1/models/flight-delays:predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ instances: [{ date: '2001-01-04T08:30:00', distance: 500, origin: 'ORD', destination: 'ATL', delay: 0 }].map(({ delay: _d, ...r }) => r) }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  return ((await res.json()) as { model_version: number }).model_version;
+}
+
+/** `temporal workflow signal`, exactly as a user would type it. */
+async function cliSignal(name: string, input: unknown): Promise<void> {
+  const cli = await resolveTemporalBinary('temporal', { install: false });
+  assert.ok(cli, 'the temporal CLI is provisioned');
+  const child = spawn(cli.path, ['workflow', 'signal', '--address', stack.config.temporalAddress, '--namespace', stack.config.namespace,
+    '--workflow-id', 'lifecycle/flight-delays', '--name', name, '--input', JSON.stringify(input), '--identity', 'cli-user@ops-laptop'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, err);
+}
+
+async function refusedUpdate(p: Promise<unknown>, reason: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+    assert.match(String((err.cause as Error | undefined)?.message ?? err.message), reason);
+    return true;
+  });
+}
+
+describe('the lifecycle on a real Temporal server and a real model server', () => {
+  let handle: WorkflowHandle<typeof lifecycle>;
+
+  test('start twice → one lifecycle; the first candidate is trained, gated and awaits approval', async () => {
+    const first = await startLifecycle(stack.client, stack.config, lifecycleSpec(), STARTER);
+    const second = await startLifecycle(stack.client, stack.config, lifecycleSpec(), STARTER);
+    assert.equal(first.started, true);
+    assert.equal(second.started, false);
+    assert.equal(second.handle.firstExecutionRunId, first.handle.firstExecutionRunId);
+    handle = first.handle;
+    const s = await waitForStatus(handle, (st) => st.stage === 'AWAITING_APPROVAL', 'the first candidate');
+    assert.equal(s.champion, null);
+    assert.equal(s.candidate?.version, 1);
+    assert.equal(s.candidate?.gate.passed, true);
+    assert.equal(s.candidate?.trainedBy, STARTER);
+    assert.ok(Date.parse(s.candidate!.approvalDeadline!) > Date.now() + 71 * 3600_000);
+    assert.match(s.waitingFor, /a decision on v1 by one of ml-lead, ops-lead, alice/);
+    assert.equal(await served(), null, 'nothing served before approval');
+  });
+
+  test('invalid approvals are refused with their reason and change nothing', async () => {
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 2, by: 'ml-lead', reason: 'ok' }] }), /v2 is unknown: the pending candidate is v1/);
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'mallory', reason: 'ok' }] }), /mallory is not an allowed approver/);
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: STARTER, reason: 'mine' }] }), /separation of duties/);
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: '1', by: 'ml-lead' } as never] }), /malformed payload: version: .*; reason: /);
+    await refusedUpdate(handle.executeUpdate(rejectUpdate, { args: [{ version: 1, by: 'ml-lead', reason: '' }] }), /reason: a reason is required/);
+    await cliSignal('approve', { version: 1, by: 'mallory', reason: 'via signal' });
+    const s = await waitForStatus(handle, (st) => st.refused.length > 0, 'the refused signal to be recorded');
+    assert.equal(s.stage, 'AWAITING_APPROVAL');
+    assert.deepEqual(
+      s.refused.map((r) => [r.action, r.via, r.by]),
+      [['approve', 'signal', 'mallory']],
+    );
+    assert.match(s.refused[0].reason, /mallory is not an allowed approver/);
+    assert.deepEqual(ledger().map((e) => e.decision), ['trained', 'gate-passed'], 'refusals leave no decision in the ledger');
+  });
+
+  test('approval by update promotes v1: the model server answers with it', async () => {
+    const ack = await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'beats the base rate' }] });
+    assert.equal(ack.accepted, true);
+    const s = await waitForStatus(handle, (st) => st.stage === 'SERVING', 'v1 to be served');
+    assert.equal(s.champion?.version, 1);
+    assert.equal(await served(), 1);
+    assert.equal(await predictVersion(), 1);
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ops-lead', reason: 'again' }] }), /no candidate is awaiting approval \(stage SERVING\)/);
+    const approved = ledger().find((e) => e.decision === 'approved')!;
+    assert.equal(approved.by, 'ml-lead');
+    assert.equal(approved.identity, 'test', 'the Temporal client identity is recorded beside `by`');
+  });
+
+  test('a second candidate is approved by signal through the temporal CLI, then rolled back', async () => {
+    await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'new data' }] });
+    await refusedUpdate(handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'again' }] }), /already in progress/);
+    let s = await waitForStatus(handle, (st) => st.stage === 'AWAITING_APPROVAL' && st.candidate?.version === 2, 'candidate v2');
+    assert.ok(s.candidate?.championOnSameHoldout, 'the champion was scored on the candidate holdout');
+    await cliSignal('approve', { version: 2, by: 'ops-lead', reason: 'signal from the CLI' });
+    s = await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 2, 'v2 to be served');
+    assert.equal(await served(), 2);
+    assert.equal(await predictVersion(), 2);
+    const approvedBySignal = ledger().filter((e) => e.decision === 'approved' && e.version === 2);
+    assert.equal(approvedBySignal.length, 1);
+    assert.equal(approvedBySignal[0].identity, 'cli-user@ops-laptop');
+
+    await refusedUpdate(handle.executeUpdate(rollbackUpdate, { args: [{ toVersion: 7, by: 'ops-lead', reason: 'x' }] }), /v7 was never approved/);
+    await handle.executeUpdate(rollbackUpdate, { args: [{ toVersion: 1, by: 'ops-lead', reason: 'v2 misbehaves' }] });
+    s = await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 1, 'rollback to v1');
+    assert.equal(await served(), 1);
+    assert.equal(await predictVersion(), 1);
+  });
+
+  test('an update and a CLI signal approving the same candidate at once promote it exactly once', async () => {
+    await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'race' }] });
+    await waitForStatus(handle, (st) => st.stage === 'AWAITING_APPROVAL' && st.candidate?.version === 3, 'candidate v3');
+    const results = await Promise.allSettled([
+      handle.executeUpdate(approveUpdate, { args: [{ version: 3, by: 'ml-lead', reason: 'race by update' }] }),
+      cliSignal('approve', { version: 3, by: 'ops-lead', reason: 'race by signal' }),
+    ]);
+    assert.equal(results[1].status, 'fulfilled', 'the signal was delivered');
+    await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 3, 'v3 to be served');
+    const rows = ledger().filter((e) => e.version === 3);
+    assert.equal(rows.filter((e) => e.decision === 'approved').length, 1);
+    assert.equal(rows.filter((e) => e.decision === 'deployed').length, 1);
+    const s = await handle.query(statusQuery);
+    const losers = (results[0].status === 'rejected' ? 1 : 0) + s.refused.filter((r) => r.action === 'approve' && r.via === 'signal' && /already approved/.test(r.reason)).length;
+    assert.equal(losers, 1, 'exactly one of the two was refused');
+  });
+
+  test('a candidate that fails the gate leaves the champion; the reasons are recorded', async () => {
+    const strict = lifecycleSpec().spec;
+    strict.evaluation.gates.min = { auc: 0.99 };
+    await handle.executeUpdate(updateSpecUpdate, { args: [{ spec: strict, by: 'ml-lead', reason: 'raise the bar' }] });
+    await refusedUpdate(handle.executeUpdate(updateSpecUpdate, { args: [{ spec: { ...strict, name: 'other-model' }, by: 'ml-lead', reason: 'x' }] }), /the spec is for other-model/);
+    await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'try the bar' }] });
+    const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'gate-failed' && h.version === 4), 'the gate to fail v4');
+    assert.equal(s.stage, 'SERVING');
+    assert.equal(s.champion?.version, 3);
+    assert.equal(s.candidate, null);
+    const failed = ledger().find((e) => e.decision === 'gate-failed')!;
+    assert.match(failed.reason, /auc 0\.\d{4} < minimum 0\.99/);
+    assert.equal(await served(), 3);
+    assert.equal(s.specVersion, 2);
+  });
+
+  test('retire: stops serving and ends the lifecycle cleanly; the ledger holds every decision', async () => {
+    await handle.executeUpdate(retireUpdate, { args: [{ by: 'ops-lead', reason: 'end of the demo' }] });
+    const final = await handle.result();
+    assert.equal(final.stage, 'RETIRED');
+    assert.equal((await handle.describe()).status.name, 'COMPLETED');
+    const deadline = Date.now() + 10_000;
+    while ((await served()) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await served(), null);
+    assert.deepEqual(ledger().map((e) => `${e.decision}${e.version ? ` v${e.version}` : ''}`), [
+      'trained v1', 'gate-passed v1', 'approved v1', 'deployed v1',
+      'retrain-requested', 'trained v2', 'gate-passed v2', 'approved v2', 'deployed v2',
+      'rollback-requested v1', 'deployed v1',
+      'retrain-requested', 'trained v3', 'gate-passed v3', 'approved v3', 'deployed v3',
+      'spec-updated', 'retrain-requested', 'trained v4', 'gate-failed v4',
+      'retired v3',
+    ]);
+  });
+});
