@@ -19,8 +19,12 @@ export function activityDeps(config: Config): ActivityDeps {
     registry: Registry.forHome(config.home),
     serverUrl: config.server.url,
     client: () =>
-      (client ??= Connection.connect({ address: config.temporalAddress, ...config.connection }).then(
+      (client ??= Connection.connect({ address: config.temporalAddress, connectTimeout: 5000, ...config.connection }).then(
         (connection) => new Client({ connection, namespace: config.namespace }),
+        (err: unknown) => {
+          client = undefined; // try again next time
+          throw err;
+        },
       )),
   };
 }

@@ -30,8 +30,14 @@ export const recordDecisionActivity = (d: ActivityDeps) =>
   async function recordDecision(input: { entry: LedgerEntry; dedupeKey: string; source?: ActionSource }): Promise<LedgerRow> {
     let identity = input.entry.identity;
     if (input.source && !identity) {
-      const execution = Context.current().info.workflowExecution;
-      if (execution) identity = await identityOfAction(await d.client(), execution.workflowId, execution.runId, input.source);
+      const ctx = Context.current();
+      const execution = ctx.info.workflowExecution;
+      // Best effort: a decision is never held up because its sender's identity cannot be read.
+      try {
+        if (execution) identity = await identityOfAction(await d.client(), execution.workflowId, execution.runId, input.source);
+      } catch (err) {
+        ctx.log.warn('could not read the client identity of an action', { error: (err as Error).message });
+      }
     }
     return d.registry.appendLedger({ ...input.entry, identity, dedupeKey: input.dedupeKey });
   };

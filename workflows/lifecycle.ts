@@ -43,6 +43,8 @@ export interface LifecycleInput {
   specHash: string;
   /** Who started the lifecycle: the first training runs on their behalf. */
   startedBy: string;
+  /** Whether the namespace has perennial's search attributes (default true). */
+  searchAttributes?: boolean;
 }
 
 export interface ActionAck {
@@ -150,8 +152,10 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
 
   const metricsLine = (m: Metrics) => `AUC ${m.auc.toFixed(4)}, log-loss ${m.logLoss.toFixed(4)}`;
 
+  const useSearchAttributes = input.searchAttributes !== false;
+
   const refresh = () => {
-    upsertSearchAttributes([
+    if (useSearchAttributes) upsertSearchAttributes([
       { key: PerennialModel, value: model },
       { key: PerennialStage, value: stage },
       { key: PerennialChampion, value: champion?.version ?? null },
@@ -373,7 +377,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       result = await executeChild(trainingPipeline, {
         workflowId: `train/${model}/${n}`,
         args: [{ spec, specHash, requestedBy }],
-        typedSearchAttributes: [{ key: PerennialModel, value: model }],
+        ...(useSearchAttributes ? { typedSearchAttributes: [{ key: PerennialModel, value: model }] } : {}),
         staticSummary: `Train ${model} (run ${n}) for ${requestedBy}`,
       });
     } catch (err) {

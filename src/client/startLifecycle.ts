@@ -2,7 +2,7 @@ import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/
 import type { Config } from '../config';
 import type { LoadedSpec } from '../spec/load';
 import { lifecycleWorkflowId } from '../lifecycle/contract';
-import { modelSearchAttributes } from '../temporal/searchAttributes';
+import { hasSearchAttributes, modelSearchAttributes } from '../temporal/searchAttributes';
 import type { lifecycle } from '../../workflows';
 
 /**
@@ -17,12 +17,13 @@ export async function startLifecycle(
 ): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId<typeof lifecycle>; started: boolean }> {
   const workflowId = lifecycleWorkflowId(loaded.spec.name);
   const runningBefore = await runningRunId(client, workflowId);
+  const searchAttributes = await hasSearchAttributes(client.connection, config.namespace);
   const handle = await client.workflow.start<typeof lifecycle>('lifecycle', {
     workflowId,
     taskQueue: config.taskQueue,
-    args: [{ spec: loaded.spec, specHash: loaded.specHash, startedBy }],
+    args: [{ spec: loaded.spec, specHash: loaded.specHash, startedBy, searchAttributes }],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: modelSearchAttributes(loaded.spec.name),
+    ...(searchAttributes ? { typedSearchAttributes: modelSearchAttributes(loaded.spec.name) } : {}),
     staticSummary: `Lifecycle of ${loaded.spec.name}`,
   });
   return { handle, started: handle.firstExecutionRunId !== runningBefore };

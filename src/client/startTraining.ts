@@ -3,7 +3,7 @@ import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/
 import type { Config } from '../config';
 import type { LoadedSpec } from '../spec/load';
 import { Registry } from '../registry/registry';
-import { modelSearchAttributes } from '../temporal/searchAttributes';
+import { hasSearchAttributes, modelSearchAttributes } from '../temporal/searchAttributes';
 import type { trainingPipeline } from '../../workflows';
 
 export function defaultActor(): string {
@@ -31,11 +31,12 @@ export async function startTraining(
   } finally {
     registry.close();
   }
+  const searchAttributes = await hasSearchAttributes(client.connection, config.namespace);
   return client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
     workflowId: `train/${loaded.spec.name}/${n}`,
     taskQueue: config.taskQueue,
     args: [{ spec: loaded.spec, specHash: loaded.specHash, requestedBy }],
-    typedSearchAttributes: modelSearchAttributes(loaded.spec.name),
+    ...(searchAttributes ? { typedSearchAttributes: modelSearchAttributes(loaded.spec.name) } : {}),
     staticSummary: `Train ${loaded.spec.name} (run ${n}) for ${requestedBy}`,
   });
 }

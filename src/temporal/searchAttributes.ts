@@ -55,3 +55,17 @@ export async function registerSearchAttributes(connection: Connection, namespace
   if (names.length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
   return names;
 }
+
+/**
+ * Whether the namespace has all of perennial's search attributes. Where it does not
+ * (a namespace nobody could register them in, or the time-skipping test server) runs
+ * go without them rather than fail.
+ */
+export async function hasSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<boolean> {
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    return Object.keys(SEARCH_ATTRIBUTES).every((name) => customAttributes?.[name] !== undefined);
+  } catch {
+    return false;
+  }
+}

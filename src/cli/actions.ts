@@ -1,0 +1,164 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { durationMs } from '../util/duration';
+import type { HistoryEntry, LifecycleStatus } from '../lifecycle/contract';
+import { approveUpdate, rejectUpdate, retireUpdate, retrainNowUpdate, rollbackUpdate, type ActionAck, type lifecycle } from '../../workflows';
+import {
+  checkActor,
+  cliIdentity,
+  cliLogger,
+  connect,
+  localSpec,
+  queryStatus,
+  rootMessage,
+  runningLifecycle,
+  within,
+  workerBound,
+  type Ctx,
+} from './context';
+import { CliError, ok, progress, type CommandResult } from './output';
+
+export type ActionName = 'approve' | 'reject' | 'rollback' | 'retire' | 'retrain';
+
+export interface ActionRequest {
+  action: ActionName;
+  model: string;
+  by: string;
+  reason: string;
+  /** approve/reject: the candidate; rollback: the version to serve again. */
+  version?: number;
+  /** approve, rollback, retire: wait for the outcome (default true). */
+  wait: boolean;
+}
+
+/** Extra time beyond the spec's rollout.deployTimeout that an approve/rollback waits for the outcome. */
+export const DEPLOY_WAIT_MARGIN_MS = 60_000;
+const DEFAULT_DEPLOY_TIMEOUT = '2m';
+const RETIRE_WAIT_MS = 60_000;
+const POLL_MS = 500;
+
+type Handle = WorkflowHandle<typeof lifecycle>;
+
+function send(handle: Handle, a: ActionRequest): Promise<ActionAck> {
+  const { by, reason } = a;
+  switch (a.action) {
+    case 'approve':
+      return handle.executeUpdate(approveUpdate, { args: [{ version: a.version!, by, reason }] });
+    case 'reject':
+      return handle.executeUpdate(rejectUpdate, { args: [{ version: a.version!, by, reason }] });
+    case 'rollback':
+      return handle.executeUpdate(rollbackUpdate, { args: [{ toVersion: a.version!, by, reason }] });
+    case 'retire':
+      return handle.executeUpdate(retireUpdate, { args: [{ by, reason }] });
+    case 'retrain':
+      return handle.executeUpdate(retrainNowUpdate, { args: [{ by, reason }] });
+  }
+}
+
+/**
+ * approve / reject / rollback / retire / retrain: one Update to `lifecycle/<model>`. The
+ * lifecycle's validator decides; a refusal is printed with its reason (exit 2) and logged
+ * here, since a refused update leaves no trace in the workflow's history.
+ */
+export async function actionCommand(ctx: Ctx, a: ActionRequest): Promise<CommandResult> {
+  checkActor(a.by);
+  if (a.reason.trim() === '') throw new CliError('bad_input', '--reason must not be empty');
+  const identity = cliIdentity(a.by);
+  const client = await connect(ctx.config, identity);
+  try {
+    const { handle, description, webUi } = await runningLifecycle(ctx, client, a.model);
+    const base = { model: a.model, action: a.action, ...(a.version !== undefined ? { version: a.version } : {}), by: a.by, identity, workflowId: handle.workflowId, runId: description.runId, webUi };
+    const deploys = a.wait && (a.action === 'approve' || a.action === 'rollback');
+    // The last history entry before the action: only what follows it counts as this action's outcome.
+    const before = deploys ? await queryStatus(ctx, handle) : undefined;
+
+    let ack: ActionAck;
+    try {
+      ack = await workerBound(send(handle, a), ctx, `the ${a.action} update`);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        const reason = rootMessage(err.cause ?? err);
+        cliLogger(ctx.config).warn({ model: a.model, action: a.action, by: a.by, reason, version: a.version, requestReason: a.reason, identity, workflowId: handle.workflowId, runId: description.runId }, 'refused action');
+        throw new CliError('refused', reason, base, [`Web UI: ${webUi}`]);
+      }
+      if (err instanceof WorkflowNotFoundError) throw new CliError('not_found', `the lifecycle of ${a.model} ended before the ${a.action} arrived`, base, [`Web UI: ${webUi}`]);
+      throw err;
+    }
+
+    const accepted = { ...base, accepted: true, message: ack.message };
+    switch (a.action) {
+      case 'approve':
+      case 'rollback': {
+        const v = a.version!;
+        const what = a.action === 'approve' ? `v${v} approved by ${a.by}` : `rollback to v${v} accepted from ${a.by}`;
+        if (!a.wait) {
+          return ok({ ...accepted, outcome: 'accepted' }, [`${what}; deploying (not waited for: follow with npx perennial status ${a.model})`, `Web UI: ${webUi}`].join('\n'));
+        }
+        const deployTimeout = localSpec(a.model, ctx.config.home)?.spec.rollout.deployTimeout ?? DEFAULT_DEPLOY_TIMEOUT;
+        const waitMs = durationMs(deployTimeout) + DEPLOY_WAIT_MARGIN_MS;
+        progress(ctx.json, `${what}; waiting up to ${Math.round(waitMs / 1000)}s for the model server to serve v${v}...`);
+        const started = Date.now();
+        const outcome = await waitForDeployment(ctx, handle, v, before!, waitMs);
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        if (outcome.kind === 'served') {
+          const previous = before!.champion?.version;
+          const text = a.action === 'approve'
+            ? `${what} and served: ${a.model} v${v} is the champion${previous ? ` (was v${previous})` : ''}, ${seconds}s after approval`
+            : `rolled back: ${a.model} v${v} is served again${previous ? ` (was v${previous})` : ''}, after ${seconds}s`;
+          return ok({ ...accepted, outcome: 'served', champion: outcome.status.champion, stage: outcome.status.stage }, [text, `Web UI: ${webUi}`].join('\n'));
+        }
+        if (outcome.kind === 'failed') {
+          throw new CliError('deploy_failed', `${what}, but the deployment of v${v} failed: ${outcome.reason}`, { ...accepted, outcome: 'deploy-failed', deployError: outcome.reason, stage: outcome.status.stage, champion: outcome.status.champion }, [
+            outcome.status.champion ? `v${outcome.status.champion.version} stays the champion` : 'no champion is served',
+            `Web UI: ${webUi}`,
+          ]);
+        }
+        throw new CliError('timeout', `${what}, but v${v} is not served after ${Math.round(waitMs / 1000)}s (stage ${outcome.status.stage}: waiting for ${outcome.status.waitingFor})`, { ...accepted, outcome: 'not-seen', stage: outcome.status.stage }, [
+          `follow it with: npx perennial status ${a.model}`,
+          `Web UI: ${webUi}`,
+        ]);
+      }
+      case 'reject':
+        return ok({ ...accepted, outcome: 'rejected' }, [`v${a.version} rejected by ${a.by}; the champion is unchanged`, `Web UI: ${webUi}`].join('\n'));
+      case 'retrain':
+        return ok({ ...accepted, outcome: 'accepted' }, [`${ack.message}: the new candidate will await approval once trained and gated`, `follow it with: npx perennial status ${a.model}`, `Web UI: ${webUi}`].join('\n'));
+      case 'retire': {
+        if (!a.wait) return ok({ ...accepted, outcome: 'accepted' }, [`${ack.message} (not waited for: follow with npx perennial status ${a.model})`, `Web UI: ${webUi}`].join('\n'));
+        progress(ctx.json, `${ack.message}; waiting for the lifecycle to end...`);
+        const final = await within(RETIRE_WAIT_MS, handle.result(), () => new CliError('timeout', `retire of ${a.model} accepted, but the lifecycle has not ended after ${RETIRE_WAIT_MS / 1000}s`, { ...accepted, outcome: 'not-seen' }, [`Web UI: ${webUi}`]));
+        return ok({ ...accepted, outcome: 'retired', stage: final.stage }, [`${a.model} retired by ${a.by}: nothing is served and the lifecycle has ended (${final.stage})`, `Web UI: ${webUi}`].join('\n'));
+      }
+    }
+  } finally {
+    await client.connection.close();
+  }
+}
+
+type DeployOutcome =
+  | { kind: 'served'; status: LifecycleStatus }
+  | { kind: 'failed'; reason: string; status: LifecycleStatus }
+  | { kind: 'timeout'; status: LifecycleStatus };
+
+/** Polls `status` until v`version` is served, or a `deploy-failed` for it follows the state seen `before`. */
+async function waitForDeployment(ctx: Ctx, handle: Handle, version: number, before: LifecycleStatus, timeoutMs: number): Promise<DeployOutcome> {
+  const marker = before.history.at(-1);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await queryStatus(ctx, handle);
+    if (s.stage === 'SERVING' && s.champion?.version === version) return { kind: 'served', status: s };
+    const failed = after(s.history, marker).find((h) => h.event === 'deploy-failed' && h.version === version);
+    if (failed) return { kind: 'failed', reason: failed.reason ?? 'unknown', status: s };
+    if (s.stage === 'RETIRED') return { kind: 'failed', reason: 'the lifecycle was retired', status: s };
+    if (Date.now() >= deadline) return { kind: 'timeout', status: s };
+    await sleep(POLL_MS);
+  }
+}
+
+function after(history: HistoryEntry[], marker: HistoryEntry | undefined): HistoryEntry[] {
+  if (!marker) return history;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const h = history[i];
+    if (h.at === marker.at && h.event === marker.event && h.version === marker.version && h.by === marker.by) return history.slice(i + 1);
+  }
+  return history; // the marker was trimmed away: everything is newer
+}

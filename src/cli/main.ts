@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { actionCommand, type ActionName } from './actions';
+import { actorOrDefault, isUnavailable, modelName, rootMessage, unreachable, type Ctx } from './context';
+import { listCommand } from './list';
+import { CliError, errorJson, errorText, exitCodeOf, EXIT, type CommandResult } from './output';
+import { startLifecycleCommand } from './startLifecycle';
+import { statusCommand } from './status';
+import { USAGE } from './usage';
+
+type Flag = 'by' | 'reason' | 'version' | 'to' | 'json' | 'no-wait';
+
+const COMMANDS: Record<string, { args: string; flags: Flag[]; required: Flag[] }> = {
+  list: { args: '', flags: ['json'], required: [] },
+  'start-lifecycle': { args: '<model|spec file>', flags: ['by', 'json'], required: [] },
+  status: { args: '<model>', flags: ['json'], required: [] },
+  approve: { args: '<model>', flags: ['version', 'by', 'reason', 'json', 'no-wait'], required: ['version', 'by', 'reason'] },
+  reject: { args: '<model>', flags: ['version', 'by', 'reason', 'json'], required: ['version', 'by', 'reason'] },
+  rollback: { args: '<model>', flags: ['to', 'by', 'reason', 'json', 'no-wait'], required: ['to', 'by', 'reason'] },
+  retire: { args: '<model>', flags: ['by', 'reason', 'json', 'no-wait'], required: ['by', 'reason'] },
+  retrain: { args: '<model>', flags: ['by', 'reason', 'json'], required: ['by', 'reason'] },
+};
+
+/** Runs one `perennial` command line; prints its result; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  let result: CommandResult;
+  try {
+    result = await run(argv, json);
+  } catch (err) {
+    const e = asCliError(err);
+    result = { exitCode: exitCodeOf(e.code), json: errorJson(e), text: '' };
+    if (!json) process.stderr.write(`${errorText(e)}${e.code === 'usage' ? `\n\n${USAGE}` : ''}\n`);
+  }
+  if (json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
+  else if (result.text) process.stdout.write(`${result.text}\n`);
+  return result.exitCode;
+}
+
+let config: Config | undefined;
+
+function asCliError(err: unknown): CliError {
+  if (err instanceof CliError) return err;
+  if (err instanceof ConfigError) return new CliError('bad_input', err.message, { problems: err.problems });
+  if (config && isUnavailable(err)) return unreachable(config, err);
+  return new CliError('failed', rootMessage(err));
+}
+
+async function run(argv: string[], json: boolean): Promise<CommandResult> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        by: { type: 'string' },
+        reason: { type: 'string' },
+        version: { type: 'string' },
+        to: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'no-wait': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new CliError('usage', (err as Error).message.split('\n')[0]);
+  }
+  const { positionals, values } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === 'help' || command === undefined) {
+    if (command === undefined && !values.help) throw new CliError('usage', 'no command given');
+    return { exitCode: EXIT.ok, json: { ok: true, usage: USAGE }, text: USAGE };
+  }
+  const shape = COMMANDS[command];
+  if (!shape) throw new CliError('usage', `unknown command ${JSON.stringify(command)} (commands: ${Object.keys(COMMANDS).join(', ')}, help)`);
+  const given = (Object.keys(values) as (Flag | 'help')[]).filter((k) => k !== 'help' && values[k] !== undefined && values[k] !== false);
+  const stray = given.filter((k) => !shape.flags.includes(k as Flag));
+  if (stray.length) throw new CliError('usage', `${command} takes no ${stray.map((s) => `--${s}`).join(', ')} (usage: npx perennial ${command} ${shape.args} ${shape.flags.map((f) => `--${f}`).join(' ')})`);
+  const missing = shape.required.filter((k) => values[k] === undefined);
+  if (missing.length) throw new CliError('usage', `${command} needs ${missing.map((s) => `--${s}`).join(', ')}`);
+  const wantArgs = shape.args ? 1 : 0;
+  if (rest.length !== wantArgs) throw new CliError('usage', `${command} takes ${wantArgs ? `one argument, ${shape.args}` : 'no arguments'} (got ${rest.length})`);
+
+  config = loadConfig();
+  const ctx: Ctx = { config, json };
+  const target = rest[0];
+  switch (command) {
+    case 'list':
+      return listCommand(ctx);
+    case 'start-lifecycle':
+      return startLifecycleCommand(ctx, target, actorOrDefault(values.by));
+    case 'status':
+      return statusCommand(ctx, modelName(target));
+    default: {
+      const action = command as ActionName;
+      const raw = action === 'rollback' ? values.to : values.version;
+      return actionCommand(ctx, {
+        action,
+        model: modelName(target),
+        by: values.by!,
+        reason: values.reason!,
+        version: raw === undefined ? undefined : versionArg(action === 'rollback' ? '--to' : '--version', raw),
+        wait: !values['no-wait'],
+      });
+    }
+  }
+}
+
+/** `--version 3` / `--version v3`: a positive whole number, or bad input (exit 2). */
+function versionArg(flag: string, raw: string): number {
+  const m = /^v?(\d{1,9})$/.exec(raw.trim());
+  const n = m ? Number(m[1]) : NaN;
+  if (!Number.isInteger(n) || n < 1) throw new CliError('bad_input', `malformed ${flag} ${JSON.stringify(raw)}: expected a version number such as 3`);
+  return n;
+}

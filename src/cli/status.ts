@@ -1,0 +1,65 @@
+import { workflowUrl } from '../config';
+import { lifecycleWorkflowId, type LifecycleStatus, type Metrics } from '../lifecycle/contract';
+import { cliIdentity, actorOrDefault, connect, describeLifecycle, noLifecycle, queryStatus, type Ctx } from './context';
+import { EXIT, f4, relative, type CommandResult } from './output';
+
+const HISTORY_SHOWN = 10;
+const REFUSED_SHOWN = 5;
+
+/** `status <model> [--json]`: the lifecycle's `status` query (`--json`: the result unchanged). */
+export async function statusCommand(ctx: Ctx, model: string): Promise<CommandResult> {
+  const client = await connect(ctx.config, cliIdentity(actorOrDefault(undefined)));
+  try {
+    const description = await describeLifecycle(client, model);
+    if (!description) throw noLifecycle(ctx, model);
+    const workflowId = lifecycleWorkflowId(model);
+    const status = await queryStatus(ctx, client.workflow.getHandle(workflowId, description.runId));
+    const webUi = workflowUrl(ctx.config, workflowId, description.runId);
+    const ended = description.status.name === 'RUNNING' ? '' : `lifecycle ended: ${description.status.name}`;
+    return { exitCode: EXIT.ok, json: status, text: statusText(status, webUi, ended) };
+  } finally {
+    await client.connection.close();
+  }
+}
+
+const metricsLine = (m: Metrics) => `AUC ${f4(m.auc)}  log-loss ${f4(m.logLoss)}  accuracy ${f4(m.accuracy)}  Brier ${f4(m.brier)}`;
+
+export function approveCommand(model: string, version: number): string {
+  return `npx perennial approve ${model} --version ${version} --by <you> --reason "<why>"`;
+}
+
+export function statusText(s: LifecycleStatus, webUi: string, ended = ''): string {
+  const out: string[] = [];
+  out.push(`${s.model} — ${s.stage}${ended ? ` (${ended})` : ''}   spec version ${s.specVersion}`);
+  out.push(s.champion ? `champion:   v${s.champion.version} since ${s.champion.since}   ${metricsLine(s.champion.metrics)}` : 'champion:   none');
+  const c = s.candidate;
+  if (!c) out.push('candidate:  none');
+  else {
+    out.push(`candidate:  v${c.version}, trained by ${c.trainedBy} (${c.trainingWorkflowId})`);
+    out.push(`  holdout    ${metricsLine(c.metrics)}`);
+    out.push(`  base rate  ${metricsLine(c.baseRate)}`);
+    if (c.championOnSameHoldout) out.push(`  champion   ${metricsLine(c.championOnSameHoldout)}   (same holdout)`);
+    out.push(`  gate       ${c.gate.passed ? 'passed' : 'FAILED'}`);
+    for (const check of c.gate.checks) out.push(`    ${check.passed ? '✓' : '✗'} ${check.detail}`);
+    if (c.approvalDeadline) out.push(`  deadline   ${c.approvalDeadline} (${relative(c.approvalDeadline)}); undecided by then, it is rejected`);
+  }
+  out.push(`waiting for: ${s.waitingFor}`);
+  if (s.stage === 'AWAITING_APPROVAL' && c) {
+    out.push(`approve:    ${approveCommand(s.model, c.version)}`);
+    out.push(`reject:     npx perennial reject ${s.model} --version ${c.version} --by <you> --reason "<why>"`);
+  } else if (s.stage === 'SERVING' || s.stage === 'IDLE') {
+    out.push(`actions:    npx perennial retrain|retire ${s.model} --by <you> --reason "<why>"${s.stage === 'SERVING' ? `; rollback ${s.model} --to N …` : ''}`);
+  }
+  if (s.history.length > 0) {
+    out.push(`history (last ${Math.min(HISTORY_SHOWN, s.history.length)} of ${s.history.length}):`);
+    for (const h of s.history.slice(-HISTORY_SHOWN)) {
+      out.push(`  ${h.at}  ${h.event}${h.version !== undefined ? ` v${h.version}` : ''}${h.by ? ` by ${h.by}` : ''}${h.reason ? ` — ${h.reason}` : ''}`);
+    }
+  }
+  if (s.refused.length > 0) {
+    out.push(`refused (last ${Math.min(REFUSED_SHOWN, s.refused.length)} of ${s.refused.length}; refused updates are only in the CLI's log):`);
+    for (const r of s.refused.slice(-REFUSED_SHOWN)) out.push(`  ${r.at}  ${r.action} by ${r.by ?? '?'} via ${r.via}: ${r.reason}`);
+  }
+  out.push(`Web UI: ${webUi}`);
+  return out.join('\n');
+}

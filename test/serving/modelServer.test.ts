@@ -1,0 +1,550 @@
+/**
+ * The model server as a user meets it: a real `scripts/serve.ts` process (in a non-UTC
+ * time zone) over HTTP on 127.0.0.1, real SQLite, real model versions trained on small
+ * data by the library's training steps. Tests run in order and share one server: the
+ * state each leaves (champions, logged predictions) is what the next one starts from.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { readJsonArtifact } from '../../src/artifacts/store';
+import { featureRow } from '../../src/features/pipeline';
+import { ModelArtifact } from '../../src/ml/modelArtifact';
+import { Registry } from '../../src/registry/registry';
+import { PredictionLog } from '../../src/serving/predictionLog';
+import { waitUntilServing, type ModelStatus } from '../../src/serving/client';
+import { validateInstances } from '../../src/serving/validateInstances';
+import { freePort } from '../../src/util/net';
+import { churnSpec, smallFlightsSpec, writeChurnCsv } from '../helpers/specs';
+import { killServer, startServerProcess, trainVersions, windowRows, type ServerProcess, type TrainedVersion } from './fixtures';
+
+const FLIGHTS = 'flight-delays';
+const CHURN = 'customer-churn';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let home: string;
+let flights: TrainedVersion[];
+let churn: TrainedVersion[];
+const artifacts = new Map<string, ModelArtifact>();
+let server: ServerProcess | undefined;
+let holdout: Record<string, unknown>[];
+/** Request ids returned by the predict test, with the instances they scored. */
+const served: { requestId: string; instance: Record<string, unknown>; score: number }[] = [];
+
+function artifactOf(v: TrainedVersion): ModelArtifact {
+  const key = `${v.version.model}/${v.version.version}`;
+  let a = artifacts.get(key);
+  if (!a) {
+    a = ModelArtifact.fromJSON(readJsonArtifact(v.version.artifactUri));
+    artifacts.set(key, a);
+  }
+  return a;
+}
+
+function setChampion(model: string, version: number): void {
+  const registry = Registry.forHome(home);
+  try {
+    registry.setAlias(model, 'champion', version);
+  } finally {
+    registry.close();
+  }
+}
+
+interface Response<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+async function request<T = any>(method: string, urlPath: string, body?: unknown, o: { raw?: string; contentType?: string | null } = {}): Promise<Response<T>> {
+  const headers: Record<string, string> = {};
+  const contentType = o.contentType === undefined ? 'application/json' : o.contentType;
+  const payload = o.raw ?? (body === undefined ? undefined : JSON.stringify(body));
+  if (payload !== undefined && contentType !== null) headers['content-type'] = contentType;
+  const res = await fetch(`${server!.url}${urlPath}`, { method, headers, body: payload });
+  const text = await res.text();
+  let parsed: unknown = text;
+  if ((res.headers.get('content-type') ?? '').startsWith('application/json')) parsed = JSON.parse(text);
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+const predict = (model: string, instances: unknown) => request('POST', `/v1/models/${model}:predict`, { instances });
+
+/** A raw flights row as a client sends it: the input columns without the target, the date as ISO 8601. */
+function flightInstance(row: Record<string, unknown>, style: 'Z' | 'noZone' | 'offset' | 'epoch' = 'Z'): Record<string, unknown> {
+  const ms = row.date as number;
+  const iso = new Date(ms).toISOString();
+  let date: string | number;
+  if (style === 'Z') date = iso;
+  else if (style === 'noZone') date = iso.slice(0, 19); // no zone: UTC, whatever the server's time zone
+  else if (style === 'epoch') date = ms;
+  else date = `${new Date(ms + 5.5 * 3_600_000).toISOString().slice(0, 19)}+05:30`; // the same instant in IST
+  return { date, distance: row.distance, origin: row.origin, destination: row.destination };
+}
+
+function logDb(): Database.Database {
+  return new Database(path.join(home, 'predictions.sqlite'), { readonly: true, fileMustExist: true });
+}
+
+function loggedCount(): number {
+  const db = logDb();
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM predictions').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Waits until every id is in the prediction log (batched writes land within flushMs). */
+async function waitLogged(ids: string[], timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const db = logDb();
+    let missing: number;
+    try {
+      const stmt = db.prepare('SELECT 1 FROM predictions WHERE request_id = ?');
+      missing = ids.filter((id) => !stmt.get(id)).length;
+    } finally {
+      db.close();
+    }
+    if (missing === 0) return;
+    if (Date.now() > deadline) assert.fail(`${missing} of ${ids.length} predictions are not in the log after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startServer(): Promise<ServerProcess> {
+  return startServerProcess({ PERENNIAL_HOME: home, TZ: 'Asia/Kolkata', LOG_LEVEL: 'warn' }, await freePort());
+}
+
+before(async () => {
+  home = mkdtempSync(path.join(os.tmpdir(), 'perennial-serving-'));
+  const flightsSpec = smallFlightsSpec();
+  flights = await trainVersions(home, flightsSpec, [
+    { rounds: 20, maxDepth: 4 },
+    { rounds: 8, maxDepth: 3 },
+  ]);
+  const csv = path.join(home, 'churn.csv');
+  writeChurnCsv(csv);
+  churn = await trainVersions(home, churnSpec(csv), [{ rounds: 10, maxDepth: 3 }]);
+  holdout = await windowRows(flightsSpec, flights[0].snapshotUri, 'holdout');
+  setChampion(FLIGHTS, 1); // customer-churn has versions but no champion yet
+  server = await startServer();
+});
+
+after(async () => {
+  await killServer(server);
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe('model server (child process, TZ=Asia/Kolkata)', () => {
+  test('health, model status, 404 for an unknown model, 503 before a champion', async () => {
+    const health = await request('GET', '/healthz');
+    assert.equal(health.status, 200);
+    assert.deepEqual(health.body, { status: 'ok' });
+
+    const status = await request<ModelStatus>('GET', `/v1/models/${FLIGHTS}`);
+    assert.equal(status.status, 200);
+    assert.equal(status.body.name, FLIGHTS);
+    assert.equal(status.body.ready, true);
+    assert.equal(status.body.champion?.version, 1);
+    assert.deepEqual(status.body.champion?.lineage, flights[0].version.lineage);
+    assert.equal(status.body.champion?.artifactSha256, flights[0].version.artifactSha256);
+    assert.equal(typeof status.body.champion?.since, 'string');
+    assert.equal(status.body.loadError, null);
+
+    for (const [method, p] of [['GET', '/v1/models/no-such-model'], ['POST', '/v1/models/no-such-model:predict']] as const) {
+      const r = await request(method, p, method === 'POST' ? { instances: [{}] } : undefined);
+      assert.equal(r.status, 404, `${method} ${p}`);
+      assert.match(r.body.error, /no-such-model/);
+    }
+
+    const noChampion = await request<ModelStatus>('GET', `/v1/models/${CHURN}`);
+    assert.equal(noChampion.status, 200);
+    assert.equal(noChampion.body.ready, false);
+    assert.equal(noChampion.body.champion, null);
+    const unavailable = await predict(CHURN, [{ signup_at: '2024-02-20T10:00:00Z', monthly_spend: 10, channel: 'web', region: 'north' }]);
+    assert.equal(unavailable.status, 503);
+    assert.match(unavailable.body.error, /no champion/);
+    assert.equal(unavailable.headers.get('retry-after'), '1');
+
+    const list = await request<{ models: ModelStatus[] }>('GET', '/v1/models');
+    assert.deepEqual(list.body.models.map((m) => [m.name, m.ready]).sort(), [[CHURN, false], [FLIGHTS, true]]);
+  });
+
+  test('scores over HTTP equal artifact.predictRow exactly on 1,200 holdout rows, unseen routes included', async () => {
+    const artifact = artifactOf(flights[0]);
+    const step = Math.floor(holdout.length / 1200);
+    const styles = ['Z', 'noZone', 'offset', 'epoch'] as const;
+    const instances: Record<string, unknown>[] = [];
+    const expected: number[] = [];
+    for (let k = 0; k < 1200; k++) {
+      const row = holdout[k * step];
+      const instance = flightInstance(row, styles[k % styles.length]);
+      if (k % 10 === 3) instance.origin = 'ZZZ'; // an airport the training window never saw
+      if (k % 10 === 7) [instance.origin, instance.destination] = [instance.destination, 'QQQ']; // an unseen route
+      instances.push(instance);
+      // Expected from the row's epoch milliseconds in this (test) process: independent of any time zone.
+      expected.push(artifact.predictRow({ ...instance, date: row.date }));
+    }
+    const unseen = instances.filter((i) => i.origin === 'ZZZ' || i.destination === 'QQQ').length;
+    assert.ok(unseen >= 200, `${unseen} unseen routes`);
+    assert.ok(new Set(expected).size > 50, 'the model separates rows');
+
+    for (let start = 0; start < instances.length; start += 400) {
+      const batch = instances.slice(start, start + 400);
+      const r = await predict(FLIGHTS, batch);
+      assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 500));
+      assert.equal(r.body.model_version, 1);
+      assert.equal(r.body.model_name, FLIGHTS);
+      assert.equal(r.body.predictions.length, batch.length);
+      r.body.predictions.forEach((p: { score: number; label: number; request_id: string }, i: number) => {
+        const want = expected[start + i];
+        assert.equal(p.score, want, `row ${start + i}: ${JSON.stringify(batch[i])}`);
+        assert.equal(p.label, want >= 0.5 ? 1 : 0);
+        assert.match(p.request_id, UUID);
+        served.push({ requestId: p.request_id, instance: batch[i], score: p.score });
+      });
+    }
+    assert.equal(new Set(served.map((s) => s.requestId)).size, 1200, 'a fresh request id per instance');
+
+    // Every prediction is in the log with its version, raw instance, features and score.
+    await waitLogged(served.map((s) => s.requestId));
+    const db = logDb();
+    try {
+      const stmt = db.prepare('SELECT * FROM predictions WHERE request_id = ?');
+      for (const s of served.filter((_, i) => i % 97 === 0 || i === 3)) {
+        const row = stmt.get(s.requestId) as Record<string, unknown>;
+        assert.equal(row.model, FLIGHTS);
+        assert.equal(row.model_version, 1);
+        assert.equal(row.score, s.score);
+        assert.deepEqual(JSON.parse(row.instance as string), s.instance);
+        const features = Array.from(featureRow(artifact.pipeline, s.instance), (v) => (Number.isNaN(v) ? null : v));
+        assert.deepEqual(JSON.parse(row.features as string), features);
+        assert.equal(row.label, null);
+        assert.equal(row.labeled_at, null);
+        assert.ok(Math.abs(Date.parse(row.at as string) - Date.now()) < 120_000);
+      }
+      const ids = (db.prepare('SELECT id FROM predictions ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+      assert.equal(ids.length, 1200);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('44 kinds of bad request get the right 4xx naming the problem, and none is logged', async () => {
+    setChampion(CHURN, 1);
+    assert.equal((await waitUntilServing(server!.url, CHURN, 1, { timeoutMs: 10_000 })).serving, true);
+    const before = loggedCount();
+    const ok = flightInstance(holdout[0]);
+    const okChurn = { signup_at: '2024-02-20 10:00:00', monthly_spend: 12.5, channel: 'web', region: 'north' };
+    const withFlight = (patch: Record<string, unknown>, drop: string[] = []) => {
+      const i: Record<string, unknown> = { ...ok, ...patch };
+      for (const d of drop) delete i[d];
+      return i;
+    };
+    const predictPath = `/v1/models/${FLIGHTS}:predict`;
+    const rawInstance = (distance: string) => `{"instances":[{"date":"2001-01-04T10:00:00Z","distance":${distance},"origin":"LAS","destination":"ATL"}]}`;
+
+    interface Case {
+      name: string;
+      method?: string;
+      path?: string;
+      body?: unknown;
+      raw?: string;
+      contentType?: string | null;
+      status: number;
+      error?: RegExp;
+      details?: { row: number; field?: string; message?: RegExp }[];
+    }
+    const cases: Case[] = [
+      { name: 'missing field', body: { instances: [withFlight({}, ['distance'])] }, status: 400, details: [{ row: 0, field: 'distance', message: /required/ }] },
+      { name: 'unknown field', body: { instances: [withFlight({ carrier: 'AA' })] }, status: 400, details: [{ row: 0, field: 'carrier', message: /unknown field/ }] },
+      { name: 'target column sent', body: { instances: [withFlight({ delay: 20 })] }, status: 400, details: [{ row: 0, field: 'delay', message: /target/ }] },
+      { name: 'number as a string', body: { instances: [withFlight({ distance: '500' })] }, status: 400, details: [{ row: 0, field: 'distance', message: /expected a number, got string/ }] },
+      { name: 'NaN as a string', body: { instances: [withFlight({ distance: 'NaN' })] }, status: 400, details: [{ row: 0, field: 'distance', message: /got string/ }] },
+      { name: 'NaN literal (bad JSON)', raw: rawInstance('NaN'), status: 400, error: /malformed JSON/ },
+      { name: '1e999 (Infinity)', raw: rawInstance('1e999'), status: 400, details: [{ row: 0, field: 'distance', message: /finite/ }] },
+      { name: '-1e999', raw: rawInstance('-1e999'), status: 400, details: [{ row: 0, field: 'distance', message: /finite/ }] },
+      { name: 'null in a non-nullable column', body: { instances: [withFlight({ distance: null })] }, status: 400, details: [{ row: 0, field: 'distance', message: /not nullable/ }] },
+      { name: 'below min', body: { instances: [withFlight({ distance: -5 })] }, status: 400, details: [{ row: 0, field: 'distance', message: /minimum 0/ }] },
+      { name: 'above max', body: { instances: [withFlight({ distance: 7000 })] }, status: 400, details: [{ row: 0, field: 'distance', message: /maximum 6000/ }] },
+      { name: 'boolean for a number', body: { instances: [withFlight({ distance: true })] }, status: 400, details: [{ row: 0, field: 'distance', message: /got boolean/ }] },
+      { name: 'unparseable timestamp', body: { instances: [withFlight({ date: 'yesterday' })] }, status: 400, details: [{ row: 0, field: 'date', message: /ISO-8601/ }] },
+      { name: 'impossible date', body: { instances: [withFlight({ date: '2001-02-30T10:00:00Z' })] }, status: 400, details: [{ row: 0, field: 'date', message: /calendar date/ }] },
+      { name: 'impossible time', body: { instances: [withFlight({ date: '2001-01-04T24:00:00Z' })] }, status: 400, details: [{ row: 0, field: 'date', message: /time of day/ }] },
+      { name: 'timestamp as an object', body: { instances: [withFlight({ date: {} })] }, status: 400, details: [{ row: 0, field: 'date', message: /got an object/ }] },
+      { name: 'timestamp null', body: { instances: [withFlight({ date: null })] }, status: 400, details: [{ row: 0, field: 'date', message: /not nullable/ }] },
+      { name: 'string column as a number', body: { instances: [withFlight({ origin: 123 })] }, status: 400, details: [{ row: 0, field: 'origin', message: /expected a string/ }] },
+      { name: 'string column as an array', body: { instances: [withFlight({ destination: ['ATL'] })] }, status: 400, details: [{ row: 0, field: 'destination', message: /got an array/ }] },
+      { name: 'instance not an object', body: { instances: ['LAS-ATL'] }, status: 400, details: [{ row: 0, message: /expected an object/ }] },
+      { name: 'instance null', body: { instances: [ok, null] }, status: 400, details: [{ row: 1, message: /got null/ }] },
+      {
+        name: 'every problem of every row, valid rows beside them not logged',
+        body: { instances: [ok, withFlight({ distance: '9' }), withFlight({ origin: 1, extra: 2 }, ['date'])] },
+        status: 400,
+        details: [{ row: 1, field: 'distance' }, { row: 2, field: 'date' }, { row: 2, field: 'origin' }, { row: 2, field: 'extra' }],
+      },
+      { name: 'instances not an array', body: { instances: ok }, status: 400, error: /must be an array/ },
+      { name: 'instances missing', body: { inputs: [ok] }, status: 400, error: /unknown top-level field/ },
+      { name: 'instances missing (empty object)', body: {}, status: 400, error: /"instances" is required/ },
+      { name: 'empty instances', body: { instances: [] }, status: 400, error: /empty/ },
+      { name: 'body is an array', body: [ok], status: 400, error: /expected a JSON object/ },
+      { name: 'body is JSON null', raw: 'null', status: 400, error: /got null/ },
+      { name: 'malformed JSON', raw: '{"instances": [', status: 400, error: /malformed JSON/ },
+      { name: 'empty body with a JSON content type', raw: '', status: 400, error: /empty body|expected a JSON body/ },
+      { name: 'no body at all', contentType: null, status: 400, error: /expected a JSON body/ },
+      { name: 'not JSON (text/plain)', raw: 'distance=5', contentType: 'text/plain', status: 415, error: /application\/json/ },
+      { name: 'body over 1 MiB', body: { instances: [withFlight({ origin: 'x'.repeat(1_100_000) })] }, status: 413, error: /limit/ },
+      { name: 'too many instances', body: { instances: Array.from({ length: 1001 }, () => ok) }, status: 413, error: /too many instances: 1001/ },
+      { name: 'unknown model', path: '/v1/models/nope:predict', body: { instances: [ok] }, status: 404, error: /not found/ },
+      { name: 'unknown verb', path: `/v1/models/${FLIGHTS}:explain`, body: { instances: [ok] }, status: 404, error: /unknown verb/ },
+      { name: 'GET on :predict', method: 'GET', status: 405, error: /not allowed/ },
+      { name: 'PUT on a model', method: 'PUT', path: `/v1/models/${FLIGHTS}`, body: { instances: [ok] }, status: 405, error: /not allowed/ },
+      { name: 'POST on /healthz', method: 'POST', path: '/healthz', body: {}, status: 405 },
+      { name: 'unknown path', method: 'GET', path: '/v2/models/x/infer', status: 404 },
+      { name: '__proto__ field', raw: `{"instances":[{"date":"2001-01-04","distance":5,"origin":"LAS","destination":"ATL","__proto__":{"x":1}}]}`, status: 400, details: [{ row: 0, field: '__proto__' }] },
+      { name: 'category outside the declared domain', path: `/v1/models/${CHURN}:predict`, body: { instances: [{ ...okChurn, channel: 'fax' }] }, status: 400, details: [{ row: 0, field: 'channel', message: /categories/ }] },
+      { name: 'churn: below min and wrong types', path: `/v1/models/${CHURN}:predict`, body: { instances: [okChurn, { ...okChurn, monthly_spend: -1, region: 5, signup_at: 'soon' }] }, status: 400, details: [{ row: 1, field: 'signup_at' }, { row: 1, field: 'monthly_spend' }, { row: 1, field: 'region' }] },
+      { name: 'labels: bad items', path: `/v1/models/${FLIGHTS}:labels`, body: { labels: [{ request_id: 'x', label: 2 }, { label: 1 }] }, status: 400, details: [{ row: 0, field: 'label' }, { row: 1, field: 'request_id' }] },
+    ];
+    assert.equal(cases.length, 44);
+    for (const c of cases) {
+      const r = await request(c.method ?? 'POST', c.path ?? predictPath, c.body, { raw: c.raw, contentType: c.contentType });
+      const where = `${c.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
+      assert.equal(r.status, c.status, where);
+      assert.equal(typeof r.body.error, 'string', where);
+      if (c.error) assert.match(r.body.error, c.error, where);
+      if (r.status === 405) assert.ok(r.headers.get('allow'), `${where}: an Allow header`);
+      if (c.details) {
+        assert.ok(Array.isArray(r.body.details), where);
+        assert.equal(r.body.details.length, c.details.length, where);
+        c.details.forEach((d, i) => {
+          const got = r.body.details[i];
+          assert.equal(got.row, d.row, where);
+          assert.equal(got.field, d.field, where);
+          if (d.message) assert.match(got.message, d.message, where);
+        });
+      }
+    }
+    // The server is still healthy, and after more than a flush interval nothing new is in the log.
+    assert.equal((await predict(FLIGHTS, [ok])).status, 200);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(loggedCount(), before + 1);
+  });
+
+  test('labels: accepted, unknown ids reported, idempotent repeat, conflicts kept, buffered rows reached', async () => {
+    const known = served.slice(0, 5).map((s, i) => ({ request_id: s.requestId, label: i % 2 }));
+    const strangers = [randomUUID(), randomUUID()];
+    const first = await request('POST', `/v1/models/${FLIGHTS}:labels`, { labels: [...known, ...strangers.map((id) => ({ request_id: id, label: 1 }))] });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual(first.body, { accepted: 5, unknown: strangers, conflicts: [] });
+
+    const labeledAt = () => {
+      const db = logDb();
+      try {
+        return known.map((k) => db.prepare('SELECT label, labeled_at FROM predictions WHERE request_id = ?').get(k.request_id) as { label: number; labeled_at: string });
+      } finally {
+        db.close();
+      }
+    };
+    const once = labeledAt();
+    assert.deepEqual(once.map((r) => r.label), known.map((k) => k.label));
+
+    const again = await request('POST', `/v1/models/${FLIGHTS}:labels`, { labels: known });
+    assert.deepEqual(again.body, { accepted: 5, unknown: [], conflicts: [] });
+    assert.deepEqual(labeledAt(), once, 'a repeated label changes nothing');
+
+    const flip = await request('POST', `/v1/models/${FLIGHTS}:labels`, { labels: [{ request_id: known[0].request_id, label: 1 - known[0].label }] });
+    assert.deepEqual(flip.body, { accepted: 0, unknown: [], conflicts: [{ request_id: known[0].request_id, label: 1 - known[0].label, existing: known[0].label }] });
+    assert.deepEqual(labeledAt(), once, 'a conflicting label does not overwrite');
+
+    // Another model's ids are unknown to this one.
+    const wrongModel = await request('POST', `/v1/models/${CHURN}:labels`, { labels: [known[1]] });
+    assert.deepEqual(wrongModel.body, { accepted: 0, unknown: [known[1].request_id], conflicts: [] });
+
+    // A label right after its prediction, while the row may still sit in the write buffer.
+    const fresh = await predict(FLIGHTS, [flightInstance(holdout[1])]);
+    const id = fresh.body.predictions[0].request_id as string;
+    const labeled = await request('POST', `/v1/models/${FLIGHTS}:labels`, { labels: [{ request_id: id, label: 1 }] });
+    assert.deepEqual(labeled.body, { accepted: 1, unknown: [], conflicts: [] });
+  });
+
+  test('promotion and rollback are picked up without a restart; every response is scored by the version it names', async () => {
+    const instances = holdout.slice(2000, 2200).map((r) => flightInstance(r));
+    const expected = new Map([1, 2].map((v) => [v, instances.map((i) => artifactOf(flights[v - 1]).predictRow(i))]));
+    assert.notDeepEqual(expected.get(1), expected.get(2), 'the two versions score differently');
+
+    // Traffic during the switches: each response must match exactly the version it reports.
+    let traffic = true;
+    const seen = new Set<number>();
+    const load = (async () => {
+      let n = 0;
+      while (traffic && n < 500) {
+        n++;
+        const r = await predict(FLIGHTS, instances);
+        assert.equal(r.status, 200);
+        const want = expected.get(r.body.model_version)!;
+        seen.add(r.body.model_version);
+        r.body.predictions.forEach((p: { score: number }, i: number) => assert.equal(p.score, want[i]));
+      }
+    })();
+
+    try {
+      for (const version of [2, 1]) {
+        const t0 = Date.now();
+        setChampion(FLIGHTS, version);
+        const outcome = await waitUntilServing(server!.url, FLIGHTS, version, { timeoutMs: 5000, intervalMs: 50 });
+        const took = Date.now() - t0;
+        assert.equal(outcome.serving, true, JSON.stringify(outcome));
+        assert.ok(took < 3000, `picked up v${version} in ${took} ms`);
+        const status = await request<ModelStatus>('GET', `/v1/models/${FLIGHTS}`);
+        assert.equal(status.body.champion?.version, version);
+        assert.deepEqual(status.body.champion?.lineage, flights[version - 1].version.lineage);
+        const r = await predict(FLIGHTS, instances);
+        assert.equal(r.body.model_version, version);
+        assert.deepEqual(r.body.predictions.map((p: { score: number }) => p.score), expected.get(version));
+        await new Promise((res) => setTimeout(res, 300));
+      }
+    } finally {
+      traffic = false;
+      await load;
+    }
+    assert.deepEqual([...seen].sort(), [1, 2]);
+  });
+
+  test('/metrics: request counters, latency histogram, served-version gauge', async () => {
+    const r = await request('GET', '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = r.body as string;
+    const value = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      assert.ok(line, `${series} in\n${text.slice(0, 2000)}`);
+      return Number(line.slice(series.length + 1));
+    };
+    assert.ok(value('perennial_http_requests_total{route="/v1/models/{name}:predict",method="POST",status="200"}') >= 4);
+    assert.ok(value('perennial_http_requests_total{route="/v1/models/{name}:predict",method="POST",status="400"}') >= 25);
+    assert.ok(value('perennial_http_requests_total{route="/v1/models/{name}:predict",method="POST",status="413"}') >= 2);
+    assert.ok(value('perennial_http_requests_total{route="/v1/models/{name}:labels",method="POST",status="200"}') >= 4);
+    assert.ok(value('perennial_http_requests_total{route="unmatched",method="GET",status="404"}') >= 1);
+    assert.match(text, /# TYPE perennial_http_request_duration_seconds histogram/);
+    const count = value('perennial_http_request_duration_seconds_count{route="/v1/models/{name}:predict",method="POST"}');
+    assert.equal(value('perennial_http_request_duration_seconds_bucket{route="/v1/models/{name}:predict",method="POST",le="+Inf"}'), count);
+    assert.equal(value('perennial_served_version{model="flight-delays"}'), 1);
+    assert.equal(value('perennial_served_version{model="customer-churn"}'), 1);
+    assert.equal(value('perennial_model_ready{model="flight-delays"}'), 1);
+    assert.ok(value('perennial_predictions_total{model="flight-delays",version="2"}') > 0);
+  });
+
+  test('SIGTERM right after a burst loses no prediction; a restart serves the champion again', async () => {
+    const instances = holdout.slice(3000, 3100).map((r) => flightInstance(r));
+    const idsOf = (results: PromiseSettledResult<Response>[]) => {
+      const ids: string[] = [];
+      for (const r of results) {
+        if (r.status === 'fulfilled' && r.value.status === 200) ids.push(...r.value.body.predictions.map((x: { request_id: string }) => x.request_id));
+        // Requests caught by the stop are refused (503) or their idle connection is closed; never half-served.
+        else if (r.status === 'fulfilled') assert.equal(r.value.status, 503, 'a request refused while closing says so');
+      }
+      return ids;
+    };
+    const stopDuringBurst = async (p: ServerProcess, requests: number) => {
+      const burst = Array.from({ length: requests }, () => predict(FLIGHTS, instances));
+      await Promise.race(burst); // stop while the rest are still in flight
+      p.child.kill('SIGTERM');
+      const ids = idsOf(await Promise.allSettled(burst));
+      assert.equal(await p.exited, 0, p.output());
+      return ids;
+    };
+
+    // The default server: the burst is partly flushed by size and time, partly by the stop.
+    let ids = await stopDuringBurst(server!, 12);
+    assert.ok(ids.length >= 100, `${ids.length} predictions returned before the stop`);
+    await waitLogged(ids, 0);
+
+    // A server whose batches reach the disk only on stop: every answered prediction is
+    // still in the buffer when SIGTERM arrives, and all of them are in the log after it.
+    server = await startServerProcess(
+      { PERENNIAL_HOME: home, TZ: 'Asia/Kolkata', LOG_LEVEL: 'warn', PERENNIAL_SERVER_FLUSH_MS: '600000', PERENNIAL_SERVER_FLUSH_ROWS: '1000000' },
+      await freePort(),
+    );
+    const answered = idsOf(await Promise.allSettled(Array.from({ length: 5 }, () => predict(FLIGHTS, instances))));
+    assert.equal(answered.length, 500);
+    const db = logDb();
+    try {
+      const stmt = db.prepare('SELECT 1 FROM predictions WHERE request_id = ?');
+      assert.equal(answered.filter((id) => stmt.get(id)).length, 0, 'nothing is on disk before the stop');
+    } finally {
+      db.close();
+    }
+    ids = [...answered, ...(await stopDuringBurst(server, 6))];
+    assert.ok(ids.length >= 600, `${ids.length} predictions returned before the stop`);
+    await waitLogged(ids, 0);
+
+    server = await startServer();
+    const status = await request<ModelStatus>('GET', `/v1/models/${FLIGHTS}`);
+    assert.equal(status.body.ready, true);
+    assert.equal(status.body.champion?.version, 1);
+    const r = await predict(FLIGHTS, instances.slice(0, 3));
+    assert.equal(r.status, 200);
+    assert.equal(r.body.model_version, 1);
+  });
+});
+
+describe('serving library', () => {
+  test('the prediction log batches writes: by row count, by time, and on flush and close', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'perennial-plog-'));
+    try {
+      const log = new PredictionLog(path.join(dir, 'p.sqlite'), { flushMs: 100, flushRows: 3 });
+      const rec = (n: number) => ({ requestId: `r${n}`, at: new Date().toISOString(), model: 'm', modelVersion: 1, instance: { x: n }, features: [n, NaN], score: 0.5 });
+      const count = () => {
+        const db = new Database(path.join(dir, 'p.sqlite'), { readonly: true });
+        try {
+          return (db.prepare('SELECT count(*) AS n FROM predictions').get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      };
+      log.append([rec(1), rec(2)]);
+      assert.equal(count(), 0);
+      assert.equal(log.pending, 2);
+      log.append([rec(3)]); // reaches flushRows
+      assert.equal(count(), 3);
+      log.append([rec(4)]);
+      await new Promise((r) => setTimeout(r, 250)); // flushMs
+      assert.equal(count(), 4);
+      log.append([rec(5)]);
+      log.close();
+      assert.equal(count(), 5);
+      const again = new PredictionLog(path.join(dir, 'p.sqlite'));
+      const rows = again.read({ model: 'm', afterId: 2 });
+      assert.deepEqual(rows.map((r) => r.requestId), ['r3', 'r4', 'r5']);
+      assert.deepEqual(rows[0].features, [3, null]);
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('validateInstances: nullable columns may be null or omitted; epoch milliseconds are timestamps', () => {
+    const schema = {
+      inputs: {
+        at: { type: 'timestamp' as const, nullable: false },
+        amount: { type: 'number' as const, nullable: true, min: 0 },
+        kind: { type: 'string' as const, nullable: true, categories: ['a', 'b'] },
+        y: { type: 'number' as const, nullable: false },
+      },
+      target: 'y',
+    };
+    assert.deepEqual(validateInstances([{ at: 978_000_000_000, amount: null }, { at: '2001-01-04', kind: 'a' }, { at: '2001-01-04 10:00:00.123+0530' }], schema), []);
+    assert.deepEqual(
+      validateInstances([{ at: 1e300 }, { at: '2001-01-04', amount: -1, kind: 'c' }], schema).map((i) => `${i.row}.${i.field}`),
+      ['0.at', '1.amount', '1.kind'],
+    );
+  });
+});

@@ -1,0 +1,87 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { timeSkippingServerOptions } from '../../src/temporal/binaries';
+import { installRuntimeLogger } from '../../src/temporal/runtime';
+import { createLogger } from '../../src/logging';
+import { loadConfig, type Config } from '../../src/config';
+import { createWorker } from '../../src/worker/createWorker';
+import { startLifecycle } from '../../src/client/startLifecycle';
+import { buildModelServer, type ModelServer } from '../../src/serving/app';
+import { Registry } from '../../src/registry/registry';
+import { approveUpdate, retrainNowUpdate, statusQuery } from '../../workflows';
+import { freePort, tempHome, workflowBundle } from '../helpers/temporalServer';
+import { smallFlightsSpec } from '../helpers/specs';
+import { waitForStatus } from '../helpers/lifecycle';
+
+// Time-skipping test server: the 72-hour approval timeout passes in moments. Only the
+// clock is skipped; training, the registry and the model server are real.
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let server: ModelServer;
+let config: Config;
+
+before(async () => {
+  installRuntimeLogger(createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'perennial-test'));
+  const home = tempHome();
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: await timeSkippingServerOptions() });
+  config = loadConfig({
+    TEMPORAL_ADDRESS: env.address,
+    PERENNIAL_HOME: home,
+    PERENNIAL_SERVER_PORT: String(await freePort()),
+    PERENNIAL_TASK_QUEUE: 'approval-timeout',
+    TEMPORAL_CONFIG_FILE: path.join(home, 'none.toml'),
+  });
+  server = await buildModelServer({ home, pollMs: 100 });
+  await server.app.listen({ host: '127.0.0.1', port: config.server.port });
+  worker = await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle() });
+  running = worker.run();
+});
+
+after(async () => {
+  worker.shutdown();
+  await running;
+  await server.close();
+  await env.teardown();
+});
+
+test('nobody decides within 72 h: the candidate is rejected as expired and the champion stays', async () => {
+  const loaded = smallFlightsSpec((raw) => {
+    raw.approval = { approvers: ['ml-lead'], timeout: '72h' };
+    raw.evaluation = { gates: { min: { auc: 0.55 } } };
+    raw.rollout = { deployTimeout: '30s' };
+  });
+  const { handle } = await startLifecycle(env.client, config, loaded, 'alice');
+  await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'candidate v1');
+  await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'first champion' }] });
+  await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === 1, 'v1 served');
+
+  await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'a challenger nobody will look at' }] });
+  const pending = await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 2, 'candidate v2');
+  const deadline = Date.parse(pending.candidate!.approvalDeadline!);
+
+  await env.sleep('71h');
+  assert.equal((await handle.query(statusQuery)).stage, 'AWAITING_APPROVAL', 'still waiting before the deadline');
+  await env.sleep('2h');
+  const s = await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.candidate === null, 'the candidate to expire');
+  assert.equal(s.champion?.version, 1, 'the champion is unchanged');
+  const expired = s.history.find((h) => h.event === 'expired');
+  assert.equal(expired?.version, 2);
+  assert.ok((await env.currentTimeMs()) >= deadline);
+
+  const registry = Registry.forHome(config.home);
+  try {
+    const rows = registry.ledger('flight-delays').filter((e) => e.version === 2);
+    assert.deepEqual(rows.map((e) => e.decision), ['trained', 'gate-passed', 'expired']);
+    assert.equal(registry.alias('flight-delays', 'champion')?.version, 1);
+  } finally {
+    registry.close();
+  }
+  await assert.rejects(handle.executeUpdate(approveUpdate, { args: [{ version: 2, by: 'ml-lead', reason: 'too late' }] }), (err: Error) => {
+    assert.match(String((err.cause as Error | undefined)?.message), /no candidate is awaiting approval/);
+    return true;
+  });
+});
