@@ -3,20 +3,17 @@
  * (127.0.0.1:8080), serving every model's registry champion from PERENNIAL_HOME and
  * following promotions and rollbacks without a restart. SIGTERM or SIGINT stops it
  * cleanly: no new requests, those in flight finish, the prediction log is flushed (a
- * clean stop loses no prediction), exit 0. Tuning (optional): PERENNIAL_SERVER_POLL_MS,
- * PERENNIAL_SERVER_FLUSH_MS, PERENNIAL_SERVER_FLUSH_ROWS, PERENNIAL_SERVER_MAX_BODY_BYTES,
- * PERENNIAL_SERVER_MAX_INSTANCES (src/serving/settings.ts).
+ * clean stop loses no prediction), exit 0. Tuning: the PERENNIAL_SERVER_* settings
+ * in src/config.ts.
  */
 import { ConfigError, loadConfig } from '../src/config';
 import { createLogger } from '../src/logging';
-import { buildModelServer } from '../src/serving/app';
-import { serverSettingsFromEnv } from '../src/serving/settings';
+import { serveModels } from '../src/serving/serveModels';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const settings = serverSettingsFromEnv();
   const logger = createLogger(config.logLevel, 'perennial-server');
-  const server = await buildModelServer({ home: config.home, logger, ...settings });
+  const { server } = await serveModels(config, logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -40,17 +37,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  try {
-    await server.app.listen({ host: config.server.host, port: config.server.port });
-  } catch (err) {
-    await server.close();
-    throw err;
-  }
-  const address = server.app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.server.port;
-  const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
-  const models = server.champions.all().map((s) => (s.champion ? `${s.model} v${s.champion.version}` : `${s.model} (no champion)`));
-  logger.info({ url, models }, `model server listening on ${url}`);
 }
 
 main().catch((err: unknown) => {

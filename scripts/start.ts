@@ -1,52 +1,91 @@
 /**
  * `npm start`: the embedded default on one machine. Brings up the Temporal server (unless
- * TEMPORAL_ADDRESS points at a running one) and a worker, trains the demo model through
- * the durable training pipeline, prints where to watch it, and stays up until Ctrl-C.
+ * TEMPORAL_ADDRESS points at a running one), a worker and the model server, starts the
+ * demo model's lifecycle, and prints what to do next (the exact approve command) and
+ * where to watch it. Stays up until Ctrl-C, which stops everything cleanly; a second
+ * `npm start` picks up the same lifecycle.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, workflowUrl } from '../src/config';
 import { createLogger } from '../src/logging';
 import { findSpec } from '../src/spec/load';
 import { ensureTemporalServer, prepareNamespace } from '../src/temporal/ensureServer';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
-import { startTraining } from '../src/client/startTraining';
-import { trainingText } from '../src/client/trainingReport';
+import { startLifecycle } from '../src/client/startLifecycle';
+import { serveModels } from '../src/serving/serveModels';
+import { statusQuery } from '../workflows';
+import type { LifecycleStatus } from '../src/lifecycle/contract';
 
 const DEMO_MODEL = process.env.PERENNIAL_DEMO_MODEL ?? 'flight-delays';
 const DEMO_ACTOR = 'perennial-demo';
+
+function describe(s: LifecycleStatus): string {
+  const m = (x: { auc: number; logLoss: number }) => `AUC ${x.auc.toFixed(4)}, log-loss ${x.logLoss.toFixed(4)}`;
+  const lines = [`${s.model}: ${s.stage}`];
+  if (s.champion) lines.push(`  champion  v${s.champion.version} (${m(s.champion.metrics)})`);
+  if (s.candidate) {
+    lines.push(`  candidate v${s.candidate.version} (${m(s.candidate.metrics)}; base rate log-loss ${s.candidate.baseRate.logLoss.toFixed(4)})`);
+    lines.push(`  gate: ${s.candidate.gate.checks.map((c) => `${c.passed ? '✓' : '✗'} ${c.detail}`).join('; ')}`);
+  }
+  lines.push(`  waiting for ${s.waitingFor}`);
+  if (s.stage === 'AWAITING_APPROVAL' && s.candidate) {
+    lines.push('', 'Approve it with:', `  npx perennial approve ${s.model} --version ${s.candidate.version} --by ml-lead --reason "beats the base rate"`);
+    lines.push('or by signal:', `  temporal workflow signal --workflow-id lifecycle/${s.model} --name approve --input '{"version":${s.candidate.version},"by":"ops-lead","reason":"looks good"}'`);
+  }
+  const last = s.history.at(-1);
+  if (last) lines.push(`  last event: ${last.event}${last.version ? ` v${last.version}` : ''}${last.reason ? ` (${last.reason})` : ''}`);
+  return lines.join('\n');
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const loaded = findSpec(DEMO_MODEL, config.home);
-  const server = await ensureTemporalServer(config, logger);
-  if (!server) await prepareNamespace(config, logger);
+  const temporal = await ensureTemporalServer(config, logger);
+  if (!temporal) await prepareNamespace(config, logger);
+  const models = await serveModels(config, logger.child({ component: 'model-server' }));
   const connection = await connectWorker(config, logger);
   const worker = await createWorker({ config, connection });
   const client = await connectClient(config, DEMO_ACTOR);
 
+  let stopping = false;
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => ((stopping = true), resolve(signal)));
   });
   const running = worker.run();
-  console.log(`\nperennial is up. Temporal Web UI: ${config.uiUrl}/namespaces/${config.namespace}/workflows\n`);
 
-  const handle = await startTraining(client, config, loaded, DEMO_ACTOR);
-  console.log(`Training ${loaded.spec.name}: ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)}\n`);
-  handle.result().then(
-    (result) => console.log(`\n${trainingText(result, handle.workflowId, handle.firstExecutionRunId, config)}\n\nStill running: Ctrl-C stops everything.`),
-    (err: unknown) => logger.error({ err }, 'demo training failed'),
-  );
+  const { handle, started } = await startLifecycle(client, config, loaded, DEMO_ACTOR);
+  console.log(`\nperennial is up.`);
+  console.log(`  Temporal Web UI: ${config.uiUrl}/namespaces/${config.namespace}/workflows`);
+  console.log(`  model server:    ${models.url}/v1/models/${loaded.spec.name}`);
+  console.log(`  lifecycle:       ${workflowUrl(config, handle.workflowId)} (${started ? 'started' : 'already running'})\n`);
+
+  // Narrate the lifecycle's stages until Ctrl-C.
+  void (async () => {
+    let shown = '';
+    while (!stopping) {
+      try {
+        const text = describe(await handle.query(statusQuery));
+        if (text !== shown) console.log(`\n${text}\n`);
+        shown = text;
+      } catch (err) {
+        logger.debug({ err }, 'status query failed');
+      }
+      await sleep(2000);
+    }
+  })();
 
   const signal = await Promise.race([stopped, running.then(() => 'worker stopped' as const)]);
+  stopping = true;
   logger.info({ signal }, 'shutting down');
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;
+  await models.server.close();
   await client.connection.close();
   await connection.close();
-  if (server) await server.stop();
-  logger.info('stopped cleanly');
+  if (temporal) await temporal.stop();
+  logger.info('stopped cleanly (the lifecycle lives on in Temporal; npm start resumes it)');
 }
 
 main().catch((err: unknown) => {

@@ -21,6 +21,12 @@ export const ConfigSchema = z.object({
   PERENNIAL_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
   PERENNIAL_SERVER_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   PERENNIAL_SERVER_URL: z.url({ message: 'expected an http(s) URL, e.g. http://127.0.0.1:8080' }).optional(),
+  /** Model server tuning: registry poll interval, prediction-log batching, request limits. */
+  PERENNIAL_SERVER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  PERENNIAL_SERVER_FLUSH_MS: z.coerce.number().int().min(1).max(3_600_000).default(200),
+  PERENNIAL_SERVER_FLUSH_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  PERENNIAL_SERVER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(1024 * 1024),
+  PERENNIAL_SERVER_MAX_INSTANCES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -38,7 +44,16 @@ export interface Config {
   uiUrl: string;
   taskQueue: string;
   /** Where the model server listens, and where the lifecycle reaches it. */
-  server: { host: string; port: number; url: string };
+  server: {
+    host: string;
+    port: number;
+    url: string;
+    pollMs: number;
+    flushMs: number;
+    flushRows: number;
+    maxBodyBytes: number;
+    maxInstances: number;
+  };
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
 
@@ -113,6 +128,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: c.PERENNIAL_SERVER_HOST,
       port: c.PERENNIAL_SERVER_PORT,
       url: (c.PERENNIAL_SERVER_URL ?? `http://${c.PERENNIAL_SERVER_HOST}:${c.PERENNIAL_SERVER_PORT}`).replace(/\/$/, ''),
+      pollMs: c.PERENNIAL_SERVER_POLL_MS,
+      flushMs: c.PERENNIAL_SERVER_FLUSH_MS,
+      flushRows: c.PERENNIAL_SERVER_FLUSH_ROWS,
+      maxBodyBytes: c.PERENNIAL_SERVER_MAX_BODY_BYTES,
+      maxInstances: c.PERENNIAL_SERVER_MAX_INSTANCES,
     },
     logLevel: c.LOG_LEVEL,
   };

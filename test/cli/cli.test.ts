@@ -1,0 +1,215 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { startTestStack, workflowBundle, freePort, type TestStack } from '../helpers/temporalServer';
+import { smallFlightsSpec } from '../helpers/specs';
+import { waitForStatus } from '../helpers/lifecycle';
+import { createWorker } from '../../src/worker/createWorker';
+import { buildModelServer, type ModelServer } from '../../src/serving/app';
+import { Registry } from '../../src/registry/registry';
+import { statusQuery, type lifecycle } from '../../workflows';
+
+const ROOT = path.resolve(__dirname, '../..');
+const MODEL = 'cli-flights';
+const STARTER = 'alice';
+const APPROVER = 'ml-lead';
+
+let stack: TestStack;
+let worker: Worker;
+let running: Promise<void>;
+let server: ModelServer;
+let specFile: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as the one JSON object `--json` promises. */
+  json: Record<string, unknown>;
+  ms: number;
+}
+
+/** `node scripts/perennial.js …` as a child process, with the stack's settings. */
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/perennial.js'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...stack.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let json: Record<string, unknown> = {};
+  if (args.includes('--json')) {
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 1, `exactly one JSON line on stdout, got:\n${stdout}\nstderr:\n${stderr}`);
+    json = JSON.parse(lines[0]) as Record<string, unknown>;
+  }
+  return { code, stdout, stderr, json, ms: Date.now() - started };
+}
+
+function expectExit(r: Run, code: number): void {
+  assert.equal(r.code, code, `exit ${r.code}, expected ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+}
+
+before(async () => {
+  stack = await startTestStack();
+  const loaded = smallFlightsSpec((raw) => {
+    raw.name = MODEL;
+    raw.approval = { approvers: [APPROVER, 'ops-lead', STARTER], separationOfDuties: true, timeout: '72h' };
+    raw.evaluation = { gates: { min: { auc: 0.55 }, beatBaseRate: ['logLoss'] } };
+    raw.rollout = { deployTimeout: '30s' };
+  });
+  mkdirSync(path.join(stack.home, 'specs'), { recursive: true });
+  specFile = path.join(stack.home, 'specs', `${MODEL}.yaml`);
+  writeFileSync(specFile, YAML.stringify(loaded.spec));
+  server = await buildModelServer({ home: stack.home, pollMs: 100 });
+  await server.app.listen({ host: '127.0.0.1', port: stack.config.server.port });
+  worker = await createWorker({ config: stack.config, connection: stack.workerConnection, workflowBundle: await workflowBundle() });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await server?.close();
+  await stack?.stop();
+});
+
+async function served(): Promise<number | null> {
+  const res = await fetch(`${stack.config.server.url}/v1/models/${MODEL}`);
+  const body = (await res.json()) as { champion: { version: number } | null };
+  return body.champion?.version ?? null;
+}
+
+describe('the perennial CLI against a real Temporal server, worker and model server', () => {
+  let handle: WorkflowHandle<typeof lifecycle>;
+
+  test('start-lifecycle twice starts one lifecycle; the second says it is already running', async () => {
+    const first = await cli(['start-lifecycle', specFile, '--by', STARTER, '--json']);
+    expectExit(first, 0);
+    assert.equal(first.json.ok, true);
+    assert.equal(first.json.started, true);
+    assert.equal(first.json.workflowId, `lifecycle/${MODEL}`);
+    assert.match(String(first.json.webUi), new RegExp(`^${stack.config.uiUrl}/namespaces/default/workflows/lifecycle%2F${MODEL}/`));
+    const second = await cli(['start-lifecycle', specFile, '--by', STARTER]);
+    expectExit(second, 0);
+    assert.match(second.stdout, /lifecycle\/cli-flights is already running/);
+    assert.match(second.stdout, /Web UI: http/);
+    handle = stack.client.workflow.getHandle(`lifecycle/${MODEL}`);
+    const d = await handle.describe();
+    assert.equal(d.runId, first.json.runId, 'one run: the second start found the first');
+  });
+
+  // While the first candidate trains:
+  test('errors: unknown model → 3, unreachable Temporal → 4 in seconds, usage → 2', async () => {
+    const unknown = await cli(['status', 'no-such-model', '--json']);
+    expectExit(unknown, 3);
+    assert.equal(unknown.json.ok, false);
+    assert.equal(unknown.json.code, 'not_found');
+    assert.match(String(unknown.json.error), /no model named no-such-model/);
+
+    const closed = await cli(['status', MODEL, '--json'], { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
+    expectExit(closed, 4);
+    assert.equal(closed.json.code, 'unreachable');
+    assert.ok(closed.ms < 10_000, `unreachable reported after ${closed.ms} ms`);
+
+    const usage = await cli(['approve', MODEL, '--by', APPROVER]);
+    expectExit(usage, 2);
+    assert.match(usage.stderr, /approve needs --version, --reason/);
+    assert.match(usage.stderr, /usage: npx perennial/);
+    const unknownCommand = await cli(['promote', MODEL, '--json']);
+    expectExit(unknownCommand, 2);
+    assert.equal(unknownCommand.json.code, 'usage');
+  });
+
+  test('list shows every spec and the running lifecycle', async () => {
+    const r = await cli(['list', '--json']);
+    expectExit(r, 0);
+    const models = r.json.models as { model: string; lifecycle: { status: string; stage: string | null } | null; specFiles: { file: string; shipped: boolean }[] }[];
+    const mine = models.find((m) => m.model === MODEL);
+    assert.ok(mine, JSON.stringify(models));
+    assert.equal(mine.lifecycle?.status, 'RUNNING');
+    assert.deepEqual(mine.specFiles.map((f) => [f.file, f.shipped]), [[specFile, false]]);
+    const shipped = models.find((m) => m.model === 'flight-delays');
+    assert.equal(shipped?.lifecycle, null);
+    assert.equal(shipped?.specFiles[0].shipped, true);
+  });
+
+  test('status --json is the status query, unchanged; text mode shows the approve command', async () => {
+    const s = await waitForStatus(handle, (st) => st.stage === 'AWAITING_APPROVAL', 'the first candidate');
+    assert.equal(s.candidate?.version, 1);
+    const r = await cli(['status', MODEL, '--json']);
+    expectExit(r, 0);
+    assert.deepEqual(r.json, await handle.query(statusQuery));
+    const text = await cli(['status', MODEL]);
+    expectExit(text, 0);
+    assert.match(text.stdout, /cli-flights — AWAITING_APPROVAL/);
+    assert.match(text.stdout, /npx perennial approve cli-flights --version 1 --by <you> --reason "<why>"/);
+    assert.match(text.stdout, /gate +passed/);
+    assert.match(text.stdout, /Web UI: http/);
+  });
+
+  test('approve: a wrong version or the starter is refused (exit 2, the reason, a log line); a malformed --version too', async () => {
+    const wrong = await cli(['approve', MODEL, '--version', '2', '--by', APPROVER, '--reason', 'looks good', '--json']);
+    expectExit(wrong, 2);
+    assert.equal(wrong.json.code, 'refused');
+    assert.match(String(wrong.json.error), /v2 is unknown: the pending candidate is v1/);
+    const logged = wrong.stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'refused action');
+    assert.ok(logged, `a refusal log line on stderr: ${wrong.stderr}`);
+    assert.equal(logged.model, MODEL);
+    assert.equal(logged.action, 'approve');
+    assert.equal(logged.by, APPROVER);
+    assert.match(String(logged.reason), /v2 is unknown/);
+
+    const own = await cli(['approve', MODEL, '--version', '1', '--by', STARTER, '--reason', 'mine']);
+    expectExit(own, 2);
+    assert.match(own.stderr, /refused: alice started the training of v1; separation of duties/);
+
+    const malformed = await cli(['approve', MODEL, '--version', '1.5', '--by', APPROVER, '--reason', 'x', '--json']);
+    expectExit(malformed, 2);
+    assert.equal(malformed.json.code, 'bad_input');
+    assert.equal((await handle.query(statusQuery)).stage, 'AWAITING_APPROVAL');
+  });
+
+  test('approve v1: waits until the model server serves it; the ledger has the CLI identity', async () => {
+    const r = await cli(['approve', MODEL, '--version', '1', '--by', APPROVER, '--reason', 'beats the base rate', '--json']);
+    expectExit(r, 0);
+    assert.equal(r.json.ok, true);
+    assert.equal(r.json.outcome, 'served');
+    assert.equal((r.json.champion as { version: number }).version, 1);
+    assert.equal(await served(), 1);
+    const registry = Registry.forHome(stack.home);
+    try {
+      const approved = registry.ledger(MODEL).find((e) => e.decision === 'approved');
+      assert.equal(approved?.by, APPROVER);
+      assert.equal(approved?.identity, `perennial-cli:${APPROVER}@${hostname()}`);
+    } finally {
+      registry.close();
+    }
+  });
+
+  test('rollback to a version never served → 2; retire → ok and the lifecycle ends', async () => {
+    const rb = await cli(['rollback', MODEL, '--to', '7', '--by', 'ops-lead', '--reason', 'x', '--json']);
+    expectExit(rb, 2);
+    assert.match(String(rb.json.error), /v7 was never approved and served here/);
+
+    const retire = await cli(['retire', MODEL, '--by', 'ops-lead', '--reason', 'end of the test', '--json']);
+    expectExit(retire, 0);
+    assert.equal(retire.json.outcome, 'retired');
+    assert.equal((await handle.describe()).status.name, 'COMPLETED');
+
+    const again = await cli(['retrain', MODEL, '--by', 'ops-lead', '--reason', 'x', '--json']);
+    expectExit(again, 3);
+    assert.match(String(again.json.error), /not running \(COMPLETED, retired\)/);
+  });
+});
