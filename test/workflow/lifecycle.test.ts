@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { temporal } from '@temporalio/proto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
@@ -209,5 +212,21 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
       'spec-updated', 'retrain-requested', 'trained v4', 'gate-failed v4',
       'retired v3',
     ]);
+    await recordHistoriesOnPurpose(handle);
   });
 });
+
+/**
+ * Replay fixtures (test/replay/histories) are re-recorded only on purpose:
+ * `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/lifecycle.test.ts`.
+ */
+async function recordHistoriesOnPurpose(handle: WorkflowHandle<typeof lifecycle>): Promise<void> {
+  if (process.env.PERENNIAL_RECORD_HISTORIES !== '1') return;
+  const dir = path.resolve(__dirname, '../replay/histories');
+  mkdirSync(dir, { recursive: true });
+  // Binary protobuf: read back with the SDK's own History type (no JSON conversion).
+  for (const [file, workflowId] of [['lifecycle.binpb', handle.workflowId], ['trainingPipeline.binpb', 'train/flight-delays/1']]) {
+    const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+    writeFileSync(path.join(dir, file), temporal.api.history.v1.History.encode(history).finish());
+  }
+}
