@@ -1,0 +1,86 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { Worker } from '@temporalio/worker';
+import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
+import { smallFlightsSpec } from '../helpers/specs';
+import { waitForStatus } from '../helpers/lifecycle';
+import { createWorker } from '../../src/worker/createWorker';
+import { startLifecycle } from '../../src/client/startLifecycle';
+import { buildModelServer, type ModelServer } from '../../src/serving/app';
+
+// The Temporal Web UI, in a real browser (Debian's chromium, driven by playwright-core).
+// This test fails — it does not skip — when chromium is missing: `.ci/run` installs it.
+const OUTPUT = path.resolve(__dirname, '../../test-output');
+
+let stack: TestStack;
+let worker: Worker;
+let running: Promise<void>;
+let server: ModelServer;
+let browser: Browser;
+
+function chromiumPath(): string {
+  try {
+    return execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('chromium is not installed: apt-get install -y chromium (the Web UI test needs a real browser)');
+  }
+}
+
+before(async () => {
+  browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
+  stack = await startTestStack();
+  server = await buildModelServer({ home: stack.home, pollMs: 100 });
+  await server.app.listen({ host: '127.0.0.1', port: stack.config.server.port });
+  worker = await createWorker({ config: stack.config, connection: stack.workerConnection, workflowBundle: await workflowBundle() });
+  running = worker.run();
+});
+
+after(async () => {
+  await browser?.close();
+  worker?.shutdown();
+  await running;
+  await server?.close();
+  await stack?.stop();
+});
+
+test('the lifecycle page shows the stage, the pending candidate and the approve command; runs filter by stage', async () => {
+  const loaded = smallFlightsSpec((raw) => {
+    raw.approval = { approvers: ['ml-lead', 'ops-lead'] };
+    raw.evaluation = { gates: { min: { auc: 0.55 } } };
+  });
+  const { handle } = await startLifecycle(stack.client, stack.config, loaded, 'perennial-demo');
+  await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL', 'the candidate to await approval');
+
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const ui = stack.config.uiUrl;
+  await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}/${handle.firstExecutionRunId}/history`);
+  mkdirSync(OUTPUT, { recursive: true });
+  rmSync(path.join(OUTPUT, 'webui-failure.png'), { force: true });
+  // The Web UI shows `setCurrentDetails` under "User Metadata", rendered as markdown in a sandboxed frame.
+  await page.getByText('User Metadata', { exact: true }).first().click({ timeout: 30_000 });
+  let text = '';
+  const deadline = Date.now() + 30_000;
+  while (!/AWAITING_APPROVAL/.test(text) && Date.now() < deadline) {
+    await page.waitForTimeout(250);
+    const frames = await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')));
+    text = frames.join('\n');
+  }
+  if (!/AWAITING_APPROVAL/.test(text)) await page.screenshot({ path: path.join(OUTPUT, 'webui-failure.png'), fullPage: true });
+  assert.match(text, /flight-delays — AWAITING_APPROVAL/, 'the current details show the stage');
+  assert.match(text, /candidate: v1 \(AUC 0\.\d{4}/, 'the current details name the candidate and its metrics');
+  assert.match(text, /npx perennial approve flight-delays --version 1/, 'the exact approve command is shown');
+  const shot = path.join(OUTPUT, 'webui-lifecycle-awaiting-approval.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`# screenshot: ${shot}`);
+
+  // The custom search attributes make runs filterable in the list.
+  const query = encodeURIComponent('PerennialStage="AWAITING_APPROVAL" AND PerennialCandidate=1');
+  await page.goto(`${ui}/namespaces/default/workflows?query=${query}`);
+  await page.getByText(handle.workflowId).first().waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: path.join(OUTPUT, 'webui-runs-filtered-by-stage.png'), fullPage: true });
+  await page.close();
+});
