@@ -1,4 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../src/temporal/connection';
 import type { Config } from '../src/config';
 import { ArtifactStore } from '../src/artifacts/store';
 import { Registry } from '../src/registry/registry';
@@ -19,8 +20,7 @@ export function activityDeps(config: Config): ActivityDeps {
     registry: Registry.forHome(config.home),
     serverUrl: config.server.url,
     client: () =>
-      (client ??= Connection.connect({ address: config.temporalAddress, connectTimeout: 5000, ...config.connection }).then(
-        (connection) => new Client({ connection, namespace: config.namespace }),
+      (client ??= connectClient(config, undefined, { connectTimeoutMs: 5000 }).catch(
         (err: unknown) => {
           client = undefined; // try again next time
           throw err;

@@ -28,6 +28,13 @@ import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
 import { startTraining } from '../src/client/startTraining';
 import { freePort } from '../src/util/net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../src/config';
+import { serveModels } from '../src/serving/serveModels';
+import { fetchModelStatus } from '../src/serving/client';
+import { startLifecycle } from '../src/client/startLifecycle';
+import { approveUpdate, retrainNowUpdate, statusQuery } from '../workflows';
+import { benchServing } from './bench/servingBench';
 import { createLogger } from '../src/logging';
 import YAML from 'yaml';
 import { readFileSync } from 'node:fs';
@@ -170,6 +177,41 @@ function lightgbm(python: string, trainFile: string, holdoutFile: string, loaded
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as { fitSeconds: number; auc: number; version: string };
 }
 
+interface LocalStack {
+  config: Config;
+  client: Client;
+  modelServerUrl: string;
+}
+
+/** Temporal dev server, worker and model server on free loopback ports, for the run of `fn`. */
+async function withLocalStack<T>(home: string, fn: (s: LocalStack) => Promise<T>): Promise<T> {
+  const config = loadConfig({
+    PERENNIAL_HOME: home,
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    PERENNIAL_UI_PORT: String(await freePort()),
+    PERENNIAL_SERVER_PORT: String(await freePort()),
+    PERENNIAL_SERVER_POLL_MS: '100',
+    TEMPORAL_CONFIG_FILE: path.join(home, 'none.toml'),
+  });
+  const logger = createLogger('warn', 'perennial-bench');
+  const server = await startDevServer({ home, address: config.temporalAddress, uiPort: config.uiPort, namespace: config.namespace });
+  const workerConnection = await connectWorker(config, logger);
+  const models = await serveModels(config, logger);
+  let client: Client | undefined;
+  try {
+    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    const worker = await createWorker({ config, connection: workerConnection, workflowBundle: bundle });
+    client = await connectClient(config, 'bench');
+    const c = client;
+    return await worker.runUntil(() => fn({ config, client: c, modelServerUrl: models.url }));
+  } finally {
+    await client?.connection.close();
+    await models.server.close();
+    await workerConnection.close();
+    await server.stop();
+  }
+}
+
 async function benchPipeline(loaded: LoadedSpec) {
   // Baseline: the same steps as plain function calls, no Temporal.
   const directHome = path.join(tmpdir(), `perennial-bench-direct-${process.pid}`);
@@ -183,23 +225,10 @@ async function benchPipeline(loaded: LoadedSpec) {
   rmSync(directHome, { recursive: true, force: true });
 
   const home = path.join(tmpdir(), `perennial-bench-${process.pid}`);
-  const config = loadConfig({
-    PERENNIAL_HOME: home,
-    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-    PERENNIAL_UI_PORT: String(await freePort()),
-    TEMPORAL_CONFIG_FILE: path.join(home, 'none.toml'),
-  });
-  const server = await startDevServer({ home, address: config.temporalAddress, uiPort: config.uiPort, namespace: config.namespace });
-  const workerConnection = await connectWorker(config, createLogger('warn', 'perennial-bench'));
-  let client: Client | undefined;
   try {
-    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
-    const worker = await createWorker({ config, connection: workerConnection, workflowBundle: bundle });
-    client = await connectClient(config, 'bench');
-    const c = client;
-    return await worker.runUntil(async () => {
+    return await withLocalStack(home, async ({ config, client }) => {
       const started = performance.now();
-      const handle = await startTraining(c, config, loaded, 'bench');
+      const handle = await startTraining(client, config, loaded, 'bench');
       await handle.result();
       const wallSeconds = (performance.now() - started) / 1000;
       const history = await handle.fetchHistory();
@@ -228,9 +257,39 @@ async function benchPipeline(loaded: LoadedSpec) {
       return { wallSeconds, directSeconds, activitySeconds: own, perActivity };
     });
   } finally {
-    await client?.connection.close();
-    await workerConnection.close();
-    await server.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** Time from an approval (update returns) to the model server answering with the new version; then serving load. */
+async function benchLifecycle(loaded: LoadedSpec, rounds = 3) {
+  const home = path.join(tmpdir(), `perennial-bench-lifecycle-${process.pid}`);
+  try {
+    const promotions = await withLocalStack(home, async ({ config, client, modelServerUrl }) => {
+      const { handle } = await startLifecycle(client, config, loaded, 'bench-trainer');
+      const times: number[] = [];
+      for (let v = 1; v <= rounds; v++) {
+        if (v > 1) await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bench-trainer', reason: 'bench' }] });
+        for (;;) {
+          const s = await handle.query(statusQuery);
+          if (s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === v) break;
+          await sleep(100);
+        }
+        const t = performance.now();
+        await handle.executeUpdate(approveUpdate, { args: [{ version: v, by: 'bench-approver', reason: 'bench' }] });
+        for (;;) {
+          const served = await fetchModelStatus(modelServerUrl, loaded.spec.name);
+          if (served?.champion?.version === v) break;
+          await sleep(10);
+        }
+        times.push((performance.now() - t) / 1000);
+      }
+      return times;
+    });
+    const instance = { date: '2001-01-04T08:30:00', distance: 600, origin: 'ORD', destination: 'ATL' };
+    const serving = await benchServing(home, loaded.spec.name, instance);
+    return { promotions, serving };
+  } finally {
     rmSync(home, { recursive: true, force: true });
   }
 }
@@ -238,7 +297,9 @@ async function benchPipeline(loaded: LoadedSpec) {
 const fmt = (x: number, d = 3) => x.toFixed(d);
 
 async function main(): Promise<void> {
+  const only = process.argv[2];
   mkdirSync(OUT, { recursive: true });
+  if (only === 'lifecycle') return printLifecycle();
   const store = ArtifactStore.forHome(path.join(OUT, 'home'));
   const python = lightgbmPython();
   const sizes: [string, LoadedSpec, number][] = [
@@ -270,6 +331,22 @@ async function main(): Promise<void> {
   console.log(`  wall time start → registered ${fmt(pipe.wallSeconds, 2)} s; activities' own time ${fmt(pipe.activitySeconds, 2)} s; orchestration ${fmt(pipe.wallSeconds - pipe.activitySeconds, 2)} s (${fmt((100 * (pipe.wallSeconds - pipe.activitySeconds)) / pipe.wallSeconds, 1)}%)`);
   console.log(`  steps called directly (no Temporal): ${fmt(pipe.directSeconds, 2)} s; ratio with Temporal/direct ${fmt(pipe.wallSeconds / pipe.directSeconds, 2)}×`);
   for (const a of pipe.perActivity) console.log(`    ${a.name.padEnd(13)} own ${fmt(a.ownSeconds)} s, orchestration before it ${fmt(a.orchestrationSeconds)} s`);
+  await printLifecycle();
+}
+
+async function printLifecycle(): Promise<void> {
+  console.log('\n# lifecycle: approval → the model server answers with the new version (50k-row model)');
+  const loaded = flightsSpec('flights-bench-lifecycle', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-14']);
+  loaded.spec.approval = { approvers: ['bench-approver'], separationOfDuties: true, timeout: '72h' };
+  const { promotions, serving } = await benchLifecycle(loaded);
+  console.log(`  approval → served: median ${fmt(median(promotions), 2)} s over ${promotions.length} promotions (${promotions.map((t) => fmt(t, 2)).join(', ')} s)`);
+  const p = serving.perennial;
+  const b = serving.baseline;
+  console.log('\n# model server on loopback, batch 1, 16 concurrent clients, 5 s each, servers in their own processes');
+  console.log(`  perennial  ${Math.round(p.reqPerSec)} req/s, p50 ${fmt(p.p50ms, 2)} ms, p99 ${fmt(p.p99ms, 2)} ms (${p.requests} requests, ${p.errors} errors)`);
+  console.log(`  bare fastify route ${Math.round(b.reqPerSec)} req/s, p50 ${fmt(b.p50ms, 2)} ms, p99 ${fmt(b.p99ms, 2)} ms`);
+  console.log(`  ratio perennial/bare: throughput ${fmt(p.reqPerSec / b.reqPerSec, 2)} (goal ≥ 0.8), p99 ${fmt(p.p99ms / b.p99ms, 2)}× (goal p99 ≤ 10 ms)`);
+  console.log(`  batch 100: ${Math.round(serving.batch100RowsPerSec).toLocaleString('en-US')} rows/s (p50 ${fmt(serving.batch.p50ms, 2)} ms per request)`);
 }
 
 main().then(

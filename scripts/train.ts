@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   const by = values.by ?? defaultActor();
   let client;
   try {
-    client = await connectClient(config, `perennial-train:${by}`);
+    client = await connectClient(config, `perennial-train:${by}`, { connectTimeoutMs: 3000 });
   } catch (err) {
     console.error(`cannot reach Temporal at ${config.temporalAddress}: ${(err as Error).message}\nstart it with: npm start (or npm run temporal and npm run worker)`);
     return 4;

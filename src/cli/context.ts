@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { connectClient } from '../temporal/connection';
 import { workflowUrl, type Config } from '../config';
 import { Actor, lifecycleWorkflowId, type LifecycleStatus } from '../lifecycle/contract';
 import { findSpec, listSpecFiles, loadSpecFile, SpecError, type LoadedSpec } from '../spec/load';
@@ -40,8 +41,7 @@ export function checkActor(by: string): string {
 /** A client with a short connect timeout: an unreachable server is reported in seconds (exit 4). */
 export async function connect(config: Config, identity: string): Promise<Client> {
   try {
-    const connection = await Connection.connect({ address: config.temporalAddress, ...config.connection, connectTimeout: CONNECT_TIMEOUT_MS });
-    return new Client({ connection, namespace: config.namespace, identity });
+    return await connectClient(config, identity, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
   } catch (err) {
     throw unreachable(config, err);
   }

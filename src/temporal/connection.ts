@@ -4,9 +4,18 @@ import type { Config } from '../config';
 import type { Logger } from '../logging';
 import { installRuntimeLogger } from './runtime';
 
-/** A client for scripts and tests; the caller closes `client.connection`. */
-export async function connectClient(config: Config, identity?: string): Promise<Client> {
-  const connection = await Connection.connect({ address: config.temporalAddress, ...config.connection });
+/** A client connection to the configured server (address, API key, TLS from config/envconfig). */
+export function connectConnection(config: Config, o: { connectTimeoutMs?: number } = {}): Promise<Connection> {
+  return Connection.connect({
+    address: config.temporalAddress,
+    ...config.connection,
+    ...(o.connectTimeoutMs ? { connectTimeout: o.connectTimeoutMs } : {}),
+  });
+}
+
+/** A client for scripts, the CLI and tests; the caller closes `client.connection`. */
+export async function connectClient(config: Config, identity?: string, o: { connectTimeoutMs?: number } = {}): Promise<Client> {
+  const connection = await connectConnection(config, o);
   return new Client({ connection, namespace: config.namespace, identity });
 }
 

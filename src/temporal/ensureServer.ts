@@ -1,4 +1,4 @@
-import { Connection } from '@temporalio/client';
+import { connectConnection } from './connection';
 import type { Config } from '../config';
 import { registerSearchAttributes } from './searchAttributes';
 import type { Logger } from '../logging';
@@ -35,7 +35,7 @@ export async function ensureTemporalServer(config: Config, logger: Logger): Prom
  * those attributes does not.
  */
 export async function prepareNamespace(config: Config, logger: Logger): Promise<void> {
-  const connection = await Connection.connect({ address: config.temporalAddress, ...config.connection });
+  const connection = await connectConnection(config);
   try {
     const added = await registerSearchAttributes(connection, config.namespace);
     if (added.length) logger.info({ added, namespace: config.namespace }, 'registered search attributes');
