@@ -15,7 +15,9 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type SignalDefinition,
 } from '@temporalio/workflow';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { ModelSpec } from '../src/spec/modelSpec';
 import { ModelSpec as ModelSpecSchema } from '../src/spec/modelSpec';
@@ -247,7 +249,8 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     if (!p.ok) return p;
     const no = (reason: string): Check<ActorRequest> => ({ ok: false, reason, by: p.value.by });
     if (retrain || stage === 'TRAINING') return no('a training is already in progress');
-    if (stage !== 'SERVING' && stage !== 'IDLE') return no(`cannot retrain while ${stage}; decide the pending candidate first`);
+    if (stage === 'AWAITING_APPROVAL') return no(`cannot retrain while v${candidate?.version} awaits a decision; approve or reject it first`);
+    if (stage !== 'SERVING' && stage !== 'IDLE') return no(`cannot retrain while ${stage}; try again when it is done`);
     return p;
   }
 
@@ -257,86 +260,49 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
 
   setHandler(statusQuery, status);
 
-  for (const kind of ['approve', 'reject'] as const) {
-    const accept = (d: Decision, source: ActionSource) => {
-      decision = { kind, payload: d, source };
-      refresh();
-    };
-    setHandler(
-      kind === 'approve' ? approveUpdate : rejectUpdate,
-      (d) => {
-        accept(d, updateSource());
-        return { accepted: true, message: `v${d.version} ${kind === 'approve' ? 'approved' : 'rejected'} by ${d.by}` };
+  /**
+   * One human action, as an update and as a signal, under the same rules: a refused
+   * update throws from its validator (the caller gets the reason, nothing changes); a
+   * refused signal changes nothing and is listed in `status.refused`.
+   */
+  function onAction<T extends Record<string, unknown>>(
+    name: string,
+    update: UpdateDefinition<ActionAck, [T]>,
+    signal: SignalDefinition<[unknown]>,
+    check: (raw: unknown) => Check<T>,
+    accept: (value: T, source: ActionSource) => string,
+  ): void {
+    setHandler(update, (value) => ({ accepted: true, message: accept(value, updateSource()) }), {
+      validator: (raw) => {
+        const c = check(raw);
+        if (!c.ok) throw new Error(c.reason);
       },
-      {
-        validator: (raw) => {
-          const c = checkDecision(kind, raw);
-          if (!c.ok) throw new Error(c.reason);
-        },
-      },
-    );
-    setHandler(kind === 'approve' ? approveSignal : rejectSignal, (raw) => {
-      const c = checkDecision(kind, raw);
-      if (c.ok) accept(c.value, { kind: 'signal', name: kind, match: { version: c.value.version, by: c.value.by } });
-      else refuse(kind, 'signal', c.reason, c.by);
+    });
+    setHandler(signal, (raw) => {
+      const c = check(raw);
+      if (c.ok) accept(c.value, { kind: 'signal', name, match: { ...c.value } });
+      else refuse(name, 'signal', c.reason, c.by);
     });
   }
 
-  setHandler(
-    rollbackUpdate,
-    (r) => {
-      rollback = { payload: r, source: updateSource() };
-      return { accepted: true, message: `rolling back to v${r.toVersion}` };
-    },
-    {
-      validator: (raw) => {
-        const c = checkRollback(raw);
-        if (!c.ok) throw new Error(c.reason);
-      },
-    },
-  );
-  setHandler(rollbackSignal, (raw) => {
-    const c = checkRollback(raw);
-    if (c.ok) rollback = { payload: c.value, source: { kind: 'signal', name: 'rollback', match: { toVersion: c.value.toVersion, by: c.value.by } } };
-    else refuse('rollback', 'signal', c.reason, c.by);
+  for (const kind of ['approve', 'reject'] as const) {
+    onAction(kind, kind === 'approve' ? approveUpdate : rejectUpdate, kind === 'approve' ? approveSignal : rejectSignal, (raw) => checkDecision(kind, raw), (d, source) => {
+      decision = { kind, payload: d, source };
+      refresh();
+      return `v${d.version} ${kind === 'approve' ? 'approved' : 'rejected'} by ${d.by}`;
+    });
+  }
+  onAction('rollback', rollbackUpdate, rollbackSignal, checkRollback, (r, source) => {
+    rollback = { payload: r, source };
+    return `rolling back to v${r.toVersion}`;
   });
-
-  setHandler(
-    retireUpdate,
-    (r) => {
-      retire = { payload: r, source: updateSource() };
-      return { accepted: true, message: `retiring ${model}` };
-    },
-    {
-      validator: (raw) => {
-        const c = checkRetire(raw);
-        if (!c.ok) throw new Error(c.reason);
-      },
-    },
-  );
-  setHandler(retireSignal, (raw) => {
-    const c = checkRetire(raw);
-    if (c.ok) retire = { payload: c.value, source: { kind: 'signal', name: 'retire', match: { by: c.value.by } } };
-    else refuse('retire', 'signal', c.reason, c.by);
+  onAction('retire', retireUpdate, retireSignal, checkRetire, (r, source) => {
+    retire = { payload: r, source };
+    return `retiring ${model}`;
   });
-
-  setHandler(
-    retrainNowUpdate,
-    (r) => {
-      retrain = { payload: r, source: updateSource() };
-      return { accepted: true, message: `retraining ${model} for ${r.by}` };
-    },
-    {
-      validator: (raw) => {
-        const c = checkRetrain(raw);
-        if (!c.ok) throw new Error(c.reason);
-      },
-    },
-  );
-  setHandler(retrainNowSignal, (raw) => {
-    const c = checkRetrain(raw);
-    if (c.ok) retrain = { payload: c.value, source: { kind: 'signal', name: 'retrainNow', match: { by: c.value.by } } };
-    else refuse('retrainNow', 'signal', c.reason, c.by);
+  onAction('retrainNow', retrainNowUpdate, retrainNowSignal, checkRetrain, (r, source) => {
+    retrain = { payload: r, source };
+    return `retraining ${model} for ${r.by}`;
   });
 
   setHandler(

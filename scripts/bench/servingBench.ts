@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/util/net';
 
@@ -15,34 +15,18 @@ export interface LoadResult {
   errors: number;
 }
 
-function percentile(sorted: number[], q: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
-}
-
-/** A bounded closed-loop load: `concurrency` clients, each sending the next request when the last returns, for `seconds`. */
-export async function load(url: string, body: string, seconds: number, concurrency: number): Promise<LoadResult> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + seconds * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        try {
-          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-          await res.arrayBuffer();
-          if (res.status !== 200) errors++;
-          else latencies.push(performance.now() - t);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { requests: latencies.length, seconds: elapsed, reqPerSec: latencies.length / elapsed, p50ms: percentile(latencies, 0.5), p99ms: percentile(latencies, 0.99), errors };
+/** A bounded load from autocannon: `connections` keep-alive clients for `seconds`. */
+export async function load(url: string, body: string, seconds: number, connections: number): Promise<LoadResult> {
+  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, duration: seconds, connections });
+  const requests = r.requests.total;
+  return {
+    requests,
+    seconds: r.duration,
+    reqPerSec: requests / r.duration,
+    p50ms: r.latency.p50,
+    p99ms: r.latency.p99,
+    errors: r.errors + r.non2xx + r.timeouts,
+  };
 }
 
 /** Starts a server script as its own process and waits until `readyUrl` answers. */
@@ -72,7 +56,7 @@ export async function stopServer(child: ChildProcess): Promise<void> {
 }
 
 /** perennial's model server vs a bare fastify route on loopback, each in its own process. */
-export async function benchServing(home: string, model: string, instance: Record<string, unknown>, seconds = 5, concurrency = 16) {
+export async function benchServing(home: string, model: string, instance: Record<string, unknown>, seconds = 5, concurrency = 8) {
   const servePort = await freePort();
   const barePort = await freePort();
   const serve = await spawnServer('scripts/serve.ts', { PERENNIAL_HOME: home, PERENNIAL_SERVER_PORT: String(servePort), LOG_LEVEL: 'warn' }, `http://127.0.0.1:${servePort}/healthz`);

@@ -6,12 +6,9 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { WorkflowHandle } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
-import { startTestStack, workflowBundle, freePort, type TestStack } from '../helpers/temporalServer';
+import { startServingStack, freePort, type ServingStack } from '../helpers/temporalServer';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
-import { createWorker } from '../../src/worker/createWorker';
-import { buildModelServer, type ModelServer } from '../../src/serving/app';
 import { Registry } from '../../src/registry/registry';
 import { statusQuery, type lifecycle } from '../../workflows';
 
@@ -20,10 +17,7 @@ const MODEL = 'cli-flights';
 const STARTER = 'alice';
 const APPROVER = 'ml-lead';
 
-let stack: TestStack;
-let worker: Worker;
-let running: Promise<void>;
-let server: ModelServer;
+let stack: ServingStack;
 let specFile: string;
 
 interface Run {
@@ -62,7 +56,7 @@ function expectExit(r: Run, code: number): void {
 }
 
 before(async () => {
-  stack = await startTestStack();
+  stack = await startServingStack();
   const loaded = smallFlightsSpec((raw) => {
     raw.name = MODEL;
     raw.approval = { approvers: [APPROVER, 'ops-lead', STARTER], separationOfDuties: true, timeout: '72h' };
@@ -72,16 +66,9 @@ before(async () => {
   mkdirSync(path.join(stack.home, 'specs'), { recursive: true });
   specFile = path.join(stack.home, 'specs', `${MODEL}.yaml`);
   writeFileSync(specFile, YAML.stringify(loaded.spec));
-  server = await buildModelServer({ home: stack.home, pollMs: 100 });
-  await server.app.listen({ host: '127.0.0.1', port: stack.config.server.port });
-  worker = await createWorker({ config: stack.config, connection: stack.workerConnection, workflowBundle: await workflowBundle() });
-  running = worker.run();
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await server?.close();
   await stack?.stop();
 });
 

@@ -8,6 +8,8 @@ import { loadConfig, type Config } from '../../src/config';
 import { startDevServer, type RunningDevServer } from '../../src/temporal/devServer';
 import { connectClient, connectWorker } from '../../src/temporal/connection';
 import { createLogger } from '../../src/logging';
+import { buildModelServer, type ModelServer } from '../../src/serving/app';
+import { createWorker } from '../../src/worker/createWorker';
 
 export { freePort };
 
@@ -68,3 +70,26 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 const noop = () => undefined;
 const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+
+/** A test stack with a worker running perennial's workflows and a real model server over HTTP. */
+export interface ServingStack extends TestStack {
+  modelServer: ModelServer;
+}
+
+export async function startServingStack(): Promise<ServingStack> {
+  const stack = await startTestStack();
+  const modelServer = await buildModelServer({ home: stack.home, pollMs: 100 });
+  await modelServer.app.listen({ host: '127.0.0.1', port: stack.config.server.port });
+  const worker = await createWorker({ config: stack.config, connection: stack.workerConnection, workflowBundle: await workflowBundle() });
+  const running = worker.run();
+  return {
+    ...stack,
+    modelServer,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await modelServer.close();
+      await stack.stop();
+    },
+  };
+}

@@ -4,22 +4,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { Worker } from '@temporalio/worker';
-import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
+import { startServingStack, type ServingStack } from '../helpers/temporalServer';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
-import { createWorker } from '../../src/worker/createWorker';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { buildModelServer, type ModelServer } from '../../src/serving/app';
 
 // The Temporal Web UI, in a real browser (Debian's chromium, driven by playwright-core).
 // This test fails — it does not skip — when chromium is missing: `.ci/run` installs it.
 const OUTPUT = path.resolve(__dirname, '../../test-output');
 
-let stack: TestStack;
-let worker: Worker;
-let running: Promise<void>;
-let server: ModelServer;
+let stack: ServingStack;
 let browser: Browser;
 
 function chromiumPath(): string {
@@ -32,18 +26,11 @@ function chromiumPath(): string {
 
 before(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
-  stack = await startTestStack();
-  server = await buildModelServer({ home: stack.home, pollMs: 100 });
-  await server.app.listen({ host: '127.0.0.1', port: stack.config.server.port });
-  worker = await createWorker({ config: stack.config, connection: stack.workerConnection, workflowBundle: await workflowBundle() });
-  running = worker.run();
+  stack = await startServingStack();
 });
 
 after(async () => {
   await browser?.close();
-  worker?.shutdown();
-  await running;
-  await server?.close();
   await stack?.stop();
 });
 

@@ -5,23 +5,17 @@ import { temporal } from '@temporalio/proto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
-import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
+import { startServingStack, type ServingStack } from '../helpers/temporalServer';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
-import { createWorker } from '../../src/worker/createWorker';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { buildModelServer, type ModelServer } from '../../src/serving/app';
 import { Registry } from '../../src/registry/registry';
 import { resolveTemporalBinary } from '../../src/temporal/binaries';
 import { approveUpdate, rejectUpdate, retrainNowUpdate, rollbackUpdate, retireUpdate, updateSpecUpdate, statusQuery, type lifecycle } from '../../workflows';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { LoadedSpec } from '../../src/spec/load';
 
-let stack: TestStack;
-let worker: Worker;
-let running: Promise<void>;
-let server: ModelServer;
+let stack: ServingStack;
 
 const STARTER = 'alice';
 
@@ -34,18 +28,11 @@ function lifecycleSpec(): LoadedSpec {
 }
 
 before(async () => {
-  stack = await startTestStack();
-  server = await buildModelServer({ home: stack.home, pollMs: 100 });
-  await server.app.listen({ host: '127.0.0.1', port: stack.config.server.port });
-  worker = await createWorker({ config: stack.config, connection: stack.workerConnection, workflowBundle: await workflowBundle() });
-  running = worker.run();
+  stack = await startServingStack();
 });
 
 after(async () => {
-  worker.shutdown();
-  await running;
-  await server.close();
-  await stack.stop();
+  await stack?.stop();
 });
 
 function ledger(model = 'flight-delays') {
