@@ -24,7 +24,7 @@ import { killServer, startServerProcess, trainVersions, windowRows, type ServerP
 
 const FLIGHTS = 'flight-delays';
 const CHURN = 'customer-churn';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let home: string;
 let flights: TrainedVersion[];
