@@ -7,6 +7,7 @@ import { registerActivity } from './register';
 import {
   deployActivity,
   evaluateVersionActivity,
+  hashSpecActivity,
   nextTrainingRunActivity,
   recordDecisionActivity,
   retireModelActivity,
@@ -29,6 +30,7 @@ export function createActivities(d: ActivityDeps) {
     recordDecision: recordDecisionActivity(d),
     deploy: deployActivity(d),
     retireModel: retireModelActivity(d),
+    hashSpec: hashSpecActivity(),
   };
 }
 

@@ -5,6 +5,7 @@ import { evaluateModel } from '../src/training/steps';
 import { waitUntilServing } from '../src/serving/client';
 import { identityOfAction, type ActionSource } from '../src/lifecycle/identity';
 import type { Metrics } from '../src/lifecycle/contract';
+import { canonicalJson, sha256 } from '../src/util/hash';
 import type { ActivityDeps } from './deps';
 import { asActivity } from './failures';
 
@@ -69,4 +70,10 @@ export const deployActivity = (d: ActivityDeps) =>
 export const retireModelActivity = (d: ActivityDeps) =>
   async function retireModel(input: { model: string }): Promise<void> {
     d.registry.clearAlias(input.model, 'champion');
+  };
+
+/** The spec's hash exactly as `parseSpec` computes it (sha256 of canonical JSON), for a spec changed in flight. */
+export const hashSpecActivity = () =>
+  async function hashSpec(input: { spec: ModelSpec }): Promise<string> {
+    return sha256(canonicalJson(input.spec));
   };

@@ -10,6 +10,7 @@ import {
   defineUpdate,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -83,6 +84,12 @@ interface PendingAction<T> {
   payload: T;
   source: ActionSource;
 }
+
+const hashing = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 10 },
+  summary: 'hash the updated spec',
+});
 
 const ledgerStep = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -309,9 +316,12 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     updateSpecUpdate,
     async (req) => {
       const next = ModelSpecSchema.parse(req.spec);
+      // The sha256 of the new spec, as lineage records it. Lifecycles started before this
+      // change recorded `v<N>` instead: patched() keeps their histories replayable.
+      const nextHash = patched('spec-hash-by-activity') ? await hashing.hashSpec({ spec: next }) : `v${specVersion + 1}`;
       spec = next;
       specVersion++;
-      specHash = `v${specVersion}`;
+      specHash = nextHash;
       refresh();
       await record('spec-updated', { by: req.by, reason: req.reason, details: { specVersion, spec: next } }, updateSource());
       return { accepted: true, message: `spec version ${specVersion} in force` };

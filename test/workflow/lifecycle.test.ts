@@ -13,7 +13,7 @@ import { Registry } from '../../src/registry/registry';
 import { resolveTemporalBinary } from '../../src/temporal/binaries';
 import { approveUpdate, rejectUpdate, retrainNowUpdate, rollbackUpdate, retireUpdate, updateSpecUpdate, statusQuery, type lifecycle } from '../../workflows';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { LoadedSpec } from '../../src/spec/load';
+import { parseSpec, type LoadedSpec } from '../../src/spec/load';
 
 let stack: ServingStack;
 
@@ -186,6 +186,13 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     assert.match(failed.reason, /auc 0\.\d{4} < minimum 0\.99/);
     assert.equal(await served(), 3);
     assert.equal(s.specVersion, 2);
+    assert.equal(s.specHash, parseSpec(strict).specHash, 'the updated spec is hashed as lineage hashes it');
+    const registry = Registry.forHome(stack.home);
+    try {
+      assert.equal(registry.get('flight-delays', 4)?.lineage.specHash, s.specHash, 'v4 was trained under the updated spec');
+    } finally {
+      registry.close();
+    }
   });
 
   test('retire: stops serving and ends the lifecycle cleanly; the ledger holds every decision', async () => {
