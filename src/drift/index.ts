@@ -45,3 +45,4 @@ export {
   kolmogorovSf,
 } from './kolmogorov';
 export { logGamma, regularizedGammaP, regularizedGammaQ, chiSquareSf, roundHalfEven } from './special';
+export * from './report';
