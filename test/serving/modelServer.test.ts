@@ -28,7 +28,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 
 let home: string;
 let flights: TrainedVersion[];
-let churn: TrainedVersion[];
 const artifacts = new Map<string, ModelArtifact>();
 let server: ServerProcess | undefined;
 let holdout: Record<string, unknown>[];
@@ -130,7 +129,7 @@ before(async () => {
   ]);
   const csv = path.join(home, 'churn.csv');
   writeChurnCsv(csv);
-  churn = await trainVersions(home, churnSpec(csv), [{ rounds: 10, maxDepth: 3 }]);
+  await trainVersions(home, churnSpec(csv), [{ rounds: 10, maxDepth: 3 }]);
   holdout = await windowRows(flightsSpec, flights[0].snapshotUri, 'holdout');
   setChampion(FLIGHTS, 1); // customer-churn has versions but no champion yet
   server = await startServer();
