@@ -1,5 +1,7 @@
 import type { FeatureMatrix } from '../ml/gbdt';
 import { seededRandom } from '../util/random';
+import { binCountsSorted, quantileEdges } from '../drift/psi';
+import { sortSample } from '../drift/sample';
 
 export interface NumericProfile {
   kind: 'numeric';
@@ -10,9 +12,9 @@ export interface NumericProfile {
   max: number;
   mean: number;
   std: number;
-  /** Inner quantile edges (deciles by default): the reference bins for PSI. */
+  /** Inner quantile edges (deciles by default, numpy's linear method, duplicates removed): the reference bins for PSI. */
   quantileEdges: number[];
-  /** Rows per bin: below edge 0, between edges, at or above the last edge. */
+  /** Rows per bin, left-closed: below edge 0, [edge i, edge i+1), at or above the last edge. */
   binCounts: number[];
   /** A seeded random sample of the values, sorted: the reference for KS and Wasserstein. */
   sample: number[];
@@ -75,20 +77,16 @@ function sampleIndices(n: number, k: number, random: () => number): Uint32Array 
 }
 
 function numericProfile(name: string, column: Float64Array, bins: number, sampleRows: Uint32Array): NumericProfile {
-  const present = column.filter((v) => !Number.isNaN(v)).sort();
+  // The drift library's own quantiles and bins, so monitoring compares like with like.
+  const present = sortSample(column.filter((v) => !Number.isNaN(v)), `profile of ${name}`);
   const n = present.length;
   let sum = 0;
   for (const v of present) sum += v;
   const mean = n ? sum / n : NaN;
   let sq = 0;
   for (const v of present) sq += (v - mean) ** 2;
-  const edges: number[] = [];
-  for (let b = 1; b < bins; b++) {
-    const q = present[Math.min(n - 1, Math.floor((b * n) / bins))];
-    if (n && (edges.length === 0 || q > edges[edges.length - 1])) edges.push(q);
-  }
-  const binCounts = new Array<number>(edges.length + 1).fill(0);
-  for (const v of present) binCounts[upperBound(edges, v)]++;
+  const probabilities = Array.from({ length: bins - 1 }, (_, b) => (b + 1) / bins);
+  const edges = n ? Array.from(quantileEdges(present, probabilities)) : [];
   const sample: number[] = [];
   for (const i of sampleRows) if (!Number.isNaN(column[i])) sample.push(column[i]);
   sample.sort((a, b) => a - b);
@@ -102,21 +100,9 @@ function numericProfile(name: string, column: Float64Array, bins: number, sample
     mean,
     std: n ? Math.sqrt(sq / n) : NaN,
     quantileEdges: edges,
-    binCounts,
+    binCounts: Array.from(binCountsSorted(present, edges)),
     sample,
   };
-}
-
-/** Index of the first edge greater than v (values equal to an edge fall in the bin above it). */
-function upperBound(edges: number[], v: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (edges[mid] <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function categoricalProfile(name: string, column: Float64Array): CategoricalProfile {

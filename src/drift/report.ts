@@ -7,7 +7,7 @@
  * profile dropped them from the reference):
  * - numeric: two-sample KS against the profile's sorted seeded `sample`; PSI over the profile's
  *   `quantileEdges` with its `binCounts` as the reference counts (left-closed bins [e_i, e_{i+1}),
- *   the same as the profile's upperBound: a value equal to an edge falls in the bin above it);
+ *   which is how the profile counted them: a value equal to an edge falls in the bin above it);
  *   Jensen–Shannon divergence over the same bins (unfloored); Wasserstein-1 against the sample.
  * - categorical: chi-square test of homogeneity between the profile's `frequencies` and the
  *   current code counts (union of categories); PSI over the union of categories, proportions
