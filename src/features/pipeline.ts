@@ -142,16 +142,20 @@ export interface CompiledPipeline {
   kinds: FeatureMatrix['kinds'];
   /** Writes the row's features into `out` starting at `offset`. */
   computeRow(get: ColumnGetter, out: Float64Array, offset?: number): void;
+  /** The same for one raw row as a client sends it (e.g. JSON with an ISO date): the serving path. */
+  computeRawRow(raw: Record<string, unknown>, out: Float64Array): void;
 }
 
 export function compilePipeline(p: FittedPipeline): CompiledPipeline {
   const fns = p.features.map((f) => featureFn(p, f));
+  const computeRow = (get: ColumnGetter, out: Float64Array, offset = 0) => {
+    for (let j = 0; j < fns.length; j++) out[offset + j] = fns[j](get);
+  };
   return {
     names: p.features.map((f) => f.name),
     kinds: p.features.map((f) => f.kind),
-    computeRow(get, out, offset = 0) {
-      for (let j = 0; j < fns.length; j++) out[offset + j] = fns[j](get);
-    },
+    computeRow,
+    computeRawRow: (raw, out) => computeRow((c) => normalizeInput(p.inputs[c], raw[c]), out),
   };
 }
 
@@ -180,7 +184,7 @@ export function featureMatrix(p: FittedPipeline, raw: RawColumns): FeatureMatrix
 export function featureRow(p: FittedPipeline, raw: Record<string, unknown>): Float64Array {
   const compiled = compilePipeline(p);
   const out = new Float64Array(compiled.names.length);
-  compiled.computeRow((c) => normalizeInput(p.inputs[c], raw[c]), out);
+  compiled.computeRawRow(raw, out);
   return out;
 }
 

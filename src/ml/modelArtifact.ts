@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GbdtModel } from './gbdt';
-import { compilePipeline, normalizeInput, type FittedPipeline, type RawColumns, featureMatrix } from '../features/pipeline';
+import { compilePipeline, type FittedPipeline, type RawColumns, featureMatrix } from '../features/pipeline';
 
 /**
  * What a trained model is on disk: the fitted feature pipeline and the trees, in one
@@ -48,8 +48,12 @@ export class ModelArtifact {
 
   /** Scores one raw row as a client sends it (e.g. JSON with an ISO date). */
   predictRow(raw: Record<string, unknown>): number {
-    const features = new Float64Array(this.compiled.names.length);
-    this.compiled.computeRow((c) => normalizeInput(this.pipeline.inputs[c], raw[c]), features);
+    return this.scoreRow(raw, new Float64Array(this.compiled.names.length));
+  }
+
+  /** Like `predictRow`, leaving the computed features in `features` (the model server logs them). */
+  scoreRow(raw: Record<string, unknown>, features: Float64Array): number {
+    this.compiled.computeRawRow(raw, features);
     return this.gbdt.predictRow(features);
   }
 }

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { artifactPath } from '../artifacts/store';
 import { ModelArtifact } from '../ml/modelArtifact';
-import { compilePipeline, normalizeInput, type CompiledPipeline } from '../features/pipeline';
 import { Registry, type ModelVersion } from '../registry/registry';
 import type { Logger } from '../logging';
 
@@ -43,8 +42,6 @@ export interface ChampionsOptions {
 }
 
 function loadedChampion(registered: ModelVersion, artifact: ModelArtifact, since: string): LoadedChampion {
-  const compiled: CompiledPipeline = compilePipeline(artifact.pipeline);
-  const inputs = artifact.pipeline.inputs;
   return {
     model: registered.model,
     version: registered.version,
@@ -52,12 +49,8 @@ function loadedChampion(registered: ModelVersion, artifact: ModelArtifact, since
     loadedAt: new Date().toISOString(),
     registered,
     artifact,
-    featureNames: compiled.names,
-    // Exactly ModelArtifact.predictRow, keeping the features for the prediction log.
-    score(instance, out) {
-      compiled.computeRow((c) => normalizeInput(inputs[c], instance[c]), out);
-      return artifact.gbdt.predictRow(out);
-    },
+    featureNames: artifact.pipeline.features.map((f) => f.name),
+    score: (instance, out) => artifact.scoreRow(instance, out),
   };
 }
 
