@@ -6,10 +6,12 @@
  * pipeline's steps called directly without Temporal. Medians; the machine is noisy.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import YAML from 'yaml';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { ModelSpecInput } from '../src/spec/modelSpec';
@@ -22,22 +24,19 @@ import { featureMatrix, labels, type FittedPipeline, type RawColumns } from '../
 import { trainGbdt, type FeatureMatrix, type GbdtModel } from '../src/ml/gbdt';
 import { auc } from '../src/ml/metrics';
 import { ModelArtifact } from '../src/ml/modelArtifact';
-import { loadConfig } from '../src/config';
+import { loadConfig, type Config } from '../src/config';
 import { startDevServer } from '../src/temporal/devServer';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
 import { startTraining } from '../src/client/startTraining';
 import { freePort } from '../src/util/net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from '../src/config';
+
 import { serveModels } from '../src/serving/serveModels';
 import { fetchModelStatus } from '../src/serving/client';
 import { startLifecycle } from '../src/client/startLifecycle';
 import { approveUpdate, retrainNowUpdate, statusQuery } from '../workflows';
 import { benchServing } from './bench/servingBench';
 import { createLogger } from '../src/logging';
-import YAML from 'yaml';
-import { readFileSync } from 'node:fs';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, '.perennial', 'bench');
