@@ -3,22 +3,27 @@ import { connectClient } from '../src/temporal/connection';
 import type { Config } from '../src/config';
 import { ArtifactStore } from '../src/artifacts/store';
 import { Registry } from '../src/registry/registry';
+import { PredictionLog } from '../src/serving/predictionLog';
 
 /** What activities share on one worker: the state folder's artifact store and registry, and where the model server is. */
 export interface ActivityDeps {
   store: ArtifactStore;
   registry: Registry;
   serverUrl: string;
+  /** The model server's prediction log (same state folder), opened on first use: monitoring reads it. */
+  predictions(): PredictionLog;
   /** A Temporal client, for reading a workflow's own history (e.g. who sent a signal). */
   client(): Promise<Client>;
 }
 
 export function activityDeps(config: Config): ActivityDeps {
   let client: Promise<Client> | undefined;
+  let predictions: PredictionLog | undefined;
   return {
     store: ArtifactStore.forHome(config.home),
     registry: Registry.forHome(config.home),
     serverUrl: config.server.url,
+    predictions: () => (predictions ??= PredictionLog.forHome(config.home)),
     client: () =>
       (client ??= connectClient(config, undefined, { connectTimeoutMs: 5000 }).catch(
         (err: unknown) => {

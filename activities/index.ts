@@ -12,6 +12,8 @@ import {
   recordDecisionActivity,
   retireModelActivity,
 } from './lifecycleSteps';
+import { checkChampionActivity } from './monitor';
+import { syncRetrainScheduleActivity } from './schedule';
 
 export { activityDeps, type ActivityDeps } from './deps';
 
@@ -31,6 +33,9 @@ export function createActivities(d: ActivityDeps) {
     deploy: deployActivity(d),
     retireModel: retireModelActivity(d),
     hashSpec: hashSpecActivity(),
+    // monitoring and retrain
+    checkChampion: checkChampionActivity(d),
+    syncRetrainSchedule: syncRetrainScheduleActivity(d),
   };
 }
 

@@ -9,13 +9,14 @@ import { asActivity } from './failures';
  * the worker died) reads them back and resumes from that checkpoint.
  */
 export const trainActivity = (d: ActivityDeps) =>
-  async function train(input: { spec: ModelSpec; snapshotUri: string; pipelineUri: string; checkpointKey: string }): Promise<TrainedModel> {
+  async function train(input: { spec: ModelSpec; snapshotUri: string; pipelineUri: string; checkpointKey: string; profileUri?: string }): Promise<TrainedModel> {
     const ctx = Context.current();
     const last = ctx.info.heartbeatDetails as TrainProgressReport | undefined;
     if (last?.checkpoint) ctx.log.info('resuming training from checkpoint', { round: last.checkpoint.round });
     return asActivity(() =>
       trainModel(input.spec, input.snapshotUri, input.pipelineUri, d.store, {
         checkpointKey: input.checkpointKey,
+        profileUri: input.profileUri,
         resumeFrom: last?.checkpoint,
         onProgress: (p) => ctx.heartbeat(p),
       }),

@@ -4,6 +4,7 @@ import {
   ChildWorkflowFailure,
   allHandlersFinished,
   condition,
+  continueAsNew,
   currentUpdateInfo,
   defineQuery,
   defineSignal,
@@ -28,16 +29,21 @@ import {
   HISTORY_LIMIT,
   REFUSED_LIMIT,
   RollbackRequest,
+  type CheckSummary,
   type HistoryEntry,
   type LifecycleStatus,
   type Metrics,
+  type MonitorState,
   type Refusal,
   type Stage,
 } from '../src/lifecycle/contract';
+import { CARRIED_FORMAT, readCarriedState, type CarriedState } from '../src/lifecycle/carriedState';
 import { evaluateGate } from '../src/lifecycle/gate';
+import { recentRetrains, retrainHeldBack, retrainSpec, retrainTrigger, retrainWindows } from '../src/lifecycle/retrainPolicy';
+import type { MonitorCheckSummary } from '../src/monitoring/check';
 import type { ActionSource } from '../src/lifecycle/identity';
 import { durationMs } from '../src/util/duration';
-import { PerennialCandidate, PerennialChampion, PerennialModel, PerennialStage } from '../src/temporal/searchAttributes';
+import { PerennialCandidate, PerennialChampion, PerennialCheckedAt, PerennialDriftScore, PerennialModel, PerennialStage } from '../src/temporal/searchAttributes';
 import { NON_RETRYABLE_FAILURES } from '../src/training/failureTypes';
 import { trainingPipeline, type TrainingResult } from './trainingPipeline';
 
@@ -48,7 +54,14 @@ export interface LifecycleInput {
   startedBy: string;
   /** Whether the namespace has perennial's search attributes (default true). */
   searchAttributes?: boolean;
+  /** The state the previous run handed over when it continued as new (validated: CarriedState). */
+  carried?: unknown;
+  /** Continue as new after this many cycles (checks and stages) even when Temporal does not suggest it yet. */
+  continueAsNewAfter?: number;
 }
+
+/** Cycles per run before continuing as new, when Temporal has not suggested it earlier. */
+export const DEFAULT_CONTINUE_AS_NEW_AFTER = 500;
 
 export interface ActionAck {
   accepted: true;
@@ -61,6 +74,8 @@ export const rejectUpdate = defineUpdate<ActionAck, [Decision]>('reject');
 export const rollbackUpdate = defineUpdate<ActionAck, [RollbackRequest]>('rollback');
 export const retireUpdate = defineUpdate<ActionAck, [ActorRequest]>('retire');
 export const retrainNowUpdate = defineUpdate<ActionAck, [ActorRequest]>('retrainNow');
+export const pauseUpdate = defineUpdate<ActionAck, [ActorRequest]>('pause');
+export const resumeUpdate = defineUpdate<ActionAck, [ActorRequest]>('resume');
 export const updateSpecUpdate = defineUpdate<ActionAck, [{ spec: unknown; by: string; reason: string }]>('updateSpec');
 // The same actions as signals, for `temporal workflow signal` and the Web UI's "Send a Signal".
 export const approveSignal = defineSignal<[unknown]>('approve');
@@ -68,6 +83,8 @@ export const rejectSignal = defineSignal<[unknown]>('reject');
 export const rollbackSignal = defineSignal<[unknown]>('rollback');
 export const retireSignal = defineSignal<[unknown]>('retire');
 export const retrainNowSignal = defineSignal<[unknown]>('retrainNow');
+export const pauseSignal = defineSignal<[unknown]>('pause');
+export const resumeSignal = defineSignal<[unknown]>('resume');
 
 interface Candidate {
   version: number;
@@ -82,7 +99,8 @@ interface Candidate {
 
 interface PendingAction<T> {
   payload: T;
-  source: ActionSource;
+  /** How a person sent it; none when perennial itself asked (an automatic retrain). */
+  source?: ActionSource;
 }
 
 const hashing = proxyActivities<Activities>({
@@ -105,15 +123,25 @@ const ledgerStep = proxyActivities<Activities>({
  */
 export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus> {
   const { workflowId, runId } = workflowInfo();
+  const carried: CarriedState | null = input.carried === undefined ? null : readCarriedState(input.carried);
   let spec = input.spec;
   let specHash = input.specHash;
-  let specVersion = 1;
-  let stage = 'TRAINING' as Stage;
-  let champion: LifecycleStatus['champion'] = null;
-  let candidate: Candidate | null = null;
-  const approvedVersions: number[] = [];
-  const history: HistoryEntry[] = [];
-  const refused: Refusal[] = [];
+  let specVersion = carried?.specVersion ?? 1;
+  let stage = (carried?.stage ?? 'TRAINING') as Stage;
+  let champion: LifecycleStatus['champion'] = carried?.champion ?? null;
+  let candidate: Candidate | null = carried?.candidate ? { ...carried.candidate, approvalDeadline: carried.candidate.approvalDeadline ?? '' } : null;
+  const approvedVersions: number[] = carried ? [...carried.approvedVersions] : [];
+  const history: HistoryEntry[] = carried ? [...carried.history] : [];
+  const refused: Refusal[] = carried ? [...carried.refused] : [];
+  let paused: LifecycleStatus['paused'] = carried?.paused ?? null;
+  const monitor: MonitorState = carried
+    ? { ...carried.monitor }
+    : { cursor: 0, nextCheckAt: null, checks: 0, consecutiveBreaches: 0, lastCheck: null, labeledUntil: null };
+  let retrainStarts: string[] = carried ? [...carried.retrainStarts] : [];
+  let blockedBy: string | null = null;
+  const run = carried ? carried.run + 1 : 1;
+  let cycles = 0;
+  const continueAsNewAfter = input.continueAsNewAfter ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
   let ledgerSeq = 0;
   let decision: (PendingAction<Decision> & { kind: 'approve' | 'reject' }) | null = null;
   let rollback: PendingAction<RollbackRequest> | null = null;
@@ -135,11 +163,13 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       case 'DEPLOYING':
         return `the model server to serve v${deployTarget?.version}`;
       case 'SERVING':
-        return `nothing: v${champion?.version} is served (rollback or retire at any time)`;
+        return monitoringOn()
+          ? `the next monitor check at ${monitor.nextCheckAt ?? 'once a champion serves'}: v${champion?.version} is served`
+          : `nothing: v${champion?.version} is served (rollback or retire at any time)`;
       case 'IDLE':
         return 'nothing: no champion yet and nothing in progress';
       case 'PAUSED':
-        return 'resume';
+        return `resume: monitoring of v${champion?.version} was paused by ${paused?.by} (${paused?.reason})`;
       case 'RETIRED':
         return 'nothing: retired';
     }
@@ -155,7 +185,22 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     specHash,
     history: [...history],
     refused: [...refused],
+    monitoring: { ...monitor, state: monitoringState(), interval: spec.monitoring?.interval ?? null },
+    paused,
+    retrain: { recent: [...retrainStarts], blockedBy },
+    run,
   });
+
+  /** Monitoring watches a served champion, unless the spec has none or a person paused it. */
+  function monitoringOn(): boolean {
+    return spec.monitoring !== undefined && champion !== null && paused === null && stage !== 'RETIRED';
+  }
+
+  function monitoringState(): LifecycleStatus['monitoring']['state'] {
+    if (!spec.monitoring) return 'off';
+    if (paused) return 'paused';
+    return champion ? 'watching' : 'idle';
+  }
 
   const approveCommand = (v: number) => `npx perennial approve ${model} --version ${v} --by <you> --reason "<why>"`;
 
@@ -169,6 +214,12 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       { key: PerennialStage, value: stage },
       { key: PerennialChampion, value: champion?.version ?? null },
       { key: PerennialCandidate, value: candidate?.version ?? null },
+      ...(monitor.lastCheck
+        ? [
+            { key: PerennialDriftScore, value: monitor.lastCheck.score },
+            { key: PerennialCheckedAt, value: new Date(monitor.lastCheck.at) },
+          ]
+        : []),
     ]);
     const lines = [
       `**${model}** — ${stage}`,
@@ -176,6 +227,14 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       `candidate: ${candidate ? `v${candidate.version} (${metricsLine(candidate.metrics)}; base rate log-loss ${candidate.baseRate.logLoss.toFixed(4)})` : 'none'}`,
       `waiting for: ${waitingFor()}`,
     ];
+    const c = monitor.lastCheck;
+    if (c) {
+      lines.push(
+        `last check ${c.at}: ${c.enoughData ? `drift score ${c.score.toFixed(3)}${c.breached ? ` — BREACHED on ${c.breachedFeatures.join(', ')}` : ''}` : `not enough data (${c.rows} rows)`}` +
+          `${c.performance.auc !== null ? `; live AUC ${c.performance.auc.toFixed(4)} on ${c.performance.labeled} labels` : ''}; consecutive breaches ${monitor.consecutiveBreaches}`,
+      );
+    }
+    if (blockedBy) lines.push(`retrain held back: ${blockedBy}`);
     if (stage === 'AWAITING_APPROVAL' && candidate) lines.push('', `approve: \`${approveCommand(candidate.version)}\``);
     setCurrentDetails(lines.join('\n\n'));
   };
@@ -257,7 +316,26 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     const no = (reason: string): Check<ActorRequest> => ({ ok: false, reason, by: p.value.by });
     if (retrain || stage === 'TRAINING') return no('a training is already in progress');
     if (stage === 'AWAITING_APPROVAL') return no(`cannot retrain while v${candidate?.version} awaits a decision; approve or reject it first`);
-    if (stage !== 'SERVING' && stage !== 'IDLE') return no(`cannot retrain while ${stage}; try again when it is done`);
+    if (stage !== 'SERVING' && stage !== 'IDLE' && stage !== 'PAUSED') return no(`cannot retrain while ${stage}; try again when it is done`);
+    const held = retrainHeldBack(spec.retrain, retrainStarts, Date.now());
+    if (held) return no(held);
+    return p;
+  }
+
+  function checkPause(raw: unknown): Check<ActorRequest> {
+    const p = parsed<ActorRequest>(ActorRequest, raw);
+    if (!p.ok) return p;
+    const no = (reason: string): Check<ActorRequest> => ({ ok: false, reason, by: p.value.by });
+    if (paused) return no(`monitoring is already paused (by ${paused.by} at ${paused.at})`);
+    if (stage === 'RETIRED' || retire) return no('the lifecycle is retired or retiring');
+    if (!spec.monitoring) return no(`${model}'s spec has no monitoring section: nothing to pause`);
+    return p;
+  }
+
+  function checkResume(raw: unknown): Check<ActorRequest> {
+    const p = parsed<ActorRequest>(ActorRequest, raw);
+    if (!p.ok) return p;
+    if (!paused) return { ok: false, reason: 'monitoring is not paused', by: p.value.by };
     return p;
   }
 
@@ -311,6 +389,22 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     retrain = { payload: r, source };
     return `retraining ${model} for ${r.by}`;
   });
+  onAction('pause', pauseUpdate, pauseSignal, checkPause, (r, source) => {
+    paused = { at: now(), by: r.by, reason: r.reason };
+    if (stage === 'SERVING') stage = 'PAUSED';
+    pendingNotes.push({ name: 'paused', by: r.by, reason: r.reason, source });
+    refresh();
+    return `monitoring of ${model} paused`;
+  });
+  onAction('resume', resumeUpdate, resumeSignal, checkResume, (r, source) => {
+    paused = null;
+    if (stage === 'PAUSED') stage = champion ? 'SERVING' : 'IDLE';
+    // A fresh interval from now: the first check after a pause covers the traffic since the last one.
+    monitor.nextCheckAt = null;
+    pendingNotes.push({ name: 'resumed', by: r.by, reason: r.reason, source });
+    refresh();
+    return `monitoring of ${model} resumed`;
+  });
 
   setHandler(
     updateSpecUpdate,
@@ -339,20 +433,25 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
 
   // ---- stages -------------------------------------------------------------------------------
 
+  const restingStage = (): Stage => (champion ? (paused ? 'PAUSED' : 'SERVING') : 'IDLE');
+
   const backToRest = () => {
     candidate = null;
     decision = null;
-    stage = champion ? 'SERVING' : 'IDLE';
+    stage = restingStage();
   };
 
   async function train(requestedBy: string): Promise<void> {
+    // The first training uses the spec's windows; a retrain the newest labeled event time.
+    const windows = approvedVersions.length > 0 || champion ? retrainWindows(spec, monitor.labeledUntil) : null;
+    const trainingSpec = windows ? retrainSpec(spec, windows) : spec;
     const steps = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } });
     const n = await steps.nextTrainingRun({ model });
     let result: TrainingResult;
     try {
       result = await executeChild(trainingPipeline, {
         workflowId: `train/${model}/${n}`,
-        args: [{ spec, specHash, requestedBy }],
+        args: [{ spec: trainingSpec, specHash, requestedBy }],
         ...(useSearchAttributes ? { typedSearchAttributes: [{ key: PerennialModel, value: model }] } : {}),
         staticSummary: `Train ${model} (run ${n}) for ${requestedBy}`,
       });
@@ -370,7 +469,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
         retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'VersionNotFound'] },
         summary: `score champion v${champion.version} on v${result.version}'s holdout`,
       });
-      championOnSameHoldout = await judge.evaluateVersion({ spec, version: champion.version, snapshotUri: result.registered.lineage.datasetUri });
+      championOnSameHoldout = await judge.evaluateVersion({ spec: trainingSpec, version: champion.version, snapshotUri: result.registered.lineage.datasetUri });
     }
     const gate = evaluateGate(spec.evaluation.gates, evaluation.model, evaluation.baseRate, championOnSameHoldout);
     await record('trained', { version: result.version, by: requestedBy, reason: `trained by ${result.registered.lineage.workflowId}`, details: { metrics: evaluation } });
@@ -395,10 +494,11 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
 
   async function awaitDecision(): Promise<void> {
     const c = candidate!;
-    const remaining = Math.max(1, Date.parse(c.approvalDeadline) - Date.now());
-    const decided = await condition(() => decision !== null || retire !== null, remaining);
+    // The champion keeps serving meanwhile, so monitoring goes on (it triggers no retrain: one candidate at a time).
+    const decided = await waitWatching(() => decision !== null || retire !== null, Date.parse(c.approvalDeadline));
     if (retire) return;
-    if (!decided || !decision) {
+    if (decided === 'continue-as-new') return;
+    if (decided === 'deadline' || !decision) {
       await record('expired', { version: c.version, by: 'perennial', reason: `no decision before ${c.approvalDeadline}; rejected` });
       backToRest();
       return;
@@ -427,6 +527,9 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     try {
       await deploy({ model, version: target.version, previous, timeoutMs });
       champion = { version: target.version, metrics: target.metrics, since: now() };
+      // A new champion starts a fresh watch: its own traffic, from the next interval.
+      monitor.consecutiveBreaches = 0;
+      monitor.nextCheckAt = null;
       if (!approvedVersions.includes(target.version)) approvedVersions.push(target.version);
       await record('deployed', { version: target.version, by: 'perennial', reason: target.reason, details: { previous } });
     } catch (err) {
@@ -437,14 +540,119 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     backToRest();
   }
 
-  let trainingFor = input.startedBy;
+  let trainingFor = carried?.trainingFor ?? input.startedBy;
+  // Metrics of every version this lifecycle deployed, for rollbacks.
+  const versionMetrics = new Map<number, Metrics>(carried ? Object.entries(carried.versionMetrics).map(([v, m]) => [Number(v), m]) : []);
+
+  // Pause and resume are recorded in the ledger from the loop (handlers cannot run activities in order).
+  const pendingNotes: { name: string; by: string; reason: string; source: ActionSource }[] = [];
+  async function recordPendingNotes(): Promise<void> {
+    while (pendingNotes.length) {
+      const n = pendingNotes.shift()!;
+      await record(n.name, { by: n.by, reason: n.reason }, n.source);
+    }
+  }
+
+  const continueAsNewDue = () => workflowInfo().continueAsNewSuggested || cycles >= continueAsNewAfter;
+
+  /**
+   * Waits until `done()` or the deadline, running monitor checks when they are due.
+   * Returns early when it is time to continue as new, so the loop can hand over.
+   */
+  async function waitWatching(done: () => boolean, deadline = Infinity): Promise<'done' | 'deadline' | 'continue-as-new'> {
+    for (;;) {
+      await recordPendingNotes();
+      if (done()) return 'done';
+      if (Date.now() >= deadline) return 'deadline';
+      if (continueAsNewDue()) return 'continue-as-new';
+      const watching = monitoringOn();
+      if (watching && monitor.nextCheckAt === null) monitor.nextCheckAt = new Date(Date.now() + durationMs(spec.monitoring!.interval)).toISOString();
+      const nextCheck = watching ? Date.parse(monitor.nextCheckAt!) : Infinity;
+      const until = Math.min(deadline, nextCheck);
+      const wake = () => done() || pendingNotes.length > 0 || monitoringOn() !== watching;
+      if (until === Infinity) await condition(wake);
+      else if (until > Date.now()) await condition(wake, until - Date.now());
+      if (watching && monitoringOn() && Date.now() >= nextCheck && !done()) await checkNow();
+    }
+  }
+
+  async function checkNow(): Promise<void> {
+    const monitoring = spec.monitoring!;
+    const version = champion!.version;
+    const interval = durationMs(monitoring.interval);
+    const { checkChampion } = proxyActivities<Activities>({
+      startToCloseTimeout: '10 minutes',
+      retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['MonitorError'] },
+      summary: `monitor check ${monitor.checks + 1} of v${version}`,
+    });
+    cycles++;
+    monitor.checks++;
+    // The next check is an interval after this one was due, never a burst of catch-ups.
+    monitor.nextCheckAt = new Date(Math.max(Date.parse(monitor.nextCheckAt!) + interval, Date.now() + 1000)).toISOString();
+    let r: MonitorCheckSummary;
+    try {
+      r = await checkChampion({ spec, version, cursor: monitor.cursor, asOf: now(), checkKey: `${workflowId}/check/${monitor.checks}` });
+    } catch (err) {
+      const reason = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.message : String(err);
+      note('check-failed', { version, reason });
+      log.warn('monitor check failed', { version, reason });
+      return;
+    }
+    monitor.cursor = r.cursor.to;
+    monitor.labeledUntil = r.labeledUntil ?? monitor.labeledUntil;
+    // "Not enough data" decides nothing: the run of breaches neither grows nor resets.
+    if (r.enoughData) monitor.consecutiveBreaches = r.drift.breached ? monitor.consecutiveBreaches + 1 : 0;
+    const check: CheckSummary = {
+      at: r.at,
+      version,
+      rows: r.rows,
+      enoughData: r.enoughData,
+      breached: r.drift.breached,
+      score: r.drift.score,
+      breachedFeatures: r.drift.breachedFeatures,
+      performance: {
+        labeled: r.performance.labeled,
+        auc: r.performance.metrics?.auc ?? null,
+        logLoss: r.performance.metrics?.logLoss ?? null,
+        belowFloor: r.performance.belowFloor,
+      },
+      reportUri: r.reportUri,
+    };
+    monitor.lastCheck = check;
+    if (r.drift.breached) note('drift-breached', { version, reason: `score ${r.drift.score.toFixed(4)}: ${r.drift.reasons.slice(0, 3).join(' | ')}` });
+    if (r.performance.belowFloor) note('performance-below-floor', { version, reason: r.performance.reasons.join('; ') });
+    considerRetrain(check, r.performance.reasons);
+    refresh();
+  }
+
+  /** An automatic retrain, when the policy calls for one and nothing holds it back. */
+  function considerRetrain(check: CheckSummary, performanceReasons: string[]): void {
+    retrainStarts = recentRetrains(spec.retrain, retrainStarts, Date.now());
+    blockedBy = null;
+    const trigger = retrainTrigger(spec.retrain, check, monitor.consecutiveBreaches, performanceReasons);
+    if (!trigger) return;
+    if (stage !== 'SERVING') {
+      blockedBy = `${trigger.reason} — but ${stage === 'AWAITING_APPROVAL' ? `v${candidate?.version} awaits a decision first` : `the lifecycle is ${stage}`}`;
+      return;
+    }
+    if (retrain) return;
+    const held = retrainHeldBack(spec.retrain, retrainStarts, Date.now());
+    if (held) {
+      blockedBy = `${trigger.kind} retrain held back: ${held}`;
+      return;
+    }
+    retrain = { payload: { by: 'perennial-monitor', reason: trigger.reason } };
+  }
 
   async function rest(): Promise<void> {
-    await condition(() => rollback !== null || retire !== null || retrain !== null);
-    if (retire) return;
+    const outcome = await waitWatching(() => rollback !== null || retire !== null || retrain !== null);
+    if (outcome !== 'done' || retire) return;
     if (retrain) {
       const t = retrain;
       await record('retrain-requested', { by: t.payload.by, reason: t.payload.reason }, t.source);
+      retrainStarts = [...recentRetrains(spec.retrain, retrainStarts, Date.now()), now()];
+      monitor.consecutiveBreaches = 0;
+      blockedBy = null;
       trainingFor = t.payload.by;
       retrain = null;
       stage = 'TRAINING';
@@ -462,18 +670,57 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     const r = retire!;
     const { retireModel } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 }, summary: 'stop serving' });
     await retireModel({ model });
+    if (spec.retrain?.schedule) await syncSchedule(null);
     await record('retired', { version: champion?.version, by: r.payload.by, reason: r.payload.reason }, r.source);
     candidate = null;
     champion = null;
     stage = 'RETIRED';
   }
 
-  // Metrics of every version this lifecycle deployed, for rollbacks.
-  const versionMetrics = new Map<number, Metrics>();
+  async function syncSchedule(schedule: NonNullable<ModelSpec['retrain']>['schedule'] | null): Promise<void> {
+    const { syncRetrainSchedule } = proxyActivities<Activities>({
+      startToCloseTimeout: '1 minute',
+      retry: { maximumAttempts: 10 },
+      summary: schedule ? `keep the retrain schedule of ${model}` : `delete the retrain schedule of ${model}`,
+    });
+    await syncRetrainSchedule({ model, schedule });
+  }
 
+  /** The hand-over to the next run: only between stages, with no action half-taken. */
+  const quiet = () => decision === null && rollback === null && retire === null && retrain === null && pendingNotes.length === 0;
+
+  function carriedState(): CarriedState {
+    return {
+      format: CARRIED_FORMAT,
+      specVersion,
+      stage: stage as CarriedState['stage'],
+      champion,
+      candidate,
+      approvedVersions,
+      versionMetrics: Object.fromEntries([...versionMetrics].map(([v, m]) => [String(v), m])),
+      history,
+      refused,
+      trainingFor,
+      paused,
+      monitor,
+      retrainStarts,
+      run,
+    };
+  }
+
+  if (!carried && spec.retrain?.schedule) await syncSchedule(spec.retrain.schedule);
   refresh();
   for (;;) {
     if (retire && stage !== 'RETIRED') await retireNow();
+    const between = stage === 'SERVING' || stage === 'IDLE' || stage === 'PAUSED' || stage === 'AWAITING_APPROVAL';
+    if (between && continueAsNewDue() && quiet()) {
+      await condition(allHandlersFinished);
+      if (quiet()) {
+        log.info('continuing as new', { cycles, run, suggested: workflowInfo().continueAsNewSuggested });
+        await continueAsNew<typeof lifecycle>({ ...input, spec, specHash, carried: carriedState() });
+      }
+    }
+    cycles++;
     refresh();
     switch (stage) {
       case 'TRAINING':

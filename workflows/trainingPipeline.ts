@@ -58,7 +58,7 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
   const prepared = await validateData({ spec, snapshotUri: snapshot.uri });
 
   setCurrentDetails(`**${spec.name}**: training on ${prepared.rows.training} rows`);
-  const trained = await train({ spec, snapshotUri: snapshot.uri, pipelineUri: prepared.pipelineUri, checkpointKey: workflowId });
+  const trained = await train({ spec, snapshotUri: snapshot.uri, pipelineUri: prepared.pipelineUri, checkpointKey: workflowId, profileUri: prepared.profileUri });
 
   setCurrentDetails(`**${spec.name}**: evaluating on ${prepared.rows.holdout} holdout rows`);
   const evaluation = await evaluate({ spec, snapshotUri: snapshot.uri, artifactUri: trained.artifactUri });
@@ -72,7 +72,7 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
       datasetUri: snapshot.uri,
       datasetSha256: snapshot.sha256,
       specHash,
-      profileUri: prepared.profileUri,
+      profileUri: trained.profileUri ?? prepared.profileUri,
       pipelineUri: prepared.pipelineUri,
       workflowId,
       runId,

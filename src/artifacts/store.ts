@@ -62,6 +62,13 @@ export class ArtifactStore {
     return pathToFileURL(target).href;
   }
 
+  /** Deletes an artifact this store holds (retention); a missing file is not an error. */
+  remove(uri: string): void {
+    const file = artifactPath(uri);
+    if (!path.resolve(file).startsWith(path.resolve(this.root) + path.sep)) throw new Error(`${uri} is not in the artifact store ${this.root}`);
+    rmSync(file, { force: true });
+  }
+
   private writeAtomic(target: string, text: string): void {
     mkdirSync(path.dirname(target), { recursive: true });
     const temp = this.tempPath('json');

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { durationMs } from '../util/duration';
 import type { HistoryEntry, LifecycleStatus } from '../lifecycle/contract';
-import { approveUpdate, rejectUpdate, retireUpdate, retrainNowUpdate, rollbackUpdate, type ActionAck, type lifecycle } from '../../workflows';
+import { approveUpdate, pauseUpdate, rejectUpdate, resumeUpdate, retireUpdate, retrainNowUpdate, rollbackUpdate, type ActionAck, type lifecycle } from '../../workflows';
 import {
   checkActor,
   cliIdentity,
@@ -18,7 +18,7 @@ import {
 } from './context';
 import { CliError, ok, progress, type CommandResult } from './output';
 
-export type ActionName = 'approve' | 'reject' | 'rollback' | 'retire' | 'retrain';
+export type ActionName = 'approve' | 'reject' | 'rollback' | 'retire' | 'retrain' | 'pause' | 'resume';
 
 export interface ActionRequest {
   action: ActionName;
@@ -52,6 +52,10 @@ function send(handle: Handle, a: ActionRequest): Promise<ActionAck> {
       return handle.executeUpdate(retireUpdate, { args: [{ by, reason }] });
     case 'retrain':
       return handle.executeUpdate(retrainNowUpdate, { args: [{ by, reason }] });
+    case 'pause':
+      return handle.executeUpdate(pauseUpdate, { args: [{ by, reason }] });
+    case 'resume':
+      return handle.executeUpdate(resumeUpdate, { args: [{ by, reason }] });
   }
 }
 
@@ -122,6 +126,10 @@ export async function actionCommand(ctx: Ctx, a: ActionRequest): Promise<Command
         return ok({ ...accepted, outcome: 'rejected' }, [`v${a.version} rejected by ${a.by}; the champion is unchanged`, `Web UI: ${webUi}`].join('\n'));
       case 'retrain':
         return ok({ ...accepted, outcome: 'accepted' }, [`${ack.message}: the new candidate will await approval once trained and gated`, `follow it with: npx perennial status ${a.model}`, `Web UI: ${webUi}`].join('\n'));
+      case 'pause':
+        return ok({ ...accepted, outcome: 'paused' }, [`${ack.message} by ${a.by}: no checks run until resumed (the champion keeps serving)`, `Web UI: ${webUi}`].join('\n'));
+      case 'resume':
+        return ok({ ...accepted, outcome: 'resumed' }, [`${ack.message} by ${a.by}: the next check is one interval from now`, `Web UI: ${webUi}`].join('\n'));
       case 'retire': {
         if (!a.wait) return ok({ ...accepted, outcome: 'accepted' }, [`${ack.message} (not waited for: follow with npx perennial status ${a.model})`, `Web UI: ${webUi}`].join('\n'));
         progress(ctx.json, `${ack.message}; waiting for the lifecycle to end...`);

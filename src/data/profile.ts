@@ -36,6 +36,11 @@ export interface DataProfile {
   rows: number;
   labelRate: number;
   features: FeatureProfile[];
+  /**
+   * The model's scores on the sampled training rows: the reference for the drift of live
+   * predictions. Added after training (profiles written before that have none).
+   */
+  prediction?: NumericProfile;
 }
 
 export interface ProfileOptions {
@@ -61,6 +66,19 @@ export function profileFeatures(x: FeatureMatrix, y: ArrayLike<number>, o: Profi
       x.kinds[j] === 'numeric' ? numericProfile(name, x.columns[j], bins, sampleRows) : categoricalProfile(name, x.columns[j]),
     ),
   };
+}
+
+/**
+ * Adds the reference for prediction drift: the trained model's scores on the same seeded
+ * sample of training rows (scoring all of them would cost seconds per training for the
+ * same picture).
+ */
+export function withPredictionProfile(profile: DataProfile, x: FeatureMatrix, score: (sample: FeatureMatrix) => Float64Array, o: ProfileOptions = {}): DataProfile {
+  const rows = sampleIndices(x.nRows, o.sampleSize ?? 10_000, seededRandom(o.seed ?? 42));
+  const sample: FeatureMatrix = { ...x, nRows: rows.length, columns: x.columns.map((c) => Float64Array.from(rows, (i) => c[i])) };
+  const scores = score(sample);
+  const all = Uint32Array.from({ length: scores.length }, (_, i) => i);
+  return { ...profile, prediction: numericProfile('prediction', scores, o.bins ?? 10, all) };
 }
 
 function sampleIndices(n: number, k: number, random: () => number): Uint32Array {

@@ -29,7 +29,7 @@ export const RollbackRequest = z.strictObject({
 });
 export type RollbackRequest = z.infer<typeof RollbackRequest>;
 
-/** Payload of `retire` (and later `retrainNow`, `pause`, `resume`). */
+/** Payload of `retire`, `retrainNow`, `pause` and `resume`. */
 export const ActorRequest = z.strictObject({ by: Actor, reason: Reason });
 export type ActorRequest = z.infer<typeof ActorRequest>;
 
@@ -63,6 +63,35 @@ export const Refusal = z.object({
 });
 export type Refusal = z.infer<typeof Refusal>;
 
+/** The latest monitor check, as the lifecycle keeps it (the full report is at `reportUri`). */
+export const CheckSummary = z.object({
+  at: z.string(),
+  version: z.number(),
+  rows: z.number(),
+  enoughData: z.boolean(),
+  breached: z.boolean(),
+  /** Largest PSI over the tested features: comparable between checks. */
+  score: z.number(),
+  breachedFeatures: z.array(z.string()),
+  performance: z.object({ labeled: z.number(), auc: z.number().nullable(), logLoss: z.number().nullable(), belowFloor: z.boolean().nullable() }),
+  reportUri: z.string(),
+});
+export type CheckSummary = z.infer<typeof CheckSummary>;
+
+export const MonitorState = z.object({
+  /** Prediction-log row id the last check read up to: monitoring reads by cursor, never by wall clock. */
+  cursor: z.number(),
+  nextCheckAt: z.string().nullable(),
+  checks: z.number(),
+  consecutiveBreaches: z.number(),
+  lastCheck: CheckSummary.nullable(),
+  /** Latest event time labeled traffic reached: where a retrain's window ends. */
+  labeledUntil: z.string().nullable(),
+});
+export type MonitorState = z.infer<typeof MonitorState>;
+
+export const Paused = z.object({ at: z.string(), by: z.string(), reason: z.string() });
+
 export const LifecycleStatus = z.object({
   model: z.string(),
   stage: Stage,
@@ -89,6 +118,17 @@ export const LifecycleStatus = z.object({
   history: z.array(HistoryEntry),
   /** Refused signals and updates with their reasons (bounded). */
   refused: z.array(Refusal),
+  /** Monitoring of the champion's traffic: off when the spec has none. */
+  monitoring: MonitorState.extend({ state: z.enum(['off', 'watching', 'paused', 'idle']), interval: z.string().nullable() }),
+  paused: Paused.nullable(),
+  retrain: z.object({
+    /** Retrains started (after the first training), newest last, within the budget period. */
+    recent: z.array(z.string()),
+    /** Why an automatic or requested retrain cannot start now, if it cannot. */
+    blockedBy: z.string().nullable(),
+  }),
+  /** Runs of this lifecycle so far (continue-as-new starts a new run in the same chain). */
+  run: z.number(),
 });
 export type LifecycleStatus = z.infer<typeof LifecycleStatus>;
 

@@ -86,6 +86,15 @@ export class Registry {
         workflow_id TEXT, run_id TEXT, details TEXT NOT NULL DEFAULT '{}',
         dedupe_key TEXT UNIQUE
       );
+      CREATE TABLE IF NOT EXISTS monitor_checks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        model TEXT NOT NULL, version INTEGER NOT NULL, at TEXT NOT NULL,
+        rows INTEGER NOT NULL, enough_data INTEGER NOT NULL, breached INTEGER NOT NULL,
+        score REAL NOT NULL, performance_ok INTEGER, cursor_from INTEGER NOT NULL, cursor_to INTEGER NOT NULL,
+        report_uri TEXT NOT NULL, summary TEXT NOT NULL,
+        dedupe_key TEXT UNIQUE
+      );
+      CREATE INDEX IF NOT EXISTS monitor_checks_model_at ON monitor_checks (model, at);
       CREATE TRIGGER IF NOT EXISTS ledger_append_only_update BEFORE UPDATE ON ledger
         BEGIN SELECT RAISE(ABORT, 'the promotion ledger is append-only'); END;
       CREATE TRIGGER IF NOT EXISTS ledger_append_only_delete BEFORE DELETE ON ledger
@@ -193,9 +202,82 @@ export class Registry {
     return (this.db.prepare('SELECT * FROM ledger WHERE model = ? ORDER BY id').all(model) as LedgerDbRow[]).map(toLedgerRow);
   }
 
+  /**
+   * Stores one monitor check (every check, breached or not). Idempotent through the
+   * dedupe key, so a retried activity stores it once.
+   */
+  recordCheck(c: MonitorCheckRecord): MonitorCheckRecord & { id: number } {
+    const existing = this.db.prepare('SELECT id FROM monitor_checks WHERE dedupe_key = ?').get(c.dedupeKey) as { id: number } | undefined;
+    if (existing) return { ...c, id: existing.id };
+    const r = this.db
+      .prepare(
+        `INSERT INTO monitor_checks (model, version, at, rows, enough_data, breached, score, performance_ok, cursor_from, cursor_to, report_uri, summary, dedupe_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        c.model, c.version, c.at, c.rows, c.enoughData ? 1 : 0, c.breached ? 1 : 0, c.score,
+        c.performanceOk === null ? null : c.performanceOk ? 1 : 0, c.cursorFrom, c.cursorTo, c.reportUri, JSON.stringify(c.summary), c.dedupeKey,
+      );
+    return { ...c, id: Number(r.lastInsertRowid) };
+  }
+
+  /** A model's stored checks, oldest first. */
+  checks(model: string): (MonitorCheckRecord & { id: number })[] {
+    const rows = this.db.prepare('SELECT * FROM monitor_checks WHERE model = ? ORDER BY id').all(model) as CheckRow[];
+    return rows.map((r) => ({
+      id: r.id, model: r.model, version: r.version, at: r.at, rows: r.rows, enoughData: r.enough_data === 1, breached: r.breached === 1,
+      score: r.score, performanceOk: r.performance_ok === null ? null : r.performance_ok === 1, cursorFrom: r.cursor_from, cursorTo: r.cursor_to,
+      reportUri: r.report_uri, summary: JSON.parse(r.summary) as Record<string, unknown>, dedupeKey: r.dedupe_key,
+    }));
+  }
+
+  /** Deletes a model's checks recorded before `before`; returns their report URIs (the caller removes the files). */
+  pruneChecks(model: string, before: string): string[] {
+    return this.db.transaction(() => {
+      const uris = (this.db.prepare('SELECT report_uri FROM monitor_checks WHERE model = ? AND at < ?').all(model, before) as { report_uri: string }[]).map((r) => r.report_uri);
+      this.db.prepare('DELETE FROM monitor_checks WHERE model = ? AND at < ?').run(model, before);
+      return uris;
+    })();
+  }
+
   close(): void {
     this.db.close();
   }
+}
+
+/** One monitor check as stored; the full report is the JSON artifact at `reportUri`. */
+export interface MonitorCheckRecord {
+  model: string;
+  version: number;
+  at: string;
+  rows: number;
+  enoughData: boolean;
+  breached: boolean;
+  score: number;
+  /** null: performance not judged (too few labels). */
+  performanceOk: boolean | null;
+  cursorFrom: number;
+  cursorTo: number;
+  reportUri: string;
+  summary: Record<string, unknown>;
+  dedupeKey: string;
+}
+
+interface CheckRow {
+  id: number;
+  model: string;
+  version: number;
+  at: string;
+  rows: number;
+  enough_data: number;
+  breached: number;
+  score: number;
+  performance_ok: number | null;
+  cursor_from: number;
+  cursor_to: number;
+  report_uri: string;
+  summary: string;
+  dedupe_key: string;
 }
 
 export interface LedgerEntry {

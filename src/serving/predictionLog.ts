@@ -31,6 +31,17 @@ export interface PredictionRow {
   labeledAt: string | null;
 }
 
+/** One monitor check's rows: the newest first; features in the model's feature order. */
+export interface MonitorWindow {
+  /** The cursor before and after this read (row ids). */
+  from: number;
+  to: number;
+  /** Rows of this version logged since the cursor (the window holds at most `limit` of them). */
+  available: number;
+  features: (number | null)[][];
+  scores: number[];
+}
+
 export interface LabelInput {
   requestId: string;
   label: 0 | 1;
@@ -116,6 +127,7 @@ export class PredictionLog {
         labeled_at TEXT
       );
       CREATE INDEX IF NOT EXISTS predictions_model_id ON predictions (model, id);
+      CREATE INDEX IF NOT EXISTS predictions_model_at ON predictions (model, at);
     `);
     this.insert = this.db.prepare(
       `INSERT INTO predictions (request_id, at, model, model_version, instance, features, score) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -221,6 +233,55 @@ export class PredictionLog {
       )
       .all(...[q.afterId ?? 0, ...(q.model !== undefined ? [q.model] : []), q.limit ?? -1]) as DbRow[];
     return rows.map(toRow);
+  }
+
+  /**
+   * What monitoring reads: the newest `limit` rows of one model version logged after the
+   * cursor `afterId`, and where the cursor goes next — past every row of the model seen
+   * now, whichever version served it, so a check never reads a row twice.
+   */
+  window(q: { model: string; version: number; afterId: number; limit: number }): MonitorWindow {
+    this.flush();
+    // One read transaction: rows the model server logs meanwhile wait for the next check.
+    return this.db.transaction((): MonitorWindow => {
+      const { next } = this.db.prepare('SELECT coalesce(max(id), ?) AS next FROM predictions WHERE model = ? AND id > ?').get(q.afterId, q.model, q.afterId) as { next: number };
+      const { total } = this.db
+        .prepare('SELECT count(*) AS total FROM predictions WHERE model = ? AND model_version = ? AND id > ? AND id <= ?')
+        .get(q.model, q.version, q.afterId, next) as { total: number };
+      const rows = this.db
+        .prepare('SELECT features, score FROM predictions WHERE model = ? AND model_version = ? AND id > ? AND id <= ? ORDER BY id DESC LIMIT ?')
+        .all(q.model, q.version, q.afterId, next, q.limit) as { features: string; score: number }[];
+      return {
+        from: q.afterId,
+        to: next,
+        available: total,
+        features: rows.map((r) => JSON.parse(r.features) as (number | null)[]),
+        scores: rows.map((r) => r.score),
+      };
+    })();
+  }
+  /** The newest `limit` labeled predictions of a version at or before row `upToId`: live performance. */
+  labeled(q: { model: string; version: number; upToId: number; limit: number }): { scores: number[]; labels: (0 | 1)[] } {
+    this.flush();
+    const rows = this.db
+      .prepare('SELECT score, label FROM predictions WHERE model = ? AND model_version = ? AND label IS NOT NULL AND id <= ? ORDER BY id DESC LIMIT ?')
+      .all(q.model, q.version, q.upToId, q.limit) as { score: number; label: 0 | 1 }[];
+    return { scores: rows.map((r) => r.score), labels: rows.map((r) => r.label) };
+  }
+
+  /** The latest event time (the instance's `timeColumn`) that labeled traffic of a model has reached. */
+  latestLabeledEventTime(model: string, timeColumn: string): string | number | null {
+    this.flush();
+    const row = this.db
+      .prepare('SELECT max(json_extract(instance, ?)) AS t FROM predictions WHERE model = ? AND label IS NOT NULL')
+      .get(`$."${timeColumn}"`, model) as { t: string | number | null };
+    return row.t;
+  }
+
+  /** Deletes a model's rows logged before `before` (ISO time); returns how many. */
+  prune(model: string, before: string): number {
+    this.flush();
+    return this.db.prepare('DELETE FROM predictions WHERE model = ? AND at < ?').run(model, before).changes;
   }
 
   /** Flushes and closes; later appends throw. */

@@ -141,6 +141,73 @@ export const RolloutSpec = z.object({
   deployTimeout: Duration.default('2m'),
 });
 
+const Thresholds = z.partialRecord(Metric, z.number());
+
+/** How live traffic is compared with the champion's training profile (src/drift/report.ts). */
+export const DriftPolicySpec = z.object({
+  /** Family-wise significance of one check: same-distribution traffic breaches at most this often. */
+  alpha: z.number().gt(0).lt(1).default(0.01),
+  /** How the p-value tests of many features share alpha. */
+  correction: z.enum(['bonferroni', 'none']).default('bonferroni'),
+  /** PSI at or above which a significant shift is large enough to act on. */
+  psiThreshold: z.number().positive().default(0.2),
+  tests: z
+    .object({
+      numeric: z.array(z.enum(['ks', 'psi'])).default(['ks', 'psi']),
+      categorical: z.array(z.enum(['chi2', 'psi'])).default(['chi2', 'psi']),
+    })
+    .default({ numeric: ['ks', 'psi'], categorical: ['chi2', 'psi'] }),
+  /** Also test the drift of the predicted scores against the scores on the training window. */
+  predictions: z.boolean().default(true),
+});
+export type DriftPolicySpec = z.infer<typeof DriftPolicySpec>;
+
+export const PerformanceSpec = z.object({
+  /** Fewer labeled rows than this: performance is not judged. */
+  minLabeled: z.number().int().min(10).default(200),
+  /** Judge the most recent this many labeled rows. */
+  window: z.number().int().min(10).default(5000),
+  /** The floor: absolute bounds per metric on the labeled live rows. */
+  min: Thresholds.default({}),
+  max: Thresholds.default({}),
+  /** How much worse than the champion's own holdout metrics live performance may get, per metric. */
+  maxDrop: z.partialRecord(Metric, z.number().nonnegative()).default({}),
+});
+export type PerformanceSpec = z.infer<typeof PerformanceSpec>;
+
+/** The SERVING stage's durable loop: every `interval`, the newest logged traffic against the champion. */
+export const MonitoringSpec = z.object({
+  interval: Duration.default('1h'),
+  /** Fewer new rows than this: the check records "not enough data" and decides nothing. */
+  minRows: z.number().int().min(1).default(500),
+  /** At most this many of the newest rows per check (a backlog is not replayed check by check). */
+  maxRows: z.number().int().min(1).default(50_000),
+  drift: DriftPolicySpec.default(DriftPolicySpec.parse({})),
+  performance: PerformanceSpec.default(PerformanceSpec.parse({})),
+  /** Prediction-log rows and check reports older than this are pruned; versions and the ledger never are. */
+  retention: Duration.default('30d'),
+});
+export type MonitoringSpec = z.infer<typeof MonitoringSpec>;
+
+export const RetrainSpec = z.object({
+  /** Retrain after this many consecutive drift breaches; null: drift alone never retrains. */
+  onDrift: z.object({ consecutiveBreaches: z.number().int().min(1).default(3) }).nullable().default({ consecutiveBreaches: 3 }),
+  /** Retrain when live performance falls through the monitoring floor. */
+  onPerformance: z.boolean().default(true),
+  /** A Temporal Schedule (visible and pausable in the Web UI) that asks for a retrain. */
+  schedule: z.union([z.object({ cron: z.string().regex(/^\S+( \S+){4}$/, 'expected a cron expression of five fields, e.g. "0 3 * * 1"') }), z.object({ every: Duration })]).optional(),
+  /** No retrain starts within this time of the previous one. */
+  cooldown: Duration.default('24h'),
+  /** At most `max` retrains in any `per`. */
+  budget: z.object({ max: z.number().int().min(1).default(3), per: Duration.default('7d') }).default({ max: 3, per: '7d' }),
+  /**
+   * Window lengths of a retrain, counted back from the latest event time labeled traffic
+   * reached (event time, not the wall clock); default: the spec's own window lengths.
+   */
+  window: z.object({ training: Duration.optional(), holdout: Duration.optional() }).default({}),
+});
+export type RetrainSpec = z.infer<typeof RetrainSpec>;
+
 const ModelSpecShape = z.object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a lower-case name of letters, digits and -'),
     description: z.string().optional(),
@@ -161,6 +228,10 @@ const ModelSpecShape = z.object({
     evaluation: EvaluationSpec.default(EvaluationSpec.parse({})),
     approval: ApprovalSpec,
     rollout: RolloutSpec.default({ deployTimeout: '2m' }),
+    /** Absent: the lifecycle serves without watching (lifecycles started before monitoring existed). */
+    monitoring: MonitoringSpec.optional(),
+    /** Absent: retrains only on demand, without cooldown or budget. */
+    retrain: RetrainSpec.optional(),
 });
 
 export const ModelSpec = ModelSpecShape.superRefine(checkReferences);

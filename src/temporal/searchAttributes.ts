@@ -7,8 +7,9 @@ export const PerennialStage = defineSearchAttributeKey('PerennialStage', SearchA
 export const PerennialChampion = defineSearchAttributeKey('PerennialChampion', SearchAttributeType.INT);
 export const PerennialCandidate = defineSearchAttributeKey('PerennialCandidate', SearchAttributeType.INT);
 export const PerennialDriftScore = defineSearchAttributeKey('PerennialDriftScore', SearchAttributeType.DOUBLE);
+export const PerennialCheckedAt = defineSearchAttributeKey('PerennialCheckedAt', SearchAttributeType.DATETIME);
 
-const KEYS = [PerennialModel, PerennialStage, PerennialChampion, PerennialCandidate, PerennialDriftScore];
+const KEYS = [PerennialModel, PerennialStage, PerennialChampion, PerennialCandidate, PerennialDriftScore, PerennialCheckedAt];
 
 export type SearchAttributeTypeName = 'Text' | 'Keyword' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 

@@ -4,7 +4,7 @@ import { snapshotTrainingData, type DatasetSnapshot } from '../data/snapshot';
 import { validateSnapshot } from '../data/validate';
 import { fitPipeline } from '../data/fitPipeline';
 import { readWindow } from '../data/read';
-import { profileFeatures } from '../data/profile';
+import { profileFeatures, withPredictionProfile, type DataProfile } from '../data/profile';
 import { DataValidationError } from '../data/errors';
 import { withDuckDb } from '../data/duckdb';
 import { featureMatrix, labels, type FittedPipeline, type RawColumns } from '../features/pipeline';
@@ -91,6 +91,8 @@ export interface TrainProgressReport {
 export interface TrainOptions {
   /** Names the checkpoint file: one per training run. */
   checkpointKey: string;
+  /** The training profile from validateData: the trained model adds its scores to it. */
+  profileUri?: string;
   resumeFrom?: Checkpoint;
   onProgress?: (p: TrainProgressReport) => void | Promise<void>;
 }
@@ -100,6 +102,8 @@ export interface TrainedModel {
   artifactSha256: string;
   rounds: number;
   resumedFromRound: number;
+  /** The training profile with the reference for prediction drift (when a profile was given). */
+  profileUri?: string;
 }
 
 /** Fits the trainer on the training window, checkpointing every few rounds so a retry resumes. */
@@ -124,7 +128,10 @@ export async function trainModel(spec: ModelSpec, snapshotUri: string, pipelineU
   });
   const artifact = new ModelArtifact(spec.name, pipeline, gbdt);
   const stored = store.putJson('models', artifact.toJSON());
-  return { artifactUri: stored.uri, artifactSha256: stored.sha256, rounds: gbdt.rounds, resumedFromRound: resumeFrom?.rounds ?? 0 };
+  const profileUri = o.profileUri
+    ? store.putJson('profiles', withPredictionProfile(readJsonArtifact(o.profileUri) as DataProfile, x, (s) => gbdt.predictProba(s), { seed: spec.trainer.params.seed })).uri
+    : undefined;
+  return { artifactUri: stored.uri, artifactSha256: stored.sha256, rounds: gbdt.rounds, resumedFromRound: resumeFrom?.rounds ?? 0, profileUri };
 }
 
 export interface Evaluation {

@@ -9,9 +9,15 @@ export function flightsSpecRaw(): ModelSpecInput {
   return YAML.parse(readFileSync(path.join(SHIPPED_SPECS_DIR, 'flight-delays.yaml'), 'utf8')) as ModelSpecInput;
 }
 
-/** The shipped flights spec on a few days of data and few rounds: the real pipeline, quickly. */
+/**
+ * The shipped flights spec on a few days of data and few rounds: the real pipeline, quickly.
+ * Without the shipped monitoring and retrain policy (a 6 h cooldown would refuse the quick
+ * successive retrains lifecycle tests make): tests of monitoring set their own.
+ */
 export function smallFlightsSpec(overrides: (raw: ModelSpecInput) => void = () => undefined): LoadedSpec {
   const raw = flightsSpecRaw();
+  delete raw.monitoring;
+  delete raw.retrain;
   raw.data.training = { start: '2001-01-01', end: '2001-01-04' };
   raw.data.holdout = { start: '2001-01-04', end: '2001-01-05' };
   raw.data.minRows = { training: 1000, holdout: 200 };

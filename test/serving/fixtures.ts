@@ -31,19 +31,19 @@ export async function trainVersions(home: string, loaded: LoadedSpec, variants: 
     const out: TrainedVersion[] = [];
     for (const [i, v] of variants.entries()) {
       const variant = { ...spec, trainer: { ...spec.trainer, params: { ...spec.trainer.params, rounds: v.rounds, maxDepth: v.maxDepth } } };
-      const trained = await trainModel(variant, snapshot.uri, prepared.pipelineUri, store, { checkpointKey: `${spec.name}-${i}` });
+      const trained = await trainModel(variant, snapshot.uri, prepared.pipelineUri, store, { checkpointKey: `${spec.name}-${i}`, profileUri: prepared.profileUri });
       const evaluation = await evaluateModel(variant, snapshot.uri, trained.artifactUri);
       const { version } = registry.register({
         model: spec.name,
         artifactUri: trained.artifactUri,
         artifactSha256: trained.artifactSha256,
-        metrics: { ...evaluation.model },
+        metrics: { ...evaluation.model, holdout: evaluation.model, baseRate: evaluation.baseRate },
         lineage: {
           datasetUri: snapshot.uri,
           datasetSha256: snapshot.sha256,
           specHash: loaded.specHash,
           codeVersion: 'test',
-          profileUri: prepared.profileUri,
+          profileUri: trained.profileUri ?? prepared.profileUri,
           pipelineUri: prepared.pipelineUri,
           workflowId: `test/${spec.name}/${i + 1}`,
           runId: `run-${i + 1}`,

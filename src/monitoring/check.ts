@@ -1,0 +1,178 @@
+import type { ModelSpec, MonitoringSpec } from '../spec/modelSpec';
+import type { DataProfile } from '../data/profile';
+import { driftReport, type CurrentWindow, type DriftReport } from '../drift/report';
+import { asUtc } from '../spec/modelSpec';
+import type { ArtifactStore } from '../artifacts/store';
+import { readJsonArtifact } from '../artifacts/store';
+import type { Registry } from '../registry/registry';
+import type { MonitorWindow, PredictionLog } from '../serving/predictionLog';
+import type { BinaryMetrics } from '../ml/metrics';
+import { durationMs } from '../util/duration';
+import { judgePerformance, type PerformanceJudgement } from './performance';
+
+export interface MonitorCheckInput {
+  spec: ModelSpec;
+  /** The champion version whose traffic is checked. */
+  version: number;
+  /** Prediction-log row id the previous check read up to. */
+  cursor: number;
+  /** The check's time (the workflow's clock): retention counts back from it. */
+  asOf: string;
+  /** Unique per check (e.g. workflow id and check number): a retried activity stores one report. */
+  checkKey: string;
+}
+
+/** What the lifecycle needs to decide; the full report is stored beside it. */
+export interface MonitorCheckSummary {
+  at: string;
+  version: number;
+  cursor: { from: number; to: number };
+  /** Rows of the champion since the last check, and how many of the newest were tested. */
+  available: number;
+  rows: number;
+  enoughData: boolean;
+  drift: { breached: boolean; score: number; breachedFeatures: string[]; perTestAlpha: number; reasons: string[] };
+  performance: PerformanceJudgement;
+  /** The latest event time labeled traffic has reached (ISO), where a retrain's window ends. */
+  labeledUntil: string | null;
+  reportUri: string;
+  checkId: number;
+  pruned: { predictions: number; checks: number };
+}
+
+export interface MonitorDeps {
+  registry: Registry;
+  store: ArtifactStore;
+  predictions: PredictionLog;
+}
+
+export class MonitorError extends Error {}
+
+/**
+ * One monitor check: the champion's traffic since the cursor against its training profile
+ * (drift), its labeled traffic against the floor (performance); prunes what retention
+ * allows; stores the report whatever it says.
+ */
+export function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput): MonitorCheckSummary {
+  const { spec, version } = input;
+  const monitoring = spec.monitoring;
+  if (!monitoring) throw new MonitorError(`${spec.name}'s spec has no monitoring section`);
+  const registered = d.registry.get(spec.name, version);
+  if (!registered) throw new MonitorError(`${spec.name} has no version ${version}`);
+  const profile = loadProfile(registered.lineage.profileUri);
+  const reference = referenceFor(profile, monitoring);
+
+  const window = d.predictions.window({ model: spec.name, version, afterId: input.cursor, limit: monitoring.maxRows });
+  const drift = driftReport(reference, currentWindow(reference, profile, window), {
+    alpha: monitoring.drift.alpha,
+    psiThreshold: monitoring.drift.psiThreshold,
+    correction: monitoring.drift.correction,
+    minRows: monitoring.minRows,
+    tests: monitoring.drift.tests,
+  });
+  const labeled = d.predictions.labeled({ model: spec.name, version, upToId: window.to, limit: monitoring.performance.window });
+  const holdout = (registered.metrics as { holdout?: BinaryMetrics }).holdout ?? null;
+  const performance = judgePerformance(monitoring.performance, labeled.labels, labeled.scores, holdout);
+  const labeledUntil = eventTime(d.predictions.latestLabeledEventTime(spec.name, spec.data.timeColumn));
+  const pruned = prune(d, spec.name, monitoring, input.asOf);
+
+  const reportUri = d.store.putNamedJson(`monitor-reports/${spec.name}/${safeName(input.checkKey)}.json`, {
+    format: 'perennial.monitor-check/1',
+    model: spec.name,
+    version,
+    at: input.asOf,
+    cursor: { from: window.from, to: window.to },
+    available: window.available,
+    drift,
+    performance,
+    labeledUntil,
+  });
+  const summary = {
+    at: input.asOf,
+    version,
+    cursor: { from: window.from, to: window.to },
+    available: window.available,
+    rows: drift.rows,
+    enoughData: drift.enoughData,
+    drift: {
+      breached: drift.breached,
+      score: drift.score,
+      breachedFeatures: drift.breachedFeatures,
+      perTestAlpha: drift.threshold.perTestAlpha,
+      reasons: breachReasons(drift),
+    },
+    performance,
+    labeledUntil,
+    reportUri,
+    pruned,
+  };
+  const stored = d.registry.recordCheck({
+    model: spec.name,
+    version,
+    at: input.asOf,
+    rows: drift.rows,
+    enoughData: drift.enoughData,
+    breached: drift.breached,
+    score: drift.score,
+    performanceOk: performance.belowFloor === null ? null : !performance.belowFloor,
+    cursorFrom: window.from,
+    cursorTo: window.to,
+    reportUri,
+    summary: { breachedFeatures: drift.breachedFeatures, performance: performance.metrics, labeledUntil },
+    dedupeKey: input.checkKey,
+  });
+  return { ...summary, checkId: stored.id };
+}
+
+const profiles = new Map<string, DataProfile>();
+
+/** Profiles are immutable artifacts: parse each once per process. */
+function loadProfile(uri: string): DataProfile {
+  let p = profiles.get(uri);
+  if (!p) {
+    p = readJsonArtifact(uri) as DataProfile;
+    if (profiles.size > 16) profiles.clear();
+    profiles.set(uri, p);
+  }
+  return p;
+}
+
+/** The profile the report tests against: the features, and the predicted scores when asked for and known. */
+function referenceFor(profile: DataProfile, monitoring: MonitoringSpec): DataProfile {
+  if (!monitoring.drift.predictions || !profile.prediction) return profile;
+  return { ...profile, features: [...profile.features, profile.prediction] };
+}
+
+function currentWindow(reference: DataProfile, profile: DataProfile, w: MonitorWindow): CurrentWindow {
+  const n = profile.features.length;
+  const columns = reference.features.map(() => new Float64Array(w.features.length));
+  w.features.forEach((row, i) => {
+    if (row.length !== n) throw new MonitorError(`a logged row has ${row.length} features, the profile ${n}: was it logged by another model version?`);
+    for (let j = 0; j < n; j++) columns[j][i] = row[j] ?? NaN;
+    if (columns.length > n) columns[n][i] = w.scores[i];
+  });
+  return { names: reference.features.map((f) => f.name), columns };
+}
+
+function breachReasons(r: DriftReport): string[] {
+  return r.features.filter((f) => f.breached).map((f) => `${f.name}: ${f.reasons.join('; ')}`);
+}
+
+function prune(d: MonitorDeps, model: string, monitoring: MonitoringSpec, asOf: string): { predictions: number; checks: number } {
+  const before = new Date(Date.parse(asOf) - durationMs(monitoring.retention)).toISOString();
+  const predictions = d.predictions.prune(model, before);
+  const reports = d.registry.pruneChecks(model, before);
+  for (const uri of reports) d.store.remove(uri);
+  return { predictions, checks: reports.length };
+}
+
+/** Event times as clients send them (ISO text, or epoch ms) → ISO UTC. */
+function eventTime(t: string | number | null): string | null {
+  if (t === null) return null;
+  const ms = typeof t === 'number' ? t : Date.parse(asUtc(t.replace(' ', 'T')));
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}
+
+function safeName(key: string): string {
+  return key.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
