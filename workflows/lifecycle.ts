@@ -601,7 +601,11 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     monitor.cursor = r.cursor.to;
     monitor.labeledUntil = r.labeledUntil ?? monitor.labeledUntil;
     // "Not enough data" decides nothing: the run of breaches neither grows nor resets.
+    const runBefore = monitor.consecutiveBreaches;
     if (r.enoughData) monitor.consecutiveBreaches = r.drift.breached ? monitor.consecutiveBreaches + 1 : 0;
+    // History notes where a run of breaches starts and ends, not every hour of it (the registry has every check).
+    if (runBefore === 0 && monitor.consecutiveBreaches > 0) note('drift-breached', { version, reason: `score ${r.drift.score.toFixed(4)}: ${r.drift.reasons.slice(0, 3).join(' | ')}` });
+    if (runBefore > 0 && r.enoughData && !r.drift.breached) note('drift-cleared', { version, reason: `after ${runBefore} breached checks; score ${r.drift.score.toFixed(4)}` });
     const check: CheckSummary = {
       at: r.at,
       version,
@@ -619,7 +623,6 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       reportUri: r.reportUri,
     };
     monitor.lastCheck = check;
-    if (r.drift.breached) note('drift-breached', { version, reason: `score ${r.drift.score.toFixed(4)}: ${r.drift.reasons.slice(0, 3).join(' | ')}` });
     if (r.performance.belowFloor) note('performance-below-floor', { version, reason: r.performance.reasons.join('; ') });
     considerRetrain(check, r.performance.reasons);
     refresh();

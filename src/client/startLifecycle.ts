@@ -14,6 +14,7 @@ export async function startLifecycle(
   config: Config,
   loaded: LoadedSpec,
   startedBy: string,
+  options: { continueAsNewAfter?: number } = {},
 ): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId<typeof lifecycle>; started: boolean }> {
   const workflowId = lifecycleWorkflowId(loaded.spec.name);
   const runningBefore = await runningRunId(client, workflowId);
@@ -21,7 +22,7 @@ export async function startLifecycle(
   const handle = await client.workflow.start<typeof lifecycle>('lifecycle', {
     workflowId,
     taskQueue: config.taskQueue,
-    args: [{ spec: loaded.spec, specHash: loaded.specHash, startedBy, searchAttributes }],
+    args: [{ spec: loaded.spec, specHash: loaded.specHash, startedBy, searchAttributes, ...options }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     ...(searchAttributes ? { typedSearchAttributes: modelSearchAttributes(loaded.spec.name) } : {}),
     staticSummary: `Lifecycle of ${loaded.spec.name}`,
