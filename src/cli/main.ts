@@ -6,9 +6,25 @@ import { listCommand } from './list';
 import { CliError, errorJson, errorText, exitCodeOf, EXIT, type CommandResult } from './output';
 import { startLifecycleCommand } from './startLifecycle';
 import { statusCommand } from './status';
+import { trafficCommand } from './traffic';
 import { USAGE } from './usage';
 
-type Flag = 'by' | 'reason' | 'version' | 'to' | 'json' | 'no-wait';
+type Flag =
+  | 'by'
+  | 'reason'
+  | 'version'
+  | 'to'
+  | 'json'
+  | 'no-wait'
+  | 'scenario'
+  | 'rows'
+  | 'rate'
+  | 'label-delay'
+  | 'no-labels'
+  | 'from'
+  | 'batch'
+  | 'seed'
+  | 'max-seconds';
 
 const COMMANDS: Record<string, { args: string; flags: Flag[]; required: Flag[] }> = {
   list: { args: '', flags: ['json'], required: [] },
@@ -19,7 +35,45 @@ const COMMANDS: Record<string, { args: string; flags: Flag[]; required: Flag[] }
   rollback: { args: '<model>', flags: ['to', 'by', 'reason', 'json', 'no-wait'], required: ['to', 'by', 'reason'] },
   retire: { args: '<model>', flags: ['by', 'reason', 'json', 'no-wait'], required: ['by', 'reason'] },
   retrain: { args: '<model>', flags: ['by', 'reason', 'json'], required: ['by', 'reason'] },
+  pause: { args: '<model>', flags: ['by', 'reason', 'json'], required: ['by', 'reason'] },
+  resume: { args: '<model>', flags: ['by', 'reason', 'json'], required: ['by', 'reason'] },
+  traffic: {
+    args: '<model|spec file>',
+    flags: ['scenario', 'rows', 'rate', 'label-delay', 'no-labels', 'from', 'to', 'batch', 'seed', 'max-seconds', 'json'],
+    required: ['scenario', 'rows', 'rate'],
+  },
 };
+
+const OPTIONS = {
+  by: { type: 'string' },
+  reason: { type: 'string' },
+  version: { type: 'string' },
+  to: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'no-wait': { type: 'boolean', default: false },
+  scenario: { type: 'string' },
+  rows: { type: 'string' },
+  rate: { type: 'string' },
+  'label-delay': { type: 'string' },
+  'no-labels': { type: 'boolean', default: false },
+  from: { type: 'string' },
+  batch: { type: 'string' },
+  seed: { type: 'string' },
+  'max-seconds': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** `--label-delay -1`: parseArgs takes a value that starts with a dash only as `--label-delay=-1`. */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : '';
+    const option = (OPTIONS as Record<string, { type: string }>)[name];
+    if (option?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
 
 /** Runs one `perennial` command line; prints its result; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -49,20 +103,7 @@ function asCliError(err: unknown): CliError {
 async function run(argv: string[], json: boolean): Promise<CommandResult> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        by: { type: 'string' },
-        reason: { type: 'string' },
-        version: { type: 'string' },
-        to: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'no-wait': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    parsed = parseArgs({ args: joinNegativeValues(argv), allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
     throw new CliError('usage', (err as Error).message.split('\n')[0]);
   }
@@ -92,6 +133,8 @@ async function run(argv: string[], json: boolean): Promise<CommandResult> {
       return startLifecycleCommand(ctx, target, actorOrDefault(values.by));
     case 'status':
       return statusCommand(ctx, modelName(target));
+    case 'traffic':
+      return trafficCommand(ctx, target, values);
     default: {
       const action = command as ActionName;
       const raw = action === 'rollback' ? values.to : values.version;

@@ -4,7 +4,7 @@
  * stdout whatever happened.
  */
 
-/** Exit codes: 0 done, 1 failed (e.g. a deployment failed, no worker answered), 2 refused or bad input, 3 not found, 4 Temporal unreachable. */
+/** Exit codes: 0 done, 1 failed (e.g. a deployment failed, no worker answered), 2 refused or bad input, 3 not found, 4 Temporal (for traffic: the model server) unreachable. */
 export const EXIT = { ok: 0, failed: 1, refused: 2, notFound: 3, unreachable: 4 } as const;
 
 /** The `code` of `{ ok: false, error, code }`. */
@@ -13,7 +13,7 @@ export type ErrorCode =
   | 'bad_input' // malformed flag value, invalid spec or configuration
   | 'refused' // the lifecycle's validator said no
   | 'not_found' // no such model spec, or no lifecycle for the model
-  | 'unreachable' // Temporal did not answer
+  | 'unreachable' // Temporal (for traffic: the model server) did not answer
   | 'no_worker' // Temporal answered, but no worker handled the query/update in time
   | 'deploy_failed' // an accepted approve/rollback whose deployment failed
   | 'timeout' // an accepted action whose outcome did not show up in the time waited

@@ -17,9 +17,26 @@ commands:
   rollback <model> --to N --by ID --reason TEXT [--no-wait]
                                           serve vN again (a version this lifecycle approved and served); waits
                                           like approve
-  retrain <model> --by ID --reason TEXT   train a new candidate now (when SERVING or IDLE)
+  retrain <model> --by ID --reason TEXT   train a new candidate now (when SERVING, PAUSED or IDLE; refused during
+                                          a training, a pending approval, the spec's cooldown, or once its budget
+                                          is spent)
+  pause <model> --by ID --reason TEXT     stop monitoring checks (stage PAUSED; the champion keeps serving)
+  resume <model> --by ID --reason TEXT    restart monitoring: the next check is one interval from now
   retire <model> --by ID --reason TEXT [--no-wait]
                                           stop serving and end the lifecycle; waits until it has ended
+  traffic <model> --scenario same|later-months|shift --rows N --rate R (--label-delay S | --no-labels)
+          [--from DATE --to DATE] [--batch B] [--seed N] [--max-seconds T]
+                                          replay N rows of the model's data source to the model server
+                                          (PERENNIAL_SERVER_URL) at R rows/s, B per request (default 1), and
+                                          post each row's true label S seconds after its prediction (0: right
+                                          away; -1 or --no-labels: none); stops after T seconds (default 600)
+                                          or on Ctrl-C, posting the labels due by then. Scenarios:
+                                            same          a seeded random sample of the training window
+                                            later-months  rows of [--from, --to) in time order (default: from
+                                                          the end of the holdout to the end of the data)
+                                            shift         like later-months, only rows whose every lookup key
+                                                          or category column (flights: origin, destination)
+                                                          holds a value rare or unseen in the training window
   help                                    this text
 
 --by ID      who acts (letters, digits and . _ @ -); the Temporal client identity sent with every action is
@@ -28,8 +45,10 @@ commands:
 --json       exactly one JSON object on stdout, also on errors: {"ok": false, "error", "code", "exitCode"}
              (status --json prints the lifecycle's status query result unchanged)
 
-exit codes: 0 done, 1 failed (deployment failed or not seen in time, no worker answered), 2 refused by the
-lifecycle or bad input/usage, 3 not found (no such model spec, no lifecycle running), 4 Temporal unreachable
+exit codes: 0 done, 1 failed (deployment failed or not seen in time, no worker answered; traffic: a request
+failed or a label was refused), 2 refused by the lifecycle or bad input/usage (traffic: no champion served yet),
+3 not found (no such model spec, no lifecycle running, a model the model server does not know), 4 Temporal
+unreachable (traffic: the model server)
 
 settings come from the environment or perennial.config.json (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-PERENNIAL_HOME, PERENNIAL_TASK_QUEUE, PERENNIAL_UI_URL, LOG_LEVEL, ...): see README.md`;
+PERENNIAL_HOME, PERENNIAL_TASK_QUEUE, PERENNIAL_UI_URL, PERENNIAL_SERVER_URL, LOG_LEVEL, ...): see README.md`;
