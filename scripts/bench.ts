@@ -3,7 +3,9 @@
  * ~50k and ~1M training rows, predict throughput, and the training pipeline's wall time
  * with the orchestration's share per activity. Baselines are measured in the same run:
  * LightGBM on exactly the same matrices (written as Parquet, paths printed), and the
- * pipeline's steps called directly without Temporal. Medians; the machine is noisy.
+ * pipeline's steps called directly without Temporal; the drift report at 1M × 1M × 20 and at
+ * a monitor's size, against scipy on the same inputs (scripts/bench/driftBench.ts). Medians;
+ * the machine is noisy. Sections: `npm run bench -- lifecycle`, `npm run bench -- drift`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -36,6 +38,7 @@ import { fetchModelStatus } from '../src/serving/client';
 import { startLifecycle } from '../src/client/startLifecycle';
 import { approveUpdate, retrainNowUpdate, statusQuery } from '../workflows';
 import { benchServing } from './bench/servingBench';
+import { benchDrift } from './bench/driftBench';
 import { createLogger } from '../src/logging';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -302,6 +305,7 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   mkdirSync(OUT, { recursive: true });
   if (only === 'lifecycle') return printLifecycle();
+  if (only === 'drift') return benchDrift(OUT, Math.max(REPEATS, 5));
   const store = ArtifactStore.forHome(path.join(OUT, 'home'));
   const python = lightgbmPython();
   const sizes: [string, LoadedSpec, number][] = [
@@ -334,6 +338,7 @@ async function main(): Promise<void> {
   console.log(`  steps called directly (no Temporal): ${fmt(pipe.directSeconds, 2)} s; ratio with Temporal/direct ${fmt(pipe.wallSeconds / pipe.directSeconds, 2)}×`);
   for (const a of pipe.perActivity) console.log(`    ${a.name.padEnd(13)} own ${fmt(a.ownSeconds)} s, orchestration before it ${fmt(a.orchestrationSeconds)} s`);
   await printLifecycle();
+  await benchDrift(OUT, Math.max(REPEATS, 5));
 }
 
 async function printLifecycle(): Promise<void> {

@@ -4,12 +4,16 @@
  *
  * Numeric features: two-sample Kolmogorov–Smirnov (ks.ts), PSI over reference decile bins
  * (psi.ts), Jensen–Shannon divergence over the same bins (jensenShannon.ts), Wasserstein-1
- * (wasserstein.ts) — the O(n + m) variants take `SortedSample`s (sample.ts). Categorical
- * features: chi-square test of homogeneity (chiSquare.ts). Distributions and special functions:
- * kolmogorov.ts, special.ts.
+ * (wasserstein.ts) — the O(n + m) variants take `SortedSample`s (sample.ts, sorted by
+ * radixSort.ts); ksWasserstein.ts computes KS and W₁ in one merge. Categorical features:
+ * chi-square test of homogeneity (chiSquare.ts), counts by categoryCounts.ts. Distributions and
+ * special functions: kolmogorov.ts, special.ts.
+ *
+ * Reports: report.ts (`driftReport`, one feature at a time by feature.ts) and parallel.ts
+ * (`driftReportParallel`, the same report on worker threads).
  */
 
-export { type Sample, type SortedSample, sortSample, asSortedSample, assertNoNaN } from './sample';
+export { type Sample, type SortedSample, sortSample, sortPresent, asSortedSample, sortedCopy, sortedValuesAt, countMissing, assertNoNaN } from './sample';
 export {
   KS_MAX_EXACT_N,
   type KsMethod,
@@ -35,6 +39,8 @@ export {
 } from './psi';
 export { jensenShannonDivergence } from './jensenShannon';
 export { wasserstein, wassersteinSorted } from './wasserstein';
+export { type KsWasserstein, ksWassersteinSorted } from './ksWasserstein';
+export { countCategories } from './categoryCounts';
 export { type CategoryCounts, type ChiSquareResult, chiSquareHomogeneity, chiSquareFromTable } from './chiSquare';
 export {
   kolmogorovSmirnovSf,
@@ -46,3 +52,5 @@ export {
 } from './kolmogorov';
 export { logGamma, regularizedGammaP, regularizedGammaQ, chiSquareSf, roundHalfEven } from './special';
 export * from './report';
+export { featureDrift, type Decision, type FeatureRules } from './feature';
+export { driftReportParallel, closeDriftWorkers, driftWorkerPools, type ParallelDriftOptions } from './parallel';

@@ -39,15 +39,15 @@
  * Not enough data: fewer than `policy.minRows` current rows → `enoughData: false`, no statistic
  * computed, nothing breached. A feature with fewer than `minRows` non-missing current values (or
  * an empty reference) is likewise reported untested and not breached, with the reason in words.
+ *
+ * Layout: this file plans a report (policy, columns, Bonferroni) and assembles it; feature.ts
+ * computes one feature; parallel.ts runs feature.ts on worker threads for big windows.
  */
 
-import type { CategoricalProfile, DataProfile, NumericProfile } from '../data/profile';
-import { chiSquareHomogeneity } from './chiSquare';
-import { jensenShannonDivergence } from './jensenShannon';
-import { ks2sampSorted } from './ks';
-import { binCountsSorted, psiFromCounts } from './psi';
-import { asSortedSample, sortSample } from './sample';
-import { wassersteinSorted } from './wasserstein';
+import type { DataProfile } from '../data/profile';
+import { featureDrift, type Decision, type FeatureDrift, type FeatureRules } from './feature';
+
+export type { FeatureDrift } from './feature';
 
 export type NumericDriftTest = 'ks' | 'psi';
 export type CategoricalDriftTest = 'chi2' | 'psi';
@@ -66,23 +66,6 @@ export interface DriftPolicy {
 
 export const DEFAULT_DRIFT_TESTS: Readonly<{ numeric: readonly NumericDriftTest[]; categorical: readonly CategoricalDriftTest[] }> =
   Object.freeze({ numeric: Object.freeze(['ks', 'psi'] as NumericDriftTest[]), categorical: Object.freeze(['chi2', 'psi'] as CategoricalDriftTest[]) });
-
-export interface FeatureDrift {
-  name: string;
-  kind: 'numeric' | 'categorical';
-  /** non-missing current values the statistics were computed on */
-  rows: number;
-  /** missing (NaN) current values, dropped */
-  missing: number;
-  ks?: { statistic: number; pvalue: number };
-  psi?: number;
-  js?: number;
-  wasserstein?: number;
-  chi2?: { statistic: number; dof: number; pvalue: number };
-  breached: boolean;
-  /** in words: why it breached, or why it was not tested; empty when tested and quiet */
-  reasons: string[];
-}
 
 export interface DriftReport {
   /** current rows in the window */
@@ -149,98 +132,16 @@ function alignColumns(profile: DataProfile, current: CurrentWindow): { columns: 
   return { columns, rows };
 }
 
-function fmt(x: number): string {
-  return x === 0 || (Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4) ? String(Number(x.toFixed(4))) : x.toExponential(2);
-}
+/**
+ * Everything about a report that is not per-feature: the policy checked, the columns aligned
+ * with the profile's features, the Bonferroni family size and the rules each feature is decided
+ * by — or, below minRows, the whole (empty) report. Shared by driftReport and driftReportParallel.
+ */
+export type ReportPlan =
+  | { enoughData: false; report: DriftReport }
+  | { enoughData: true; rows: number; columns: Float64Array[]; threshold: DriftReport['threshold']; rules: FeatureRules };
 
-interface Decision {
-  pTests: string[];
-  psiOn: boolean;
-  perTestAlpha: number;
-  psiThreshold: number;
-}
-
-/** Applies the combination rule; pvalues maps configured p-value tests to their p-values. */
-function decide(d: Decision, pvalues: Record<string, number>, psiValue: number, out: FeatureDrift): void {
-  if (d.pTests.length === 0 && !d.psiOn) return;
-  const significant = d.pTests.filter((t) => pvalues[t] < d.perTestAlpha);
-  const isSignificant = d.pTests.length === 0 || significant.length > 0;
-  const isLarge = !d.psiOn || psiValue >= d.psiThreshold;
-  out.breached = isSignificant && isLarge;
-  if (!out.breached) return;
-  const label: Record<string, string> = { ks: 'KS', chi2: 'chi-square' };
-  for (const t of significant) {
-    out.reasons.push(`${label[t]} p-value ${fmt(pvalues[t])} < per-test alpha ${fmt(d.perTestAlpha)}`);
-  }
-  if (d.psiOn) out.reasons.push(`PSI ${fmt(psiValue)} ≥ threshold ${fmt(d.psiThreshold)}`);
-}
-
-function numericDrift(f: NumericProfile, column: Float64Array, minRows: number, d: Decision): FeatureDrift {
-  const present = column.filter((v) => !Number.isNaN(v));
-  const out: FeatureDrift = { name: f.name, kind: 'numeric', rows: present.length, missing: column.length - present.length, breached: false, reasons: [] };
-  if (f.binCounts.length !== f.quantileEdges.length + 1) {
-    throw new Error(`driftReport: profile of ${f.name} has ${f.binCounts.length} bin counts for ${f.quantileEdges.length} edges`);
-  }
-  if (f.sample.length === 0) {
-    out.reasons.push('not tested: the profile has no reference values');
-    return out;
-  }
-  if (present.length < minRows) {
-    out.reasons.push(`not tested: ${present.length} non-missing current values < minRows ${minRows}`);
-    return out;
-  }
-  const reference = asSortedSample(Float64Array.from(f.sample), `driftReport(${f.name}) reference sample`);
-  const cur = sortSample(present, `driftReport(${f.name})`);
-  const ks = ks2sampSorted(reference, cur);
-  out.ks = { statistic: ks.statistic, pvalue: ks.pvalue };
-  const currentCounts = binCountsSorted(cur, f.quantileEdges);
-  out.psi = psiFromCounts(f.binCounts, currentCounts);
-  out.js = jensenShannonDivergence(f.binCounts, currentCounts);
-  out.wasserstein = wassersteinSorted(reference, cur);
-  decide(d, { ks: ks.pvalue }, out.psi, out);
-  return out;
-}
-
-function categoricalDrift(f: CategoricalProfile, column: Float64Array, minRows: number, d: Decision): FeatureDrift {
-  const counts = new Map<string, number>();
-  let missing = 0;
-  for (const v of column) {
-    if (Number.isNaN(v)) missing++;
-    else {
-      const k = String(v);
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    }
-  }
-  const rows = column.length - missing;
-  const out: FeatureDrift = { name: f.name, kind: 'categorical', rows, missing, breached: false, reasons: [] };
-  const reference = new Map(Object.entries(f.frequencies));
-  let referenceTotal = 0;
-  for (const n of reference.values()) referenceTotal += n;
-  if (referenceTotal === 0) {
-    out.reasons.push('not tested: the profile has no reference values');
-    return out;
-  }
-  if (rows < minRows) {
-    out.reasons.push(`not tested: ${rows} non-missing current values < minRows ${minRows}`);
-    return out;
-  }
-  const chi = chiSquareHomogeneity(reference, counts);
-  out.chi2 = { statistic: chi.statistic, dof: chi.dof, pvalue: chi.pvalue };
-  // PSI over the union of categories (reference order, then new ones), floored as in psi.ts.
-  const categories = [...reference.keys()];
-  for (const k of counts.keys()) if (!reference.has(k)) categories.push(k);
-  const r = categories.map((k) => reference.get(k) ?? 0);
-  const c = categories.map((k) => counts.get(k) ?? 0);
-  out.psi = psiFromCounts(r, c);
-  out.js = jensenShannonDivergence(r, c);
-  decide(d, { chi2: chi.pvalue }, out.psi, out);
-  const unseen = categories.filter((k) => !reference.has(k));
-  if (out.breached && unseen.length) out.reasons.push(`categories not seen in training: ${unseen.slice(0, 10).join(', ')}${unseen.length > 10 ? ', …' : ''}`);
-  return out;
-}
-
-/** The drift report of a current window against a training profile, under a policy. */
-export function driftReport(profile: DataProfile, current: CurrentWindow, policy: DriftPolicy): DriftReport {
+export function planReport(profile: DataProfile, current: CurrentWindow, policy: DriftPolicy): ReportPlan {
   validatePolicy(policy);
   const { columns, rows } = alignColumns(profile, current);
   const tests = policy.tests ?? DEFAULT_DRIFT_TESTS;
@@ -252,33 +153,35 @@ export function driftReport(profile: DataProfile, current: CurrentWindow, policy
   const threshold = { alpha: policy.alpha, perTestAlpha, psi: policy.psiThreshold };
 
   if (rows < policy.minRows) {
-    return {
-      rows,
-      enoughData: false,
-      threshold,
-      features: profile.features.map((f) => ({
-        name: f.name,
-        kind: f.kind,
-        rows: 0,
-        missing: 0,
-        breached: false,
-        reasons: [`not tested: ${rows} current rows < minRows ${policy.minRows}`],
-      })),
+    const features: FeatureDrift[] = profile.features.map((f) => ({
+      name: f.name,
+      kind: f.kind,
+      rows: 0,
+      missing: 0,
       breached: false,
-      score: 0,
-      breachedFeatures: [],
-    };
+      reasons: [`not tested: ${rows} current rows < minRows ${policy.minRows}`],
+    }));
+    return { enoughData: false, report: { rows, enoughData: false, threshold, features, breached: false, score: 0, breachedFeatures: [] } };
   }
+  const numeric: Decision = { pTests: numericP, psiOn: tests.numeric.includes('psi'), perTestAlpha, psiThreshold: policy.psiThreshold };
+  const categorical: Decision = { pTests: categoricalP, psiOn: tests.categorical.includes('psi'), perTestAlpha, psiThreshold: policy.psiThreshold };
+  return { enoughData: true, rows, columns, threshold, rules: { minRows: policy.minRows, numeric, categorical } };
+}
 
-  const numericDecision: Decision = { pTests: numericP, psiOn: tests.numeric.includes('psi'), perTestAlpha, psiThreshold: policy.psiThreshold };
-  const categoricalDecision: Decision = { pTests: categoricalP, psiOn: tests.categorical.includes('psi'), perTestAlpha, psiThreshold: policy.psiThreshold };
-  const features = profile.features.map((f, j) =>
-    f.kind === 'numeric'
-      ? numericDrift(f, columns[j], policy.minRows, numericDecision)
-      : categoricalDrift(f, columns[j], policy.minRows, categoricalDecision),
-  );
+/** The report from its features' drift, in the profile's order. */
+export function assembleReport(plan: { rows: number; threshold: DriftReport['threshold'] }, features: FeatureDrift[]): DriftReport {
   let score = 0;
   for (const f of features) if (f.psi !== undefined && f.psi > score) score = f.psi;
   const breachedFeatures = features.filter((f) => f.breached).map((f) => f.name);
-  return { rows, enoughData: true, threshold, features, breached: breachedFeatures.length > 0, score, breachedFeatures };
+  return { rows: plan.rows, enoughData: true, threshold: plan.threshold, features, breached: breachedFeatures.length > 0, score, breachedFeatures };
+}
+
+/** The drift report of a current window against a training profile, under a policy. */
+export function driftReport(profile: DataProfile, current: CurrentWindow, policy: DriftPolicy): DriftReport {
+  const plan = planReport(profile, current, policy);
+  if (!plan.enoughData) return plan.report;
+  return assembleReport(
+    plan,
+    profile.features.map((f, j) => featureDrift(f, plan.columns[j], plan.rules)),
+  );
 }
