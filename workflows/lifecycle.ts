@@ -472,7 +472,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       championOnSameHoldout = await judge.evaluateVersion({ spec: trainingSpec, version: champion.version, snapshotUri: result.registered.lineage.datasetUri });
     }
     const gate = evaluateGate(spec.evaluation.gates, evaluation.model, evaluation.baseRate, championOnSameHoldout);
-    await record('trained', { version: result.version, by: requestedBy, reason: `trained by ${result.registered.lineage.workflowId}`, details: { metrics: evaluation } });
+    await record('trained', { version: result.version, by: requestedBy, reason: `trained by ${result.registered.lineage.workflowId}`, details: { metrics: evaluation, windows: { training: trainingSpec.data.training, holdout: trainingSpec.data.holdout } } });
     if (!gate.passed) {
       await record('gate-failed', { version: result.version, by: 'perennial', reason: gate.reasons.join('; '), details: { gate } });
       backToRest();

@@ -6,8 +6,10 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { workflowBundle } from '../helpers/temporalServer';
+import { readCarriedState } from '../../src/lifecycle/carriedState';
 
-// Histories of real runs (recorded by test/workflow/lifecycle.test.ts with
+// Histories of real runs (recorded by test/workflow/lifecycle.test.ts and, for the
+// continuous lifecycle's chain of runs, test/workflow/monitoring.test.ts, with
 // PERENNIAL_RECORD_HISTORIES=1) replayed against the current workflow code: a change
 // that would break running lifecycles fails here. Change workflow code under running
 // lifecycles with `patched()` (see README).
@@ -21,7 +23,7 @@ function fixtures(): { name: string; history: temporal.api.history.v1.History }[
 
 test('every recorded history replays on the current workflow code', async () => {
   const all = fixtures();
-  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle.binpb', 'trainingPipeline.binpb']);
+  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
   const bundle = await workflowBundle();
   for (const { name, history } of all) {
     await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: bundle }, history, name), name);
@@ -33,4 +35,16 @@ test('a deliberately incompatible change fails replay', async () => {
   const incompatible = await bundleWorkflowCode({ workflowsPath: require.resolve('./incompatible/workflows'), logger: quiet });
   const history = fixtures().find((f) => f.name === 'trainingPipeline.binpb')!.history;
   await assert.rejects(Worker.runReplayHistory({ workflowBundle: incompatible }, history), DeterminismViolationError);
+});
+
+test('a continued run starts from a carried state this code reads (versioned, zod-validated)', async () => {
+  const { payloads } = await import('@temporalio/common').then(({ defaultPayloadConverter }) => ({ payloads: defaultPayloadConverter }));
+  const run2 = fixtures().find((f) => f.name === 'monitoring-run2.binpb')!.history;
+  const started = run2.events![0].workflowExecutionStartedEventAttributes!;
+  const input = payloads.fromPayload(started.input!.payloads![0]) as { carried?: unknown };
+  const carried = readCarriedState(input.carried);
+  assert.equal(carried.format, 1);
+  assert.equal(carried.run, 1);
+  assert.ok(carried.champion, 'the champion travelled with it');
+  assert.throws(() => readCarriedState({ ...carried, format: 2 }), /cannot continue from carried state format 2 \(this code reads format 1\)/);
 });
