@@ -2,7 +2,9 @@
  * `npm start`: the embedded default on one machine. Brings up the Temporal server (unless
  * TEMPORAL_ADDRESS points at a running one), a worker and the model server, starts the
  * demo model's lifecycle, and prints what to do next (the exact approve command) and
- * where to watch it. Stays up until Ctrl-C, which stops everything cleanly; a second
+ * where to watch it. Once a champion serves, it sends simulated traffic (by default a
+ * loud covariate shift, with labels) so monitoring sees drift, retrains, and asks for
+ * the next approval. Stays up until Ctrl-C, which stops everything cleanly; a second
  * `npm start` picks up the same lifecycle.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,9 +18,15 @@ import { startLifecycle } from '../src/client/startLifecycle';
 import { serveModels } from '../src/serving/serveModels';
 import { statusQuery } from '../workflows';
 import type { LifecycleStatus } from '../src/lifecycle/contract';
+import { monitoringLines } from '../src/cli/status';
+import { runTraffic, summaryText, SCENARIOS, type Scenario } from '../src/traffic';
+import type { LoadedSpec } from '../src/spec/load';
+import type { Logger } from 'pino';
 
 const DEMO_MODEL = process.env.PERENNIAL_DEMO_MODEL ?? 'flight-delays';
 const DEMO_ACTOR = 'perennial-demo';
+/** The demo's traffic once a champion serves: a scenario of `perennial traffic`, or `off`. */
+const DEMO_TRAFFIC = process.env.PERENNIAL_DEMO_TRAFFIC ?? 'shift';
 
 function describe(s: LifecycleStatus): string {
   const m = (x: { auc: number; logLoss: number }) => `AUC ${x.auc.toFixed(4)}, log-loss ${x.logLoss.toFixed(4)}`;
@@ -29,6 +37,7 @@ function describe(s: LifecycleStatus): string {
     lines.push(`  gate: ${s.candidate.gate.checks.map((c) => `${c.passed ? '✓' : '✗'} ${c.detail}`).join('; ')}`);
   }
   lines.push(`  waiting for ${s.waitingFor}`);
+  lines.push(...monitoringLines(s, { relativeTimes: false }).map((l) => `  ${l}`));
   if (s.stage === 'AWAITING_APPROVAL' && s.candidate) {
     lines.push('', 'Approve it with:', `  npx perennial approve ${s.model} --version ${s.candidate.version} --by ml-lead --reason "beats the base rate"`);
     lines.push('or by signal:', `  temporal workflow signal --workflow-id lifecycle/${s.model} --name approve --input '{"version":${s.candidate.version},"by":"ops-lead","reason":"looks good"}'`);
@@ -61,12 +70,19 @@ async function main(): Promise<void> {
   console.log(`  model server:    ${models.url}/v1/models/${loaded.spec.name}`);
   console.log(`  lifecycle:       ${workflowUrl(config, handle.workflowId)} (${started ? 'started' : 'already running'})\n`);
 
-  // Narrate the lifecycle's stages until Ctrl-C.
+  // Narrate the lifecycle's stages until Ctrl-C; send the demo traffic once a champion serves.
+  const abort = new AbortController();
+  let trafficStarted = false;
   void (async () => {
     let shown = '';
     while (!stopping) {
       try {
-        const text = describe(await handle.query(statusQuery));
+        const status = await handle.query(statusQuery);
+        if (!trafficStarted && status.stage === 'SERVING' && status.monitoring.state === 'watching') {
+          trafficStarted = true;
+          void demoTraffic(loaded, models.url, abort.signal, logger);
+        }
+        const text = describe(status);
         if (text !== shown) console.log(`\n${text}\n`);
         shown = text;
       } catch (err) {
@@ -78,6 +94,7 @@ async function main(): Promise<void> {
 
   const signal = await Promise.race([stopped, running.then(() => 'worker stopped' as const)]);
   stopping = true;
+  abort.abort();
   logger.info({ signal }, 'shutting down');
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;
@@ -86,6 +103,27 @@ async function main(): Promise<void> {
   await connection.close();
   if (temporal) await temporal.stop();
   logger.info('stopped cleanly (the lifecycle lives on in Temporal; npm start resumes it)');
+}
+
+/**
+ * The demo's live traffic: rows the champion never saw the like of, labeled 30 s later,
+ * at a rate that gives every monitor check enough rows. Drift shows within a few checks.
+ */
+async function demoTraffic(loaded: LoadedSpec, serverUrl: string, signal: AbortSignal, logger: Logger): Promise<void> {
+  if (DEMO_TRAFFIC === 'off') return;
+  if (!(SCENARIOS as readonly string[]).includes(DEMO_TRAFFIC)) {
+    logger.warn({ PERENNIAL_DEMO_TRAFFIC: DEMO_TRAFFIC }, `unknown demo traffic scenario (use ${SCENARIOS.join(', ')} or off)`);
+    return;
+  }
+  const scenario = DEMO_TRAFFIC as Scenario;
+  console.log(`\nA champion serves: sending ${scenario} traffic to ${serverUrl} (20 rows/s, labels after 30 s; PERENNIAL_DEMO_TRAFFIC=off to skip).`);
+  console.log(`  the same by hand: npx perennial traffic ${loaded.spec.name} --scenario ${scenario} --rows 6000 --rate 20 --label-delay 30\n`);
+  try {
+    const summary = await runTraffic({ spec: loaded.spec, serverUrl, scenario, rows: 6000, rate: 20, batch: 1, labelDelayMs: 30_000, maxMs: 15 * 60_000, signal });
+    console.log(`\n${summaryText(summary)}\n`);
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'demo traffic stopped');
+  }
 }
 
 main().catch((err: unknown) => {

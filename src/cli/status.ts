@@ -44,11 +44,13 @@ export function statusText(s: LifecycleStatus, webUi: string, ended = ''): strin
     if (c.approvalDeadline) out.push(`  deadline   ${c.approvalDeadline} (${relative(c.approvalDeadline)}); undecided by then, it is rejected`);
   }
   out.push(`waiting for: ${s.waitingFor}`);
+  out.push(...monitoringLines(s));
   if (s.stage === 'AWAITING_APPROVAL' && c) {
     out.push(`approve:    ${approveCommand(s.model, c.version)}`);
     out.push(`reject:     npx perennial reject ${s.model} --version ${c.version} --by <you> --reason "<why>"`);
-  } else if (s.stage === 'SERVING' || s.stage === 'IDLE') {
-    out.push(`actions:    npx perennial retrain|retire ${s.model} --by <you> --reason "<why>"${s.stage === 'SERVING' ? `; rollback ${s.model} --to N …` : ''}`);
+  } else if (s.stage === 'SERVING' || s.stage === 'IDLE' || s.stage === 'PAUSED') {
+    const monitorAction = s.stage === 'PAUSED' ? 'resume|' : s.monitoring.state === 'watching' ? 'pause|' : '';
+    out.push(`actions:    npx perennial ${monitorAction}retrain|retire ${s.model} --by <you> --reason "<why>"${s.stage !== 'IDLE' ? `; rollback ${s.model} --to N …` : ''}`);
   }
   if (s.history.length > 0) {
     out.push(`history (last ${Math.min(HISTORY_SHOWN, s.history.length)} of ${s.history.length}):`);
@@ -62,4 +64,23 @@ export function statusText(s: LifecycleStatus, webUi: string, ended = ''): strin
   }
   out.push(`Web UI: ${webUi}`);
   return out.join('\n');
+}
+
+/** Monitoring in a few lines: the last check, the run of breaches, what holds a retrain back. */
+export function monitoringLines(s: LifecycleStatus, o: { relativeTimes?: boolean } = {}): string[] {
+  const m = s.monitoring;
+  const relativeTo = (iso: string) => (o.relativeTimes === false ? '' : ` (${relative(iso)})`);
+  if (m.state === 'off') return ['monitoring: off (the spec has no monitoring section)'];
+  const out = [`monitoring: ${m.state}${m.interval ? `, every ${m.interval}` : ''}${m.state === 'watching' && m.nextCheckAt ? `; next check ${m.nextCheckAt}${relativeTo(m.nextCheckAt)}` : ''}; ${m.checks} checks so far`];
+  if (s.paused) out.push(`  paused by ${s.paused.by} at ${s.paused.at}: ${s.paused.reason}`);
+  const c = m.lastCheck;
+  if (c) {
+    const drift = c.enoughData ? `drift score ${c.score.toFixed(4)} on ${c.rows} rows${c.breached ? `, BREACHED: ${c.breachedFeatures.join(', ')}` : ', quiet'}` : `not enough data (${c.rows} rows)`;
+    const perf = c.performance.auc !== null ? `; live AUC ${f4(c.performance.auc)}, log-loss ${f4(c.performance.logLoss!)} on ${c.performance.labeled} labels${c.performance.belowFloor ? ' — BELOW THE FLOOR' : ''}` : `; ${c.performance.labeled} labeled rows (performance not judged yet)`;
+    out.push(`  last check ${c.at} of v${c.version}: ${drift}${perf}`);
+    out.push(`  consecutive breaches ${m.consecutiveBreaches}; labeled traffic reached event time ${m.labeledUntil ?? '-'}; report ${c.reportUri}`);
+  }
+  if (s.retrain.blockedBy) out.push(`  retrain held back: ${s.retrain.blockedBy}`);
+  if (s.retrain.recent.length) out.push(`  recent retrains: ${s.retrain.recent.join(', ')}`);
+  return out;
 }
