@@ -3,9 +3,10 @@
  * ~50k and ~1M training rows, predict throughput, and the training pipeline's wall time
  * with the orchestration's share per activity. Baselines are measured in the same run:
  * LightGBM on exactly the same matrices (written as Parquet, paths printed), and the
- * pipeline's steps called directly without Temporal; the drift report at 1M × 1M × 20 and at
- * a monitor's size, against scipy on the same inputs (scripts/bench/driftBench.ts). Medians;
- * the machine is noisy. Sections: `npm run bench -- lifecycle`, `npm run bench -- drift`.
+ * pipeline's steps called directly without Temporal; history events per monitor cycle; the
+ * drift report at 1M × 1M × 20 and at a monitor's size, against scipy on the same inputs
+ * (scripts/bench/driftBench.ts). Medians; the machine is noisy. Sections:
+ * `npm run bench -- lifecycle`, `npm run bench -- monitor`, `npm run bench -- drift`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -36,9 +37,10 @@ import { freePort } from '../src/util/net';
 import { serveModels } from '../src/serving/serveModels';
 import { fetchModelStatus } from '../src/serving/client';
 import { startLifecycle } from '../src/client/startLifecycle';
-import { approveUpdate, retrainNowUpdate, statusQuery } from '../workflows';
+import { approveUpdate, DEFAULT_CONTINUE_AS_NEW_AFTER, retrainNowUpdate, statusQuery } from '../workflows';
 import { benchServing } from './bench/servingBench';
 import { benchDrift } from './bench/driftBench';
+import { runTraffic } from '../src/traffic';
 import { createLogger } from '../src/logging';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -299,6 +301,43 @@ async function benchLifecycle(loaded: LoadedSpec, rounds = 3) {
   }
 }
 
+/**
+ * A monitor cycle's cost on the dev server: history events per check (what bounds how long
+ * a run lives before continue-as-new) and the check activity's own time, on live traffic.
+ */
+async function benchMonitorCycle(loaded: LoadedSpec, checks = 12) {
+  const home = path.join(tmpdir(), `perennial-bench-monitor-${process.pid}`);
+  try {
+    return await withLocalStack(home, async ({ config, client, modelServerUrl }) => {
+      const { handle } = await startLifecycle(client, config, loaded, 'bench-trainer');
+      while ((await handle.query(statusQuery)).stage !== 'AWAITING_APPROVAL') await sleep(100);
+      await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'bench-approver', reason: 'bench' }] });
+      while ((await handle.query(statusQuery)).stage !== 'SERVING') await sleep(100);
+      const traffic = runTraffic({ spec: loaded.spec, serverUrl: modelServerUrl, scenario: 'same', rows: 100 * checks, rate: 50, batch: 10, labelDelayMs: 0, seed: 1 });
+      while ((await handle.query(statusQuery)).monitoring.checks < checks) await sleep(200);
+      await traffic;
+      const events = (await handle.fetchHistory()).events ?? [];
+      const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
+      const checkAt: number[] = [];
+      const scheduledAt = new Map<string, number>();
+      const own: number[] = [];
+      events.forEach((e, i) => {
+        if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkChampion') {
+          checkAt.push(i);
+          scheduledAt.set(String(e.eventId), seconds(e.eventTime));
+        }
+        const done = e.activityTaskCompletedEventAttributes;
+        const t = done ? scheduledAt.get(String(done.scheduledEventId)) : undefined;
+        if (t !== undefined) own.push(seconds(e.eventTime) - t);
+      });
+      const perCycle = checkAt.slice(1).map((v, i) => v - checkAt[i]);
+      return { eventsPerCycle: median(perCycle), checks: checkAt.length, checkSeconds: median(own), totalEvents: events.length };
+    });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 const fmt = (x: number, d = 3) => x.toFixed(d);
 
 async function main(): Promise<void> {
@@ -306,6 +345,7 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   if (only === 'lifecycle') return printLifecycle();
   if (only === 'drift') return benchDrift(OUT, Math.max(REPEATS, 5));
+  if (only === 'monitor') return printMonitor();
   const store = ArtifactStore.forHome(path.join(OUT, 'home'));
   const python = lightgbmPython();
   const sizes: [string, LoadedSpec, number][] = [
@@ -338,7 +378,21 @@ async function main(): Promise<void> {
   console.log(`  steps called directly (no Temporal): ${fmt(pipe.directSeconds, 2)} s; ratio with Temporal/direct ${fmt(pipe.wallSeconds / pipe.directSeconds, 2)}×`);
   for (const a of pipe.perActivity) console.log(`    ${a.name.padEnd(13)} own ${fmt(a.ownSeconds)} s, orchestration before it ${fmt(a.orchestrationSeconds)} s`);
   await printLifecycle();
+  await printMonitor();
   await benchDrift(OUT, Math.max(REPEATS, 5));
+}
+
+async function printMonitor(): Promise<void> {
+  console.log('\n# monitor cycle on a real Temporal dev server (checks every 2 s on same-distribution traffic)');
+  const loaded = flightsSpec('flights-bench-monitor', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-05']);
+  loaded.spec.trainer.params = { ...loaded.spec.trainer.params, rounds: 20, maxDepth: 4 };
+  loaded.spec.approval = { approvers: ['bench-approver'], separationOfDuties: true, timeout: '72h' };
+  loaded.spec.evaluation.gates = { min: { auc: 0.55 }, max: {}, beatBaseRate: [], maxRegression: {} };
+  loaded.spec.monitoring = { ...loaded.spec.monitoring!, interval: '2s', minRows: 50 };
+  const m = await benchMonitorCycle(loaded);
+  console.log(`  history events per monitor cycle: ${m.eventsPerCycle} (median over ${m.checks} checks; ${m.totalEvents} events in the run)`);
+  console.log(`  check activity, scheduled → completed: median ${fmt(m.checkSeconds * 1000, 1)} ms`);
+  console.log(`  a run continues as new after ${DEFAULT_CONTINUE_AS_NEW_AFTER} cycles at the latest: ~${DEFAULT_CONTINUE_AS_NEW_AFTER * m.eventsPerCycle} events, well below Temporal's limits`);
 }
 
 async function printLifecycle(): Promise<void> {

@@ -31,7 +31,8 @@ export interface MonitorCheckSummary {
   available: number;
   rows: number;
   enoughData: boolean;
-  drift: { breached: boolean; score: number; breachedFeatures: string[]; perTestAlpha: number; reasons: string[] };
+  /** `excluded`: features the spec keeps out of drift tests. */
+  drift: { excluded: string[]; breached: boolean; score: number; breachedFeatures: string[]; perTestAlpha: number; reasons: string[] };
   performance: PerformanceJudgement;
   /** The latest event time labeled traffic has reached (ISO), where a retrain's window ends. */
   labeledUntil: string | null;
@@ -61,6 +62,7 @@ export function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput): Monit
   if (!registered) throw new MonitorError(`${spec.name} has no version ${version}`);
   const profile = loadProfile(registered.lineage.profileUri);
   const reference = referenceFor(profile, monitoring);
+  const excluded = monitoring.drift.exclude.filter((name) => profile.features.some((f) => f.name === name));
 
   const window = d.predictions.window({ model: spec.name, version, afterId: input.cursor, limit: monitoring.maxRows });
   const drift = driftReport(reference, currentWindow(reference, profile, window), {
@@ -95,6 +97,7 @@ export function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput): Monit
     rows: drift.rows,
     enoughData: drift.enoughData,
     drift: {
+      excluded,
       breached: drift.breached,
       score: drift.score,
       breachedFeatures: drift.breachedFeatures,
@@ -137,19 +140,28 @@ function loadProfile(uri: string): DataProfile {
   return p;
 }
 
-/** The profile the report tests against: the features, and the predicted scores when asked for and known. */
+/**
+ * The profile the report tests against: the features not excluded, and the predicted
+ * scores when asked for and known.
+ */
 function referenceFor(profile: DataProfile, monitoring: MonitoringSpec): DataProfile {
-  if (!monitoring.drift.predictions || !profile.prediction) return profile;
-  return { ...profile, features: [...profile.features, profile.prediction] };
+  const excluded = new Set(monitoring.drift.exclude);
+  const features = profile.features.filter((f) => !excluded.has(f.name));
+  if (monitoring.drift.predictions && profile.prediction) features.push(profile.prediction);
+  return { ...profile, features };
 }
 
+/** The window's columns for the reference's features (logged rows hold every feature, in the profile's order). */
 function currentWindow(reference: DataProfile, profile: DataProfile, w: MonitorWindow): CurrentWindow {
   const n = profile.features.length;
-  const columns = reference.features.map(() => new Float64Array(w.features.length));
+  const position = new Map(profile.features.map((f, j) => [f.name, j]));
+  const sources = reference.features.map((f) => (f === profile.prediction ? -1 : position.get(f.name)!));
+  const columns = sources.map(() => new Float64Array(w.features.length));
   w.features.forEach((row, i) => {
     if (row.length !== n) throw new MonitorError(`a logged row has ${row.length} features, the profile ${n}: was it logged by another model version?`);
-    for (let j = 0; j < n; j++) columns[j][i] = row[j] ?? NaN;
-    if (columns.length > n) columns[n][i] = w.scores[i];
+    sources.forEach((j, k) => {
+      columns[k][i] = j < 0 ? w.scores[i] : (row[j] ?? NaN);
+    });
   });
   return { names: reference.features.map((f) => f.name), columns };
 }

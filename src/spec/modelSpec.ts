@@ -159,6 +159,12 @@ export const DriftPolicySpec = z.object({
     .default({ numeric: ['ks', 'psi'], categorical: ['chi2', 'psi'] }),
   /** Also test the drift of the predicted scores against the scores on the training window. */
   predictions: z.boolean().default(true),
+  /**
+   * Features not tested for drift. Calendar parts are the usual case: an hour of live
+   * traffic has one `hour`, never the training window's spread, so they would breach on
+   * every short window without anything having changed.
+   */
+  exclude: z.array(identifier).default([]),
 });
 export type DriftPolicySpec = z.infer<typeof DriftPolicySpec>;
 
@@ -272,6 +278,10 @@ function checkReferences(spec: z.output<typeof ModelSpecShape>, ctx: z.Refinemen
       if (s.agg === 'mean') needColumn(['lookups', table, 'stats', stat, 'column'], s.column, 'number');
     }
   }
+  const names = new Set(spec.features.map((f) => f.name));
+  spec.monitoring?.drift.exclude.forEach((name, i) => {
+    if (!names.has(name)) issue(['monitoring', 'drift', 'exclude', i], `"${name}" is not a feature of this spec`);
+  });
   const seen = new Set<string>();
   spec.features.forEach((f, i) => {
     const path = ['features', i];

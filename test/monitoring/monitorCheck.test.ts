@@ -174,3 +174,15 @@ test('every check is stored (registry and JSON report); retention prunes old row
   assert.deepEqual(registry.checks(loaded.spec.name).map((c) => c.dedupeKey), [`test/check/${checks}`]);
   assert.ok(registry.get(loaded.spec.name, 1), 'registry versions are never pruned');
 });
+
+test('features the spec excludes from drift tests are neither tested nor reported as breached', () => {
+  const spec = { ...loaded.spec, monitoring: { ...loaded.spec.monitoring!, drift: { ...loaded.spec.monitoring!.drift, exclude: ['hour', 'day_of_week'] } } };
+  serve(sample(training, 500, 11));
+  const r = runMonitorCheck({ registry, store, predictions }, { spec, version: 1, cursor, asOf: new Date().toISOString(), checkKey: `test/check/${++checks}` });
+  cursor = r.cursor.to;
+  assert.deepEqual(r.drift.excluded, ['hour', 'day_of_week']);
+  const report = readJsonArtifact(r.reportUri) as { drift: { features: { name: string }[] } };
+  const names = report.drift.features.map((f) => f.name);
+  assert.ok(!names.includes('hour') && !names.includes('day_of_week'), names.join(', '));
+  assert.ok(names.includes('minute_of_day') && names.includes('prediction'));
+});

@@ -28,7 +28,7 @@ import {
   type RunningDevServer,
 } from '../../src/temporal/devServer';
 
-const INDEXED_VALUE_TYPE: Record<string, number> = { Keyword: 2, Int: 3, Double: 4 };
+const INDEXED_VALUE_TYPE: Record<string, number> = { Keyword: 2, Int: 3, Double: 4, Datetime: 6 };
 
 async function freePort(exclude: number[] = []): Promise<number> {
   for (;;) {

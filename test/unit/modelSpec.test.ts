@@ -83,3 +83,28 @@ test('the train script exits 4 when Temporal is unreachable', async () => {
   assert.equal(run.status, 4, run.stderr);
   assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:\d+/);
 });
+
+test('monitoring and retrain policies are validated: unknown excluded features, bad durations, bad cron', () => {
+  const raw = flightsSpecRaw() as any;
+  raw.monitoring.drift.exclude = ['hour', 'weather'];
+  raw.monitoring.interval = 'hourly';
+  raw.retrain.schedule = { cron: 'every monday' };
+  raw.retrain.budget = { max: 0, per: '7d' };
+  const err = (() => {
+    try {
+      parseSpec(raw, '<test>', process.cwd());
+    } catch (e) {
+      return e as SpecError;
+    }
+    return undefined;
+  })();
+  assert.ok(err instanceof SpecError);
+  const text = err.problems.join('\n');
+  assert.match(text, /monitoring\.drift\.exclude\.1: "weather" is not a feature of this spec/);
+  assert.match(text, /monitoring\.interval: expected a duration/);
+  assert.match(text, /retrain\.schedule/);
+  assert.match(text, /retrain\.budget\.max/);
+  const ok = parseSpec(flightsSpecRaw(), '<shipped>', process.cwd()).spec;
+  assert.deepEqual(ok.monitoring?.drift.exclude, ['hour', 'minute_of_day', 'day_of_week']);
+  assert.equal(ok.retrain?.onDrift?.consecutiveBreaches, 3);
+});
