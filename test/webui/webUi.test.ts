@@ -8,6 +8,7 @@ import { startServingStack, type ServingStack } from '../helpers/temporalServer'
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { startLifecycle } from '../../src/client/startLifecycle';
+import { approveUpdate } from '../../workflows';
 
 // The Temporal Web UI, in a real browser (Debian's chromium, driven by playwright-core).
 // This test fails — it does not skip — when chromium is missing: `.ci/run` installs it.
@@ -15,6 +16,7 @@ const OUTPUT = path.resolve(__dirname, '../../test-output');
 
 let stack: ServingStack;
 let browser: Browser;
+let handle: Awaited<ReturnType<typeof startLifecycle>>['handle'];
 
 function chromiumPath(): string {
   try {
@@ -38,8 +40,11 @@ test('the lifecycle page shows the stage, the pending candidate and the approve 
   const loaded = smallFlightsSpec((raw) => {
     raw.approval = { approvers: ['ml-lead', 'ops-lead'] };
     raw.evaluation = { gates: { min: { auc: 0.55 } } };
+    raw.monitoring = { interval: '2s', minRows: 10 };
+    raw.retrain = { schedule: { every: '7d' } };
   });
-  const { handle } = await startLifecycle(stack.client, stack.config, loaded, 'perennial-demo');
+  // A low continue-as-new threshold: the second test sees the chain of runs.
+  ({ handle } = await startLifecycle(stack.client, stack.config, loaded, 'perennial-demo', { continueAsNewAfter: 6 }));
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL', 'the candidate to await approval');
 
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -70,4 +75,48 @@ test('the lifecycle page shows the stage, the pending candidate and the approve 
   await page.getByText(handle.workflowId).first().waitFor({ timeout: 30_000 });
   await page.screenshot({ path: path.join(OUTPUT, 'webui-runs-filtered-by-stage.png'), fullPage: true });
   await page.close();
+});
+
+async function framesText(page: import('playwright-core').Page): Promise<string> {
+  const frames = await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')));
+  return frames.join('\n');
+}
+
+test('a lifecycle that continued as new shows as a chain of runs; monitoring and the retrain Schedule are visible', async () => {
+  await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'web ui test' }] });
+  const s = await waitForStatus(handle, (st) => st.run >= 2 && st.stage === 'SERVING' && st.monitoring.lastCheck !== null, 'a continued run that checked');
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const ui = stack.config.uiUrl;
+
+  const query = encodeURIComponent(`WorkflowId="${handle.workflowId}"`);
+  await page.goto(`${ui}/namespaces/default/workflows?query=${query}`);
+  let text = '';
+  const deadline = Date.now() + 30_000;
+  while (!/Continued[ -]as[ -]New/i.test(text) && Date.now() < deadline) {
+    await page.waitForTimeout(500);
+    text = await page.locator('body').innerText();
+  }
+  await page.screenshot({ path: path.join(OUTPUT, 'webui-continued-as-new-chain.png'), fullPage: true });
+  assert.match(text, /Continued[ -]as[ -]New/i, 'the earlier run is listed as continued as new');
+  assert.match(text, /Running/i, 'and the current run as running');
+
+  // The current run's details carry the monitor's latest check.
+  await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`);
+  await page.getByText('User Metadata', { exact: true }).first().click({ timeout: 30_000 });
+  text = '';
+  const checkDeadline = Date.now() + 30_000;
+  while (!/last check/.test(text) && Date.now() < checkDeadline) {
+    await page.waitForTimeout(250);
+    text = await framesText(page);
+  }
+  assert.match(text, /flight-delays — SERVING/);
+  assert.match(text, /last check .*: (drift score|not enough data)/);
+  await page.screenshot({ path: path.join(OUTPUT, 'webui-monitoring-details.png'), fullPage: true });
+
+  // The retrain Schedule, pausable from the Schedules page.
+  await page.goto(`${ui}/namespaces/default/schedules`);
+  await page.getByText('retrain/flight-delays').first().waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: path.join(OUTPUT, 'webui-retrain-schedule.png'), fullPage: true });
+  await page.close();
+  assert.ok(s.history.some((h) => h.event === 'deployed' && h.version === 1), 'the history travelled with the run');
 });
