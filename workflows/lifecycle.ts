@@ -413,11 +413,13 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       // The sha256 of the new spec, as lineage records it. Lifecycles started before this
       // change recorded `v<N>` instead: patched() keeps their histories replayable.
       const nextHash = patched('spec-hash-by-activity') ? await hashing.hashSpec({ spec: next }) : `v${specVersion + 1}`;
+      const previousSchedule = JSON.stringify(spec.retrain?.schedule ?? null);
       spec = next;
       specVersion++;
       specHash = nextHash;
       refresh();
       await record('spec-updated', { by: req.by, reason: req.reason, details: { specVersion, spec: next } }, updateSource());
+      if (JSON.stringify(next.retrain?.schedule ?? null) !== previousSchedule) await syncSchedule(next.retrain?.schedule ?? null);
       return { accepted: true, message: `spec version ${specVersion} in force` };
     },
     {

@@ -8,7 +8,7 @@ import { temporal } from '@temporalio/proto';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 import { runTraffic } from '../../src/traffic';
-import { approveUpdate, pauseUpdate, resumeUpdate, retireUpdate, retrainNowUpdate, statusQuery } from '../../workflows';
+import { approveUpdate, pauseUpdate, resumeUpdate, retireUpdate, retrainNowUpdate, statusQuery, updateSpecUpdate } from '../../workflows';
 import { startServingStack, type ServingStack } from '../helpers/temporalServer';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
@@ -130,6 +130,12 @@ describe('monitoring and retrain on drift', () => {
     assert.ok(runs.some((r) => r.status.name === 'CONTINUED_AS_NEW'), runs.map((r) => r.status.name).join(', '));
     const drifted = await listAll(`WorkflowId = 'lifecycle/${MODEL}' AND PerennialDriftScore >= 0`, (n) => n >= 1);
     assert.ok(drifted.length >= 1);
+
+    // A new spec with another schedule moves the Schedule with it.
+    const nextSpec = { ...loaded.spec, retrain: { ...loaded.spec.retrain!, schedule: { every: '1d' } } };
+    await handle.executeUpdate(updateSpecUpdate, { args: [{ spec: nextSpec, by: 'ml-lead', reason: 'retrain daily' }] });
+    const moved = await stack.client.schedule.getHandle(`retrain/${MODEL}`).describe();
+    assert.equal(Number(moved.spec.intervals?.[0]?.every ?? 0), 86_400_000, JSON.stringify(moved.spec));
 
     await handle.executeUpdate(retireUpdate, { args: [{ by: 'ml-lead', reason: 'end of test' }] });
     await handle.result();
