@@ -39,6 +39,7 @@ import {
 } from '../src/lifecycle/contract';
 import { CARRIED_FORMAT, readCarriedState, type CarriedState } from '../src/lifecycle/carriedState';
 import { evaluateGate } from '../src/lifecycle/gate';
+import { checkSummary, nextBreachRun } from '../src/lifecycle/checkSummary';
 import { recentRetrains, retrainHeldBack, retrainSpec, retrainTrigger, retrainWindows } from '../src/lifecycle/retrainPolicy';
 import type { MonitorCheckSummary } from '../src/monitoring/check';
 import type { ActionSource } from '../src/lifecycle/identity';
@@ -602,28 +603,12 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     }
     monitor.cursor = r.cursor.to;
     monitor.labeledUntil = r.labeledUntil ?? monitor.labeledUntil;
-    // "Not enough data" decides nothing: the run of breaches neither grows nor resets.
     const runBefore = monitor.consecutiveBreaches;
-    if (r.enoughData) monitor.consecutiveBreaches = r.drift.breached ? monitor.consecutiveBreaches + 1 : 0;
+    monitor.consecutiveBreaches = nextBreachRun(runBefore, r);
     // History notes where a run of breaches starts and ends, not every hour of it (the registry has every check).
     if (runBefore === 0 && monitor.consecutiveBreaches > 0) note('drift-breached', { version, reason: `score ${r.drift.score.toFixed(4)}: ${r.drift.reasons.slice(0, 3).join(' | ')}` });
     if (runBefore > 0 && r.enoughData && !r.drift.breached) note('drift-cleared', { version, reason: `after ${runBefore} breached checks; score ${r.drift.score.toFixed(4)}` });
-    const check: CheckSummary = {
-      at: r.at,
-      version,
-      rows: r.rows,
-      enoughData: r.enoughData,
-      breached: r.drift.breached,
-      score: r.drift.score,
-      breachedFeatures: r.drift.breachedFeatures,
-      performance: {
-        labeled: r.performance.labeled,
-        auc: r.performance.metrics?.auc ?? null,
-        logLoss: r.performance.metrics?.logLoss ?? null,
-        belowFloor: r.performance.belowFloor,
-      },
-      reportUri: r.reportUri,
-    };
+    const check = checkSummary(r);
     monitor.lastCheck = check;
     if (r.performance.belowFloor) note('performance-below-floor', { version, reason: r.performance.reasons.join('; ') });
     considerRetrain(check, r.performance.reasons);

@@ -1,4 +1,4 @@
-import type { CheckSummary } from '../../src/lifecycle/contract';
+import { checkSummary, nextBreachRun } from '../../src/lifecycle/checkSummary';
 import { retrainTrigger, type RetrainTrigger } from '../../src/lifecycle/retrainPolicy';
 import type { MonitorCheckSummary } from '../../src/monitoring/check';
 import type { RetrainSpec } from '../../src/spec/modelSpec';
@@ -10,38 +10,18 @@ export interface FirstRetrain {
 }
 
 /**
- * The lifecycle's retrain decision over a run of checks, taken as workflows/lifecycle.ts
- * takes it: a check with enough data extends the run of breaches or resets it, one
- * without decides nothing, and the policy's own `retrainTrigger` decides after each check.
+ * The lifecycle's retrain decision over a run of checks, with the workflow's own functions:
+ * a check with enough data extends the run of breaches or resets it, one without decides
+ * nothing, and the policy's own `retrainTrigger` decides after each check.
  * Only the first retrain matters here — it is the detection — and a first automatic
  * retrain is never held back by cooldown or budget, which count retrains already made.
  */
 export function firstRetrain(policy: RetrainSpec | undefined, checks: readonly MonitorCheckSummary[]): FirstRetrain | null {
   let run = 0;
   for (const [i, r] of checks.entries()) {
-    if (r.enoughData) run = r.drift.breached ? run + 1 : 0;
-    const trigger = retrainTrigger(policy, lifecycleView(r), run, r.performance.reasons);
+    run = nextBreachRun(run, r);
+    const trigger = retrainTrigger(policy, checkSummary(r), run, r.performance.reasons);
     if (trigger) return { check: i + 1, trigger };
   }
   return null;
-}
-
-/** The check as the lifecycle keeps it (the same mapping as the workflow's). */
-function lifecycleView(r: MonitorCheckSummary): CheckSummary {
-  return {
-    at: r.at,
-    version: r.version,
-    rows: r.rows,
-    enoughData: r.enoughData,
-    breached: r.drift.breached,
-    score: r.drift.score,
-    breachedFeatures: r.drift.breachedFeatures,
-    performance: {
-      labeled: r.performance.labeled,
-      auc: r.performance.metrics?.auc ?? null,
-      logLoss: r.performance.metrics?.logLoss ?? null,
-      belowFloor: r.performance.belowFloor,
-    },
-    reportUri: r.reportUri,
-  };
 }
