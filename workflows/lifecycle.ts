@@ -39,6 +39,7 @@ import {
 } from '../src/lifecycle/contract';
 import { CARRIED_FORMAT, readCarriedState, type CarriedState } from '../src/lifecycle/carriedState';
 import { evaluateGate } from '../src/lifecycle/gate';
+import { checkDecision, checkPause, checkResume, checkRetire, checkRetrain, checkRollback, type Check, type LifecycleView } from '../src/lifecycle/actionRules';
 import { checkSummary, nextBreachRun } from '../src/lifecycle/checkSummary';
 import { recentRetrains, retrainHeldBack, retrainSpec, retrainTrigger, retrainWindows } from '../src/lifecycle/retrainPolicy';
 import type { MonitorCheckSummary } from '../src/monitoring/check';
@@ -262,83 +263,23 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
 
   // ---- checking human actions: the same rules for updates and signals ------------------
 
-  type Check<T> = { ok: true; value: T } | { ok: false; reason: string; by?: string };
-
-  function parsed<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, raw: unknown): Check<T> {
-    const r = schema.safeParse(raw);
-    if (r.success) return { ok: true, value: r.data };
-    const by = typeof raw === 'object' && raw && typeof (raw as { by?: unknown }).by === 'string' ? (raw as { by: string }).by : undefined;
-    return { ok: false, by, reason: `malformed payload: ${r.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}` };
-  }
-
-  function checkDecision(kind: 'approve' | 'reject', raw: unknown): Check<Decision> {
-    const p = parsed<Decision>(Decision, raw);
-    if (!p.ok) return p;
-    const d = p.value;
-    const no = (reason: string): Check<Decision> => ({ ok: false, reason, by: d.by });
-    if (stage !== 'AWAITING_APPROVAL' || !candidate) return no(`no candidate is awaiting approval (stage ${stage})`);
-    if (decision) return no(`v${candidate.version} was already ${decision.kind === 'approve' ? 'approved' : 'rejected'} by ${decision.payload.by}`);
-    if (d.version !== candidate.version) {
-      return no(`v${d.version} is ${d.version < candidate.version ? 'stale' : 'unknown'}: the pending candidate is v${candidate.version}`);
-    }
-    if (!spec.approval.approvers.includes(d.by)) return no(`${d.by} is not an allowed approver (allowed: ${spec.approval.approvers.join(', ')})`);
-    if (kind === 'approve' && spec.approval.separationOfDuties && d.by === candidate.trainedBy) {
-      return no(`${d.by} started the training of v${candidate.version}; separation of duties needs another approver`);
-    }
-    return p;
-  }
-
-  function checkRollback(raw: unknown): Check<RollbackRequest> {
-    const p = parsed<RollbackRequest>(RollbackRequest, raw);
-    if (!p.ok) return p;
-    const r = p.value;
-    const no = (reason: string): Check<RollbackRequest> => ({ ok: false, reason, by: r.by });
-    if (stage !== 'SERVING' && stage !== 'IDLE') return no(`cannot roll back while ${stage}; wait until the lifecycle is SERVING or IDLE`);
-    if (rollback) return no(`a rollback to v${rollback.payload.toVersion} is already in progress`);
-    if (!approvedVersions.includes(r.toVersion)) {
-      return no(`v${r.toVersion} was never approved and served here (approved: ${approvedVersions.map((v) => `v${v}`).join(', ') || 'none'})`);
-    }
-    if (champion?.version === r.toVersion) return no(`v${r.toVersion} is already the champion`);
-    return p;
-  }
-
-  function checkRetire(raw: unknown): Check<ActorRequest> {
-    const p = parsed<ActorRequest>(ActorRequest, raw);
-    if (!p.ok) return p;
-    const no = (reason: string): Check<ActorRequest> => ({ ok: false, reason, by: p.value.by });
-    if (stage === 'RETIRED' || retire) return no('the lifecycle is already retired or retiring');
-    if (stage === 'TRAINING' || stage === 'DEPLOYING') return no(`cannot retire while ${stage}; try again when it is done`);
-    return p;
-  }
-
-  function checkRetrain(raw: unknown): Check<ActorRequest> {
-    const p = parsed<ActorRequest>(ActorRequest, raw);
-    if (!p.ok) return p;
-    const no = (reason: string): Check<ActorRequest> => ({ ok: false, reason, by: p.value.by });
-    if (retrain || stage === 'TRAINING') return no('a training is already in progress');
-    if (stage === 'AWAITING_APPROVAL') return no(`cannot retrain while v${candidate?.version} awaits a decision; approve or reject it first`);
-    if (stage !== 'SERVING' && stage !== 'IDLE' && stage !== 'PAUSED') return no(`cannot retrain while ${stage}; try again when it is done`);
-    const held = retrainHeldBack(spec.retrain, retrainStarts, Date.now());
-    if (held) return no(held);
-    return p;
-  }
-
-  function checkPause(raw: unknown): Check<ActorRequest> {
-    const p = parsed<ActorRequest>(ActorRequest, raw);
-    if (!p.ok) return p;
-    const no = (reason: string): Check<ActorRequest> => ({ ok: false, reason, by: p.value.by });
-    if (paused) return no(`monitoring is already paused (by ${paused.by} at ${paused.at})`);
-    if (stage === 'RETIRED' || retire) return no('the lifecycle is retired or retiring');
-    if (!spec.monitoring) return no(`${model}'s spec has no monitoring section: nothing to pause`);
-    return p;
-  }
-
-  function checkResume(raw: unknown): Check<ActorRequest> {
-    const p = parsed<ActorRequest>(ActorRequest, raw);
-    if (!p.ok) return p;
-    if (!paused) return { ok: false, reason: 'monitoring is not paused', by: p.value.by };
-    return p;
-  }
+  const view = (): LifecycleView => ({
+    model,
+    stage,
+    spec,
+    champion,
+    candidate,
+    approvedVersions,
+    paused,
+    retrainStarts,
+    pending: {
+      decision: decision && { kind: decision.kind, by: decision.payload.by },
+      rollbackTo: rollback?.payload.toVersion ?? null,
+      retire: retire !== null,
+      retrain: retrain !== null,
+    },
+    nowMs: Date.now(),
+  });
 
   const updateSource = (): ActionSource => ({ kind: 'update', updateId: currentUpdateInfo()?.id ?? '' });
 
@@ -372,32 +313,32 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   }
 
   for (const kind of ['approve', 'reject'] as const) {
-    onAction(kind, kind === 'approve' ? approveUpdate : rejectUpdate, kind === 'approve' ? approveSignal : rejectSignal, (raw) => checkDecision(kind, raw), (d, source) => {
+    onAction(kind, kind === 'approve' ? approveUpdate : rejectUpdate, kind === 'approve' ? approveSignal : rejectSignal, (raw) => checkDecision(view(), kind, raw), (d, source) => {
       decision = { kind, payload: d, source };
       refresh();
       return `v${d.version} ${kind === 'approve' ? 'approved' : 'rejected'} by ${d.by}`;
     });
   }
-  onAction('rollback', rollbackUpdate, rollbackSignal, checkRollback, (r, source) => {
+  onAction('rollback', rollbackUpdate, rollbackSignal, (raw) => checkRollback(view(), raw), (r, source) => {
     rollback = { payload: r, source };
     return `rolling back to v${r.toVersion}`;
   });
-  onAction('retire', retireUpdate, retireSignal, checkRetire, (r, source) => {
+  onAction('retire', retireUpdate, retireSignal, (raw) => checkRetire(view(), raw), (r, source) => {
     retire = { payload: r, source };
     return `retiring ${model}`;
   });
-  onAction('retrainNow', retrainNowUpdate, retrainNowSignal, checkRetrain, (r, source) => {
+  onAction('retrainNow', retrainNowUpdate, retrainNowSignal, (raw) => checkRetrain(view(), raw), (r, source) => {
     retrain = { payload: r, source };
     return `retraining ${model} for ${r.by}`;
   });
-  onAction('pause', pauseUpdate, pauseSignal, checkPause, (r, source) => {
+  onAction('pause', pauseUpdate, pauseSignal, (raw) => checkPause(view(), raw), (r, source) => {
     paused = { at: now(), by: r.by, reason: r.reason };
     if (stage === 'SERVING') stage = 'PAUSED';
     pendingNotes.push({ name: 'paused', by: r.by, reason: r.reason, source });
     refresh();
     return `monitoring of ${model} paused`;
   });
-  onAction('resume', resumeUpdate, resumeSignal, checkResume, (r, source) => {
+  onAction('resume', resumeUpdate, resumeSignal, (raw) => checkResume(view(), raw), (r, source) => {
     paused = null;
     if (stage === 'PAUSED') stage = champion ? 'SERVING' : 'IDLE';
     // A fresh interval from now: the first check after a pause covers the traffic since the last one.
