@@ -404,6 +404,9 @@ async function printLifecycle(): Promise<void> {
   loaded.spec.trainer.params = { ...loaded.spec.trainer.params, rounds: 20, maxDepth: 4 };
   loaded.spec.approval = { approvers: ['bench-approver'], separationOfDuties: true, timeout: '72h' };
   loaded.spec.evaluation.gates = { min: { auc: 0.55 }, max: {}, beatBaseRate: ['logLoss'], maxRegression: { auc: 0.005 } };
+  // The shipped spec's retrain cooldown (6h) and budget would refuse the bench's back-to-back
+  // retrainNow rounds; without a retrain policy retrains run on demand only.
+  loaded.spec.retrain = undefined;
   const { promotions, serving } = await benchLifecycle(loaded);
   console.log(`  approval → served: median ${fmt(median(promotions), 2)} s over ${promotions.length} promotions (${promotions.map((t) => fmt(t, 2)).join(', ')} s)`);
   const p = serving.perennial;

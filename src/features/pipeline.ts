@@ -151,11 +151,24 @@ export function compilePipeline(p: FittedPipeline): CompiledPipeline {
   const computeRow = (get: ColumnGetter, out: Float64Array, offset = 0) => {
     for (let j = 0; j < fns.length; j++) out[offset + j] = fns[j](get);
   };
+  // Serving: each input is normalized once per row, not once per feature reading it (a
+  // timestamp feeds several date parts, and parsing ISO text is the costly part). The
+  // buffer is reused: computeRawRow is synchronous, one row at a time.
+  const inputs = Object.keys(p.inputs);
+  const slot = new Map(inputs.map((c, i) => [c, i]));
+  const values: (number | string | null)[] = new Array(inputs.length).fill(null);
+  const normalized: ColumnGetter = (c) => {
+    const i = slot.get(c);
+    return i === undefined ? undefined : values[i];
+  };
   return {
     names: p.features.map((f) => f.name),
     kinds: p.features.map((f) => f.kind),
     computeRow,
-    computeRawRow: (raw, out) => computeRow((c) => normalizeInput(p.inputs[c], raw[c]), out),
+    computeRawRow: (raw, out) => {
+      for (let i = 0; i < inputs.length; i++) values[i] = normalizeInput(p.inputs[inputs[i]], raw[inputs[i]]);
+      computeRow(normalized, out);
+    },
   };
 }
 

@@ -38,35 +38,95 @@ export interface GaugeSample {
   value: number;
 }
 
-export class ServerMetrics {
-  private readonly requests = new Map<string, { labels: Labels; value: number }>();
-  private readonly latency = new Map<string, Histogram>();
-  private readonly predictions = new Map<string, { labels: Labels; value: number }>();
+interface Counter {
+  labels: Labels;
+  value: number;
+}
 
-  /** One finished HTTP request. `route` is a route template, never a raw path (bounded cardinality). */
-  observeRequest(route: string, method: string, status: number, seconds: number): void {
-    const labels = { route, method, status: String(status) };
-    const key = `${route}\u0000${method}\u0000${status}`;
-    const c = this.requests.get(key) ?? { labels, value: 0 };
-    c.value++;
-    this.requests.set(key, c);
-    const hKey = `${route}\u0000${method}`;
-    let h = this.latency.get(hKey);
-    if (!h) {
-      h = { labels: { route, method }, counts: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 };
-      this.latency.set(hKey, h);
+/**
+ * The request metrics of one route and method, bound once: observing a request is then a
+ * few additions, with no label objects or key strings built per request.
+ */
+export class RequestSeries {
+  /** Request counters by status code (a handful per series). */
+  private readonly byStatus = new Map<number, Counter>();
+
+  constructor(
+    private readonly route: string,
+    private readonly method: string,
+    private readonly counters: Counter[],
+    private readonly histogram: Histogram,
+  ) {}
+
+  observe(status: number, seconds: number): void {
+    let c = this.byStatus.get(status);
+    if (!c) {
+      c = { labels: { route: this.route, method: this.method, status: String(status) }, value: 0 };
+      this.byStatus.set(status, c);
+      this.counters.push(c);
     }
+    c.value++;
+    const h = this.histogram;
     for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (seconds <= LATENCY_BUCKETS[i]) h.counts[i]++;
     h.sum += seconds;
     h.count++;
   }
+}
+
+export class ServerMetrics {
+  /** Request counters in the order first seen (the exposition order). */
+  private readonly requests: Counter[] = [];
+  /** Series by route, then method: found without building a key string per request. */
+  private readonly series = new Map<string, Map<string, RequestSeries>>();
+  private readonly latency: Histogram[] = [];
+  /** Counters in the order first seen (the exposition order), and by model, then version. */
+  private readonly predictions: Counter[] = [];
+  private readonly predictionsByModel = new Map<string, Map<number, Counter>>();
+
+  /**
+   * The series of a route template and method, created on first use. `route` is a route
+   * template, never a raw path (bounded cardinality); callers may keep the result.
+   */
+  requestSeries(route: string, method: string): RequestSeries {
+    let byMethod = this.series.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.series.set(route, byMethod);
+    }
+    let s = byMethod.get(method);
+    if (!s) {
+      const h: Histogram = { labels: { route, method }, counts: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.latency.push(h);
+      s = new RequestSeries(route, method, this.requests, h);
+      byMethod.set(method, s);
+    }
+    return s;
+  }
+
+  /** One finished HTTP request. */
+  observeRequest(route: string, method: string, status: number, seconds: number): void {
+    this.requestSeries(route, method).observe(status, seconds);
+  }
+
+  /** A counter of instances scored by one model version; callers may keep it and add to `value`. */
+  predictionCounter(model: string, version: number): Counter {
+    let byVersion = this.predictionsByModel.get(model);
+    if (!byVersion) {
+      byVersion = new Map();
+      this.predictionsByModel.set(model, byVersion);
+    }
+    let c = byVersion.get(version);
+    if (!c) {
+      c = { labels: { model, version: String(version) }, value: 0 };
+      byVersion.set(version, c);
+      this.predictions.push(c);
+    }
+    return c;
+  }
 
   /** Instances scored by one model version. */
   countPredictions(model: string, version: number, n: number): void {
-    const key = `${model}\u0000${version}`;
-    const c = this.predictions.get(key) ?? { labels: { model, version: String(version) }, value: 0 };
-    c.value += n;
-    this.predictions.set(key, c);
+    this.predictionCounter(model, version).value += n;
   }
 
   /** The exposition text; gauges are read at scrape time from the server's state. */
@@ -74,11 +134,11 @@ export class ServerMetrics {
     const out: string[] = [];
     out.push('# HELP perennial_http_requests_total HTTP requests by route, method and status code.');
     out.push('# TYPE perennial_http_requests_total counter');
-    for (const c of this.requests.values()) out.push(`perennial_http_requests_total${labelText(c.labels)} ${num(c.value)}`);
+    for (const c of this.requests) out.push(`perennial_http_requests_total${labelText(c.labels)} ${num(c.value)}`);
 
     out.push('# HELP perennial_http_request_duration_seconds HTTP request latency by route and method.');
     out.push('# TYPE perennial_http_request_duration_seconds histogram');
-    for (const h of this.latency.values()) {
+    for (const h of this.latency) {
       LATENCY_BUCKETS.forEach((le, i) => {
         out.push(`perennial_http_request_duration_seconds_bucket${labelText({ ...h.labels, le: num(le) })} ${h.counts[i]}`);
       });
@@ -89,7 +149,7 @@ export class ServerMetrics {
 
     out.push('# HELP perennial_predictions_total Instances scored, by model and version.');
     out.push('# TYPE perennial_predictions_total counter');
-    for (const c of this.predictions.values()) out.push(`perennial_predictions_total${labelText(c.labels)} ${num(c.value)}`);
+    for (const c of this.predictions) out.push(`perennial_predictions_total${labelText(c.labels)} ${num(c.value)}`);
 
     out.push('# HELP perennial_served_version The model version this server scores with (0: none loaded).');
     out.push('# TYPE perennial_served_version gauge');

@@ -101,6 +101,8 @@ export class PredictionLog {
   private readonly maxPending: number;
   private readonly onError: (err: unknown) => void;
   private readonly insert: Database.Statement;
+  /** One INSERT of INSERT_CHUNK rows: a flush's cost is mostly per statement call, not per row. */
+  private readonly insertChunk: Database.Statement;
   private readonly insertMany: (rows: PredictionRecord[]) => void;
 
   constructor(readonly file: string, o: PredictionLogOptions = {}) {
@@ -134,8 +136,19 @@ export class PredictionLog {
     this.insert = this.db.prepare(
       `INSERT INTO predictions (request_id, at, model, model_version, instance, features, score) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.insertChunk = this.db.prepare(
+      `INSERT INTO predictions (request_id, at, model, model_version, instance, features, score) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    );
+    // Rows keep their order (ids follow it): whole chunks first, then the rest one by one.
+    const params: unknown[] = new Array(INSERT_CHUNK * 7);
     this.insertMany = this.db.transaction((rows: PredictionRecord[]) => {
-      for (const r of rows) {
+      let i = 0;
+      for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK) {
+        for (let j = 0; j < INSERT_CHUNK; j++) setParams(params, j * 7, rows[i + j]);
+        this.insertChunk.run(params);
+      }
+      for (; i < rows.length; i++) {
+        const r = rows[i];
         this.insert.run(r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), featuresJson(r.features), r.score);
       }
     });
@@ -298,10 +311,30 @@ export class PredictionLog {
   }
 }
 
+/** Rows per multi-row INSERT (7 parameters each, far below SQLite's variable limit). */
+const INSERT_CHUNK = 50;
+
+function setParams(out: unknown[], at: number, r: PredictionRecord): void {
+  out[at] = r.requestId;
+  out[at + 1] = r.at;
+  out[at + 2] = r.model;
+  out[at + 3] = r.modelVersion;
+  out[at + 4] = JSON.stringify(r.instance);
+  out[at + 5] = featuresJson(r.features);
+  out[at + 6] = r.score;
+}
+
+/**
+ * The features as a JSON array, NaN and ±Infinity as null. Built as text directly (no
+ * array per row): for a finite number, String() is exactly what JSON.stringify writes.
+ */
 function featuresJson(features: ArrayLike<number>): string {
-  const out: (number | null)[] = new Array(features.length);
-  for (let i = 0; i < features.length; i++) out[i] = Number.isFinite(features[i]) ? features[i] : null;
-  return JSON.stringify(out);
+  let out = '[';
+  for (let i = 0; i < features.length; i++) {
+    const v = features[i];
+    out += (i ? ',' : '') + (Number.isFinite(v) ? String(v) : 'null');
+  }
+  return out + ']';
 }
 
 function toRow(r: DbRow): PredictionRow {

@@ -33,8 +33,12 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Gregorian (proleptic, as Date is); arithmetic, since it runs for every timestamp served. */
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month !== 2) return DAYS_IN_MONTH[month - 1];
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 /** Why a timestamp value is unusable, or undefined when it is fine. */
@@ -93,12 +97,12 @@ export function valueProblem(column: ColumnSpec, value: unknown): string | undef
  */
 export function validateInstances(instances: readonly unknown[], schema: InstanceSchema): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  const columns = Object.entries(schema.inputs).filter(([name]) => name !== schema.target);
-  const known = new Set(columns.map(([name]) => name));
-  instances.forEach((instance, row) => {
+  const { columns, known } = compiled(schema);
+  for (let row = 0; row < instances.length; row++) {
+    const instance = instances[row];
     if (instance === null || typeof instance !== 'object' || Array.isArray(instance)) {
       issues.push({ row, message: `expected an object of column values, got ${describe(instance)}` });
-      return;
+      continue;
     }
     const values = instance as Record<string, unknown>;
     for (const [field, column] of columns) {
@@ -111,8 +115,8 @@ export function validateInstances(instances: readonly unknown[], schema: Instanc
       const problem = valueProblem(column, value);
       if (problem) issues.push({ row, field, message: problem });
     }
-    for (const field of Object.keys(values)) {
-      if (known.has(field)) continue;
+    for (const field in values) {
+      if (known.has(field) || !Object.prototype.hasOwnProperty.call(values, field)) continue;
       issues.push({
         row,
         field,
@@ -122,6 +126,24 @@ export function validateInstances(instances: readonly unknown[], schema: Instanc
             : `unknown field (expected: ${[...known].join(', ')})`,
       });
     }
-  });
+  }
   return issues;
+}
+
+interface CompiledSchema {
+  target: string;
+  columns: [string, ColumnSpec][];
+  known: Set<string>;
+}
+
+/** Per input-columns object (one per loaded champion): the columns to check, derived once, not per request. */
+const compiledSchemas = new WeakMap<Record<string, ColumnSpec>, CompiledSchema>();
+
+function compiled(schema: InstanceSchema): CompiledSchema {
+  const hit = compiledSchemas.get(schema.inputs);
+  if (hit && hit.target === schema.target) return hit;
+  const columns = Object.entries(schema.inputs).filter(([name]) => name !== schema.target);
+  const c: CompiledSchema = { target: schema.target, columns, known: new Set(columns.map(([name]) => name)) };
+  compiledSchemas.set(schema.inputs, c);
+  return c;
 }
