@@ -131,11 +131,18 @@ describe('monitoring and retrain on drift', () => {
     const drifted = await listAll(`WorkflowId = 'lifecycle/${MODEL}' AND PerennialDriftScore >= 0`, (n) => n >= 1);
     assert.ok(drifted.length >= 1);
 
-    // A new spec with another schedule moves the Schedule with it.
-    const nextSpec = { ...loaded.spec, retrain: { ...loaded.spec.retrain!, schedule: { every: '1d' } } };
+    // A new spec with another schedule (and no cooldown to speak of) moves the Schedule with it.
+    const nextSpec = { ...loaded.spec, retrain: { ...loaded.spec.retrain!, cooldown: '1s', schedule: { every: '1d' } } };
     await handle.executeUpdate(updateSpecUpdate, { args: [{ spec: nextSpec, by: 'ml-lead', reason: 'retrain daily' }] });
     const moved = await stack.client.schedule.getHandle(`retrain/${MODEL}`).describe();
     assert.equal(Number(moved.spec.intervals?.[0]?.every ?? 0), 86_400_000, JSON.stringify(moved.spec));
+
+    // Out of the cooldown, the Schedule's action retrains: its small workflow signals the lifecycle.
+    await sleep(1500);
+    await stack.client.schedule.getHandle(`retrain/${MODEL}`).trigger();
+    const scheduled = await waitForStatus(handle, (s) => s.stage === 'TRAINING' && s.history.some((h) => h.event === 'retrain-requested' && h.by === 'perennial-schedule'), 'a scheduled retrain');
+    assert.equal(scheduled.retrain.recent.length, 2, 'the drift retrain and this one');
+    await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' || s.stage === 'SERVING', 'the scheduled training to end', 240_000);
 
     await handle.executeUpdate(retireUpdate, { args: [{ by: 'ml-lead', reason: 'end of test' }] });
     await handle.result();
