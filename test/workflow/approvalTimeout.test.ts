@@ -1,18 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { timeSkippingServerOptions } from '../../src/temporal/binaries';
-import { installRuntimeLogger } from '../../src/temporal/runtime';
-import { createLogger } from '../../src/logging';
-import { loadConfig, type Config } from '../../src/config';
+import type { Config } from '../../src/config';
 import { createWorker } from '../../src/worker/createWorker';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { buildModelServer, type ModelServer } from '../../src/serving/app';
 import { Registry } from '../../src/registry/registry';
 import { approveUpdate, retrainNowUpdate, statusQuery } from '../../workflows';
-import { freePort, tempHome, workflowBundle } from '../helpers/temporalServer';
+import { workflowBundle } from '../helpers/temporalServer';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 
@@ -21,22 +17,12 @@ import { waitForStatus } from '../helpers/lifecycle';
 let env: TestWorkflowEnvironment;
 let worker: Worker;
 let running: Promise<void>;
-let server: ModelServer;
+let stack: TimeSkippingStack;
 let config: Config;
 
 before(async () => {
-  installRuntimeLogger(createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'perennial-test'));
-  const home = tempHome();
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: await timeSkippingServerOptions() });
-  config = loadConfig({
-    TEMPORAL_ADDRESS: env.address,
-    PERENNIAL_HOME: home,
-    PERENNIAL_SERVER_PORT: String(await freePort()),
-    PERENNIAL_TASK_QUEUE: 'approval-timeout',
-    TEMPORAL_CONFIG_FILE: path.join(home, 'none.toml'),
-  });
-  server = await buildModelServer({ home, pollMs: 100 });
-  await server.app.listen({ host: '127.0.0.1', port: config.server.port });
+  stack = await startTimeSkippingStack('approval-timeout');
+  ({ env, config } = stack);
   worker = await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle() });
   running = worker.run();
 });
@@ -44,8 +30,7 @@ before(async () => {
 after(async () => {
   worker.shutdown();
   await running;
-  await server.close();
-  await env.teardown();
+  await stack.stop();
 });
 
 test('nobody decides within 72 h: the candidate is rejected as expired and the champion stays', async () => {

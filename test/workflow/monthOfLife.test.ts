@@ -1,15 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { timeSkippingServerOptions } from '../../src/temporal/binaries';
-import { installRuntimeLogger } from '../../src/temporal/runtime';
-import { createLogger } from '../../src/logging';
-import { loadConfig, type Config } from '../../src/config';
+import type { Config } from '../../src/config';
 import { activityDeps, createActivities } from '../../activities';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { buildModelServer, type ModelServer } from '../../src/serving/app';
 import { Registry } from '../../src/registry/registry';
 import { readJsonArtifact } from '../../src/artifacts/store';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
@@ -17,7 +12,8 @@ import type { MonitorCheckInput } from '../../src/monitoring/check';
 import { seededRandom } from '../../src/util/random';
 import { uuidv7 } from '../../src/util/uuidv7';
 import { approveUpdate, statusQuery } from '../../workflows';
-import { freePort, tempHome, workflowBundle } from '../helpers/temporalServer';
+import { workflowBundle } from '../helpers/temporalServer';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { windowRows } from '../serving/fixtures';
@@ -40,7 +36,7 @@ const EPISODE = { from: 240, to: 336 };
 let env: TestWorkflowEnvironment;
 let worker: Worker;
 let running: Promise<void>;
-let server: ModelServer;
+let stack: TimeSkippingStack;
 let config: Config;
 let startMs = 0;
 const hoursServed = { same: 0, shifted: 0 };
@@ -55,18 +51,8 @@ const loaded = smallFlightsSpec((raw) => {
 });
 
 before(async () => {
-  installRuntimeLogger(createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'perennial-test'));
-  const home = tempHome('perennial-month-');
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: await timeSkippingServerOptions() });
-  config = loadConfig({
-    TEMPORAL_ADDRESS: env.address,
-    PERENNIAL_HOME: home,
-    PERENNIAL_SERVER_PORT: String(await freePort()),
-    PERENNIAL_TASK_QUEUE: 'month-of-life',
-    TEMPORAL_CONFIG_FILE: path.join(home, 'none.toml'),
-  });
-  server = await buildModelServer({ home, pollMs: 100 });
-  await server.app.listen({ host: '127.0.0.1', port: config.server.port });
+  stack = await startTimeSkippingStack('month-of-life', 'perennial-month-');
+  ({ env, config } = stack);
   const deps = activityDeps(config);
   const activities = createActivities(deps);
   const traffic = await trafficOfTheMonth(deps);
@@ -93,8 +79,7 @@ before(async () => {
 after(async () => {
   worker.shutdown();
   await running;
-  await server.close();
-  await env.teardown();
+  await stack.stop();
 });
 
 /** The hour before each check: same-distribution rows, or rare-airport rows during the episode. */
