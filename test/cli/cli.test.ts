@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -9,10 +8,10 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { startServingStack, freePort, type ServingStack } from '../helpers/temporalServer';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
+import { expectExit, runCli, type CliRun } from '../helpers/cli';
 import { Registry } from '../../src/registry/registry';
 import { statusQuery, type lifecycle } from '../../workflows';
 
-const ROOT = path.resolve(__dirname, '../..');
 const MODEL = 'cli-flights';
 const STARTER = 'alice';
 const APPROVER = 'ml-lead';
@@ -20,39 +19,9 @@ const APPROVER = 'ml-lead';
 let stack: ServingStack;
 let specFile: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as the one JSON object `--json` promises. */
-  json: Record<string, unknown>;
-  ms: number;
-}
-
 /** `node scripts/perennial.js …` as a child process, with the stack's settings. */
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const started = Date.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/perennial.js'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...stack.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  let json: Record<string, unknown> = {};
-  if (args.includes('--json')) {
-    const lines = stdout.trim().split('\n');
-    assert.equal(lines.length, 1, `exactly one JSON line on stdout, got:\n${stdout}\nstderr:\n${stderr}`);
-    json = JSON.parse(lines[0]) as Record<string, unknown>;
-  }
-  return { code, stdout, stderr, json, ms: Date.now() - started };
-}
-
-function expectExit(r: Run, code: number): void {
-  assert.equal(r.code, code, `exit ${r.code}, expected ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(args, { ...stack.env, ...env });
 }
 
 before(async () => {

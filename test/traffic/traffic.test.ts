@@ -6,7 +6,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -22,7 +21,8 @@ import { runTraffic, TrafficError, type TrafficOptions, type TrafficSummary } fr
 import { selectRows } from '../../src/traffic/scenarios';
 import type { LoadedSpec } from '../../src/spec/load';
 import { smallFlightsSpec } from '../helpers/specs';
-import { REPO_ROOT, trainVersions, windowRows, type TrainedVersion } from '../serving/fixtures';
+import { trainVersions, windowRows, type TrainedVersion } from '../serving/fixtures';
+import { expectExit, runCli, type CliRun } from '../helpers/cli';
 
 const MODEL = 'traffic-flights';
 /** Registered, never promoted: the server knows it and answers 503. */
@@ -253,32 +253,9 @@ describe('traffic simulator (library)', () => {
   });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json: Record<string, any>;
-}
-
-/** `node scripts/perennial.js traffic …` as a child process, pointed at the test's home and server. */
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'scripts/perennial.js'), 'traffic', ...args, '--json'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PERENNIAL_HOME: home, PERENNIAL_SERVER_URL: url, LOG_LEVEL: 'warn', TEMPORAL_CONFIG_FILE: path.join(home, 'no-such.toml'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const lines = stdout.trim().split('\n');
-  assert.equal(lines.length, 1, `one JSON line on stdout, got:\n${stdout}\nstderr:\n${stderr}`);
-  return { code, stdout, stderr, json: JSON.parse(lines[0]) as Record<string, any> };
-}
-
-function expectExit(r: Run, code: number): void {
-  assert.equal(r.code, code, `exit ${r.code}, expected ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+/** `node scripts/perennial.js traffic … --json` as a child process, pointed at the test's home and server. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(['traffic', ...args, '--json'], { PERENNIAL_HOME: home, PERENNIAL_SERVER_URL: url, LOG_LEVEL: 'warn', TEMPORAL_CONFIG_FILE: path.join(home, 'no-such.toml'), ...env });
 }
 
 describe('perennial traffic (CLI)', () => {
