@@ -1,7 +1,6 @@
-import type { ModelSpec, Metric } from '../spec/modelSpec';
+import { HIGHER_IS_BETTER, type ModelSpec, type Metric } from '../spec/modelSpec';
 import type { GateResult, Metrics } from './contract';
 
-const HIGHER_IS_BETTER: Record<Metric, boolean> = { auc: true, accuracy: true, logLoss: false, brier: false };
 
 const f = (x: number) => x.toFixed(4);
 

@@ -1,7 +1,6 @@
-import type { Metric, PerformanceSpec } from '../spec/modelSpec';
+import { HIGHER_IS_BETTER, type Metric, type PerformanceSpec } from '../spec/modelSpec';
 import { binaryMetrics, type BinaryMetrics } from '../ml/metrics';
 
-const HIGHER_IS_BETTER: Record<Metric, boolean> = { auc: true, accuracy: true, logLoss: false, brier: false };
 const f = (x: number) => x.toFixed(4);
 
 export interface PerformanceJudgement {

@@ -10,9 +10,10 @@ import { DURATION_PATTERN } from '../util/duration';
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, _)');
 // A plain pattern rather than z.iso: the lifecycle re-validates specs inside the
 // workflow sandbox, where zod's ISO formats rejected valid dates.
+export const ISO_DATE_PATTERN = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const isoDate = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/, 'expected an ISO date or date-time, e.g. 2001-01-22 or 2001-01-22T06:00:00')
+  .regex(ISO_DATE_PATTERN, 'expected an ISO date or date-time, e.g. 2001-01-22 or 2001-01-22T06:00:00')
   .refine((s) => !Number.isNaN(Date.parse(asUtc(s.replace(' ', 'T')))), 'not a real calendar date');
 
 export const ColumnSpec = z.discriminatedUnion('type', [
@@ -109,6 +110,9 @@ export const TrainerSpec = z.object({
 
 export const Metric = z.enum(['auc', 'logLoss', 'accuracy', 'brier']);
 export type Metric = z.infer<typeof Metric>;
+
+/** Which way each metric improves: gates and the performance floor read it the same way. */
+export const HIGHER_IS_BETTER: Readonly<Record<Metric, boolean>> = { auc: true, accuracy: true, logLoss: false, brier: false };
 
 export const EvaluationSpec = z.object({
   metrics: z.array(Metric).min(1).default(['auc', 'logLoss', 'accuracy', 'brier']),

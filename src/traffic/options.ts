@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ModelSpec } from '../spec/modelSpec';
-import { asUtc } from '../spec/modelSpec';
+import { asUtc, ISO_DATE_PATTERN } from '../spec/modelSpec';
 import { TrafficError } from './errors';
 
 export const SCENARIOS = ['same', 'later-months', 'shift'] as const;
@@ -43,11 +43,10 @@ export const DEFAULT_MAX_MS = 10 * 60_000;
 /** A larger batch would be refused by a model server with the default PERENNIAL_SERVER_MAX_INSTANCES. */
 export const MAX_BATCH = 1000;
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 const isoTime = z
   .string()
-  .refine((s) => ISO_DATE.test(s) && isCalendarDate(s) && Number.isFinite(utcMs(s)), 'must be an ISO date or date-time, e.g. 2001-03-01 or 2001-03-01T06:00:00Z')
+  .refine((s) => ISO_DATE_PATTERN.test(s) && isCalendarDate(s) && Number.isFinite(utcMs(s)), 'must be an ISO date or date-time, e.g. 2001-03-01 or 2001-03-01T06:00:00Z')
   .optional();
 
 const Settings = z
