@@ -62,12 +62,71 @@ export function parseTimestamp(value: unknown): number {
   if (typeof value === 'number') return value;
   if (value instanceof Date) return value.getTime();
   if (typeof value === 'string') {
+    const fast = parseIsoUtc(value);
+    if (fast !== undefined) return fast;
     let iso = value.trim().replace(' ', 'T');
     if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) iso += 'T00:00:00';
     if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(iso)) iso += 'Z';
     return Date.parse(iso);
   }
   return NaN;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Gregorian (proleptic, as Date is). */
+export function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return DAYS_IN_MONTH[month - 1];
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+}
+
+/** The digits of `s` from `from` to `to` as a number, or -1 if any is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (!(d >= 0 && d <= 9)) return -1; // NaN past the end too
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * The shapes clients send most, read by arithmetic instead of regular expressions and
+ * Date.parse (this runs for every timestamp the model server scores):
+ * `YYYY-MM-DD`, or that, `T` or one space, `HH:MM`, optionally `:SS` and `.mmm`, optionally `Z`.
+ * Only real calendar dates and times of day, years 1000–9999. Anything else (other zones,
+ * other fraction lengths, whitespace, out-of-range parts) is undefined, and callers fall
+ * back to the general parser — which gives the same number for every string read here.
+ */
+export function parseIsoUtc(s: string): number | undefined {
+  const n = s.length;
+  if (n < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 7);
+  const day = digits(s, 8, 10);
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (n === 10) return Date.UTC(year, month - 1, day);
+  const sep = s.charCodeAt(10);
+  if ((sep !== 84 && sep !== 32) || n < 16 || s.charCodeAt(13) !== 58) return undefined;
+  const hour = digits(s, 11, 13);
+  const minute = digits(s, 14, 16);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59) return undefined;
+  let second = 0;
+  let ms = 0;
+  let i = 16;
+  if (i < n && s.charCodeAt(i) === 58) {
+    second = digits(s, 17, 19);
+    if (second < 0 || second > 59) return undefined;
+    i = 19;
+    if (i < n && s.charCodeAt(i) === 46) {
+      ms = digits(s, 20, 23);
+      if (ms < 0) return undefined;
+      i = 23;
+    }
+  }
+  if (i < n && s.charCodeAt(i) === 90) i++;
+  return i === n ? Date.UTC(year, month - 1, day, hour, minute, second, ms) : undefined;
 }
 
 /** One raw input value in the canonical form the transforms read. */
@@ -83,51 +142,90 @@ export function normalizeInput(column: ColumnSpec, value: unknown): number | str
   }
 }
 
-type FeatureFn = (get: ColumnGetter) => number;
+/**
+ * One feature of one row, from the row's input values (in the plan's column order) and
+ * the row's entry of each lookup table (undefined: key missing or never seen).
+ */
+type FeatureFn = (values: readonly unknown[], tableRows: readonly (readonly number[] | undefined)[]) => number;
 
-function lookupFn(l: FittedLookup, statIndex: number): FeatureFn {
-  const fallback = l.defaults[statIndex];
-  if (l.keys.length === 1) {
-    const [k] = l.keys;
-    return (get) => {
-      const v = get(k);
-      const row = v === null || v === undefined ? undefined : l.rows[String(v)];
-      return row ? row[statIndex] : fallback;
-    };
-  }
-  return (get) => {
-    const parts: string[] = [];
-    for (const k of l.keys) {
-      const v = get(k);
-      if (v === null || v === undefined) return fallback;
-      parts.push(String(v));
-    }
-    const row = l.rows[parts.join(LOOKUP_KEY_SEPARATOR)];
-    return row ? row[statIndex] : fallback;
+/** One lookup table as a row reads it: a Map, found once per row whatever the number of its stats. */
+interface TablePlan {
+  keySlots: number[];
+  rows: Map<string, number[]>;
+}
+
+/** How a row becomes features: the input columns read (once each), the tables looked up, the features. */
+interface RowPlan {
+  columns: string[];
+  tables: TablePlan[];
+  fns: FeatureFn[];
+}
+
+function planRow(p: FittedPipeline): RowPlan {
+  const columns: string[] = [];
+  const slot = (c: string): number => {
+    const i = columns.indexOf(c);
+    return i >= 0 ? i : columns.push(c) - 1;
   };
-}
-
-function featureFn(p: FittedPipeline, f: FeatureSpec): FeatureFn {
-  const t = f.transform;
-  switch (t.from) {
-    case 'column':
-      if (f.kind === 'numeric') return (get) => toNumber(get(t.column));
-      return categoryFn(p.vocabularies[f.name] ?? [], t.column);
-    case 'datePart':
-      return (get) => datePart(toNumber(get(t.column)), t.part);
-    case 'category':
-      return categoryFn(p.vocabularies[f.name] ?? [], t.column);
-    case 'lookup': {
-      const l = p.lookups[t.table];
-      return lookupFn(l, l.stats.indexOf(t.stat));
+  const tables: TablePlan[] = [];
+  const tableSlots = new Map<string, number>();
+  const table = (name: string): number => {
+    let t = tableSlots.get(name);
+    if (t === undefined) {
+      const l = p.lookups[name];
+      t = tables.push({ keySlots: l.keys.map(slot), rows: new Map(Object.entries(l.rows)) }) - 1;
+      tableSlots.set(name, t);
     }
-  }
+    return t;
+  };
+  const fns = p.features.map((f): FeatureFn => {
+    const t = f.transform;
+    switch (t.from) {
+      case 'column': {
+        const s = slot(t.column);
+        if (f.kind === 'numeric') return (values) => toNumber(values[s]);
+        return categoryFn(p.vocabularies[f.name] ?? [], s);
+      }
+      case 'datePart': {
+        const s = slot(t.column);
+        const part = t.part;
+        return (values) => datePart(toNumber(values[s]), part);
+      }
+      case 'category':
+        return categoryFn(p.vocabularies[f.name] ?? [], slot(t.column));
+      case 'lookup': {
+        const l = p.lookups[t.table];
+        const ti = table(t.table);
+        const stat = l.stats.indexOf(t.stat);
+        const fallback = l.defaults[stat];
+        return (_values, tableRows) => {
+          const row = tableRows[ti];
+          return row ? row[stat] : fallback;
+        };
+      }
+    }
+  });
+  return { columns, tables, fns };
 }
 
-function categoryFn(vocabulary: string[], column: string): FeatureFn {
+/** A table's entry for a row: its key is the key columns' values as text, joined; any null means none. */
+function tableRow(t: TablePlan, values: readonly unknown[]): number[] | undefined {
+  const slots = t.keySlots;
+  const first = values[slots[0]];
+  if (first === null || first === undefined) return undefined;
+  let key = String(first);
+  for (let k = 1; k < slots.length; k++) {
+    const v = values[slots[k]];
+    if (v === null || v === undefined) return undefined;
+    key += LOOKUP_KEY_SEPARATOR + String(v);
+  }
+  return t.rows.get(key);
+}
+
+function categoryFn(vocabulary: string[], s: number): FeatureFn {
   const codes = new Map(vocabulary.map((v, i) => [v, i]));
-  return (get) => {
-    const v = get(column);
+  return (values) => {
+    const v = values[s];
     const code = v === null || v === undefined ? undefined : codes.get(String(v));
     return code === undefined ? NaN : code;
   };
@@ -146,28 +244,34 @@ export interface CompiledPipeline {
   computeRawRow(raw: Record<string, unknown>, out: Float64Array): void;
 }
 
+/**
+ * Training, evaluation and serving share one plan: each column a feature reads is read
+ * (and, when serving, normalized) once per row, each lookup table is looked up once per
+ * row, then every feature is computed from those. The row buffers are reused: both entry
+ * points are synchronous, one row at a time.
+ */
 export function compilePipeline(p: FittedPipeline): CompiledPipeline {
-  const fns = p.features.map((f) => featureFn(p, f));
-  const computeRow = (get: ColumnGetter, out: Float64Array, offset = 0) => {
-    for (let j = 0; j < fns.length; j++) out[offset + j] = fns[j](get);
-  };
-  // Serving: each input is normalized once per row, not once per feature reading it (a
-  // timestamp feeds several date parts, and parsing ISO text is the costly part). The
-  // buffer is reused: computeRawRow is synchronous, one row at a time.
-  const inputs = Object.keys(p.inputs);
-  const slot = new Map(inputs.map((c, i) => [c, i]));
-  const values: (number | string | null)[] = new Array(inputs.length).fill(null);
-  const normalized: ColumnGetter = (c) => {
-    const i = slot.get(c);
-    return i === undefined ? undefined : values[i];
+  const { columns, tables, fns } = planRow(p);
+  const values: unknown[] = new Array(columns.length).fill(undefined);
+  const tableRows: (number[] | undefined)[] = new Array(tables.length).fill(undefined);
+  const specs = columns.map((c) => (Object.prototype.hasOwnProperty.call(p.inputs, c) ? p.inputs[c] : undefined));
+  const features = (out: Float64Array, offset: number) => {
+    for (let t = 0; t < tables.length; t++) tableRows[t] = tableRow(tables[t], values);
+    for (let j = 0; j < fns.length; j++) out[offset + j] = fns[j](values, tableRows);
   };
   return {
     names: p.features.map((f) => f.name),
     kinds: p.features.map((f) => f.kind),
-    computeRow,
+    computeRow: (get, out, offset = 0) => {
+      for (let k = 0; k < columns.length; k++) values[k] = get(columns[k]);
+      features(out, offset);
+    },
     computeRawRow: (raw, out) => {
-      for (let i = 0; i < inputs.length; i++) values[i] = normalizeInput(p.inputs[inputs[i]], raw[inputs[i]]);
-      computeRow(normalized, out);
+      for (let k = 0; k < columns.length; k++) {
+        const spec = specs[k];
+        values[k] = spec === undefined ? undefined : normalizeInput(spec, raw[columns[k]]);
+      }
+      features(out, 0);
     },
   };
 }

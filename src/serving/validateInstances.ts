@@ -1,5 +1,5 @@
 import type { ColumnSpec } from '../spec/modelSpec';
-import { parseTimestamp } from '../features/pipeline';
+import { daysInMonth, parseIsoUtc, parseTimestamp } from '../features/pipeline';
 
 /** One problem with one field of one instance; `field` is absent when the whole instance is wrong. */
 export interface ValidationIssue {
@@ -33,14 +33,6 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** Gregorian (proleptic, as Date is); arithmetic, since it runs for every timestamp served. */
-function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return DAYS_IN_MONTH[month - 1];
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-}
-
 /** Why a timestamp value is unusable, or undefined when it is fine. */
 function timestampProblem(value: unknown): string | undefined {
   if (typeof value === 'number') {
@@ -49,6 +41,8 @@ function timestampProblem(value: unknown): string | undefined {
     return undefined;
   }
   if (typeof value !== 'string') return `expected an ISO-8601 string or epoch milliseconds, got ${describe(value)}`;
+  // The common shapes, already checked as real dates and times by the fast parser.
+  if (parseIsoUtc(value) !== undefined) return undefined;
   const m = ISO_8601.exec(value.trim());
   if (!m) return `expected an ISO-8601 timestamp (e.g. 2001-01-04T10:35:00Z), got ${JSON.stringify(value.slice(0, 40))}`;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];

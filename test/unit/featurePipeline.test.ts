@@ -8,7 +8,7 @@ import { fitPipeline } from '../../src/data/fitPipeline';
 import { readWindow } from '../../src/data/read';
 import { artifactPath } from '../../src/artifacts/store';
 import { withDuckDb } from '../../src/data/duckdb';
-import { datePart, featureMatrix, featureRow, normalizeInput, parseTimestamp, type FittedPipeline, type RawColumns } from '../../src/features/pipeline';
+import { compilePipeline, datePart, featureMatrix, featureRow, normalizeInput, parseIsoUtc, parseTimestamp, type FittedPipeline, type RawColumns } from '../../src/features/pipeline';
 import { smallFlightsSpec } from '../helpers/specs';
 import { tempHome } from '../helpers/temporalServer';
 
@@ -96,5 +96,64 @@ test('serving one JSON row computes exactly the training features, in any proces
     for (let i = 0; i < n; i++) {
       batch.columns.forEach((column, j) => assert.equal(remote[i][j], column[i], `TZ=${tz} row ${i} feature ${batch.names[j]}`));
     }
+  }
+});
+
+/** The general path parseTimestamp takes for a string the fast reader declines. */
+function generalParse(value: string): number {
+  let iso = value.trim().replace(' ', 'T');
+  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) iso += 'T00:00:00';
+  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(iso)) iso += 'Z';
+  return Date.parse(iso);
+}
+
+test('the fast ISO reader gives Date.parse\'s number for every string it reads, and declines the rest', () => {
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  let read = 0;
+  // Every day of a leap and a common year, each shape, a spread of times.
+  for (const year of [1999, 2000, 2001, 2024, 2100]) {
+    for (let month = 1; month <= 12; month++) {
+      for (let day = 1; day <= 31; day++) {
+        const date = `${year}-${pad(month)}-${pad(day)}`;
+        const h = (day * 7) % 24;
+        const m = (day * 13) % 60;
+        const sec = (month * 11) % 60;
+        const shapes = [date, `${date}T${pad(h)}:${pad(m)}`, `${date} ${pad(h)}:${pad(m)}:${pad(sec)}`, `${date}T${pad(h)}:${pad(m)}:${pad(sec)}.${pad(day * 31, 3)}Z`, `${date}T${pad(h)}:${pad(m)}Z`];
+        for (const text of shapes) {
+          const fast = parseIsoUtc(text);
+          const real = new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
+          if (!real) {
+            assert.equal(fast, undefined, `${text} is not a calendar date: declined`);
+            continue;
+          }
+          assert.equal(fast, generalParse(text), text);
+          assert.equal(parseTimestamp(text), fast);
+          read++;
+        }
+      }
+    }
+  }
+  assert.ok(read > 9000);
+  // Shapes it leaves to the general parser: which still reads the valid ones the same way as before.
+  for (const text of ['2001-01-04T08:30:00+02:00', '2001-01-04T08:30:00.5Z', '2001-01-04T08:30:00.123456', ' 2001-01-04', '2001-01-04Z', '2001-01-04t08:30', '0999-01-01', '2001-01-04T24:00', '2001-01-04T08:60', '2001-02-29', '2001-1-04', '2001-01-04T08:30:0']) {
+    assert.equal(parseIsoUtc(text), undefined, text);
+    assert.ok(Object.is(parseTimestamp(text), generalParse(text)), text);
+  }
+});
+
+test('a lookup key named like an Object property is an unseen key, the same in training and serving', () => {
+  const p: FittedPipeline = structuredClone(pipeline);
+  const origins = p.lookups.byOrigin;
+  const flights = origins.stats.indexOf('flights');
+  const compiled = compilePipeline(p);
+  const out = new Float64Array(compiled.names.length);
+  const at = compiled.names.indexOf('origin_flights');
+  for (const origin of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    compiled.computeRawRow({ date: '2001-01-04T10:15:00', distance: 321, origin, destination: 'ATL' }, out);
+    assert.equal(out[at], origins.defaults[flights], `${origin}: the unseen-key default`);
+    const training = new Float64Array(compiled.names.length);
+    const columns: Record<string, unknown> = { date: Date.UTC(2001, 0, 4, 10, 15), distance: 321, origin, destination: 'ATL' };
+    compiled.computeRow((c) => columns[c], training);
+    assert.deepEqual(Array.from(training), Array.from(out));
   }
 });
