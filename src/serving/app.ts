@@ -1,9 +1,11 @@
+import path from 'node:path';
 import { uuidv7 } from '../util/uuidv7';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../logging';
 import type { Lineage } from '../registry/registry';
 import { Champions, type ChampionState } from './champions';
-import { PredictionLog, type LabelInput, type PredictionRecord } from './predictionLog';
+import { PREDICTION_LOG_FILE, type LabelInput } from './predictionLog';
+import { PredictionLogThread } from './predictionLogThread';
 import { validateInstances, type ValidationIssue } from './validateInstances';
 import { PROMETHEUS_CONTENT_TYPE, ServerMetrics } from './metrics';
 
@@ -28,7 +30,7 @@ export interface ModelServerOptions {
 export interface ModelServer {
   app: FastifyInstance;
   champions: Champions;
-  predictionLog: PredictionLog;
+  predictionLog: PredictionLogThread;
   metrics: ServerMetrics;
   /** Stops accepting requests, lets those in flight finish, flushes the prediction log, closes. Idempotent. */
   close(): Promise<void>;
@@ -153,15 +155,15 @@ const PREDICT_RESPONSE_SCHEMA = {
 
 const JSON_UTF8 = 'application/json; charset=utf-8';
 
-/** `new Date(ms).toISOString()`, reused while the millisecond lasts: every predict request needs it. */
-let isoMs = Number.NaN;
-let isoText = '';
-function isoAt(ms: number): string {
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
+/**
+ * One feature buffer, reused by every row scored: scoring is synchronous and the log
+ * serializes a row's features as it is appended. A typed array per row costs more than
+ * computing its features.
+ */
+let features = new Float64Array(0);
+function featureBuffer(width: number): Float64Array {
+  if (features.length !== width) features = new Float64Array(width);
+  return features;
 }
 
 function describe(value: unknown): string {
@@ -239,16 +241,16 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   const log = o.logger;
   const metrics = new ServerMetrics();
   const champions = new Champions({ home: o.home, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }) });
-  const predictionLog = PredictionLog.forHome(o.home, {
+  const predictionLog = await PredictionLogThread.open(path.join(o.home, PREDICTION_LOG_FILE), {
     flushMs: o.flushMs,
     flushRows: o.flushRows,
-    onError: (err) => log?.error({ err }, 'prediction log flush failed; retrying'),
+    onError: (err) => log?.error({ err }, 'prediction log write failed; retrying'),
   });
   try {
     await champions.start();
   } catch (err) {
     await champions.stop();
-    predictionLog.close();
+    await predictionLog.close();
     throw err;
   }
 
@@ -370,13 +372,18 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       if (verb === 'labels') {
         const { items, issues } = validateLabels(listOf(objectBody(request.body, 'labels'), 'labels', maxLabels));
         if (issues.length) throw problems('labels', issues);
-        const r = predictionLog.applyLabels(name, items);
-        const body: LabelsResponse = {
-          accepted: r.accepted,
-          unknown: r.unknown,
-          conflicts: r.conflicts.map((c) => ({ request_id: c.requestId, label: c.label, existing: c.existing })),
-        };
-        reply.send(body);
+        // Answered when the writer thread has applied them: after every prediction logged before.
+        predictionLog.applyLabels(name, items).then(
+          (r) => {
+            const body: LabelsResponse = {
+              accepted: r.accepted,
+              unknown: r.unknown,
+              conflicts: r.conflicts.map((c) => ({ request_id: c.requestId, label: c.label, existing: c.existing })),
+            };
+            reply.send(body);
+          },
+          (err: Error) => reply.send(new HttpError(503, `labels not recorded: ${err.message}`, undefined, { 'retry-after': '1' })),
+        );
         return;
       }
       // :predict. One champion for the whole request, even if a promotion lands meanwhile.
@@ -393,20 +400,17 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
         throw new HttpError(503, 'the prediction log is not keeping up; try again shortly', undefined, { 'retry-after': '1' });
       }
       const now = Date.now();
-      const at = isoAt(now);
-      const width = champion.featureNames.length;
-      const records: PredictionRecord[] = [];
+      const features = featureBuffer(champion.featureNames.length);
       const predictions: PredictResponse['predictions'] = [];
-      for (const instance of instances) {
-        const features = new Float64Array(width);
-        const score = champion.score(instance as Record<string, unknown>, features);
+      for (const item of instances) {
+        const instance = item as Record<string, unknown>;
+        const score = champion.score(instance, features);
         const requestId = uuidv7(now);
-        records.push({ requestId, at, model: name, modelVersion: champion.version, instance, features, score });
+        // Queued before the response is sent: a clean stop (close → flush) loses none of them.
+        predictionLog.append({ requestId, atMs: now, model: name, modelVersion: champion.version, columns: champion.inputColumns, instance, features, score });
         predictions.push({ score, label: score >= 0.5 ? 1 : 0, request_id: requestId });
       }
-      // Buffered before the response is sent: a clean stop (close → flush) loses none of them.
-      predictionLog.append(records);
-      metrics.countPredictions(name, champion.version, records.length);
+      metrics.countPredictions(name, champion.version, instances.length);
       const body: PredictResponse = { predictions, model_name: name, model_version: champion.version };
       // compileSerializationSchema compiles once per route and then answers from its cache.
       reply.header('content-type', JSON_UTF8).serializer(reply.compileSerializationSchema(PREDICT_RESPONSE_SCHEMA)).send(body);
@@ -420,7 +424,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
         await app.close();
       } finally {
         await champions.stop();
-        predictionLog.close();
+        await predictionLog.close();
       }
     })());
 

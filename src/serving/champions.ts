@@ -17,6 +17,8 @@ export interface LoadedChampion {
   artifact: ModelArtifact;
   /** Feature names in the model's order (the order of logged feature arrays). */
   featureNames: string[];
+  /** The columns an instance may have: the model's inputs but its target. */
+  inputColumns: string[];
   /** Computes the features of one raw instance into `out` and returns its score. */
   score(instance: Record<string, unknown>, out: Float64Array): number;
 }
@@ -50,6 +52,7 @@ function loadedChampion(registered: ModelVersion, artifact: ModelArtifact, since
     registered,
     artifact,
     featureNames: artifact.pipeline.features.map((f) => f.name),
+    inputColumns: Object.keys(artifact.pipeline.inputs).filter((c) => c !== artifact.pipeline.target.column),
     score: (instance, out) => artifact.scoreRow(instance, out),
   };
 }

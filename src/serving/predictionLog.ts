@@ -68,6 +68,8 @@ export interface PredictionLogOptions {
    */
   maxPending?: number;
   onError?: (err: unknown) => void;
+  /** How long a write waits for another connection's lock before it fails (ms). Default 10,000. */
+  busyTimeoutMs?: number;
 }
 
 interface DbRow {
@@ -93,7 +95,8 @@ interface DbRow {
  */
 export class PredictionLog {
   private readonly db: Database.Database;
-  private buffer: PredictionRecord[] = [];
+  /** Buffered predictions, already serialized: LOGGED_VALUES values per row (see `serializePrediction`). */
+  private buffer: unknown[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly flushMs: number;
@@ -103,7 +106,7 @@ export class PredictionLog {
   private readonly insert: Database.Statement;
   /** One INSERT of INSERT_CHUNK rows: a flush's cost is mostly per statement call, not per row. */
   private readonly insertChunk: Database.Statement;
-  private readonly insertMany: (rows: PredictionRecord[]) => void;
+  private readonly insertMany: (values: readonly unknown[]) => void;
 
   constructor(readonly file: string, o: PredictionLogOptions = {}) {
     this.flushMs = o.flushMs ?? 200;
@@ -114,7 +117,7 @@ export class PredictionLog {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(o.busyTimeoutMs ?? 10_000))}`);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS predictions (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -134,45 +137,43 @@ export class PredictionLog {
       CREATE INDEX IF NOT EXISTS predictions_labeled ON predictions (model, model_version, id) WHERE label IS NOT NULL;
     `);
     this.insert = this.db.prepare(
-      `INSERT INTO predictions (request_id, at, model, model_version, instance, features, score) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO predictions (request_id, at, model, model_version, instance, features, score) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertChunk = this.db.prepare(
-      `INSERT INTO predictions (request_id, at, model, model_version, instance, features, score) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      `INSERT OR IGNORE INTO predictions (request_id, at, model, model_version, instance, features, score) VALUES ${Array.from({ length: INSERT_CHUNK }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
     );
     // Rows keep their order (ids follow it): whole chunks first, then the rest one by one.
-    const params: unknown[] = new Array(INSERT_CHUNK * 7);
-    this.insertMany = this.db.transaction((rows: PredictionRecord[]) => {
+    const chunkValues = INSERT_CHUNK * LOGGED_VALUES;
+    const params: unknown[] = new Array(chunkValues);
+    this.insertMany = this.db.transaction((values: readonly unknown[]) => {
       let i = 0;
-      for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK) {
-        for (let j = 0; j < INSERT_CHUNK; j++) setParams(params, j * 7, rows[i + j]);
+      for (; i + chunkValues <= values.length; i += chunkValues) {
+        for (let j = 0; j < chunkValues; j++) params[j] = values[i + j];
         this.insertChunk.run(params);
       }
-      for (; i < rows.length; i++) {
-        const r = rows[i];
-        this.insert.run(r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), featuresJson(r.features), r.score);
-      }
+      for (; i < values.length; i += LOGGED_VALUES) this.insert.run(values.slice(i, i + LOGGED_VALUES));
     });
   }
 
   static forHome(home: string, o?: PredictionLogOptions): PredictionLog {
-    return new PredictionLog(path.join(home, 'predictions.sqlite'), o);
+    return new PredictionLog(path.join(home, PREDICTION_LOG_FILE), o);
   }
 
   /** Rows waiting for the next flush. */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffer.length / LOGGED_VALUES;
   }
 
   /** Whether `n` more predictions may be served (and so logged) now. */
   canAccept(n: number): boolean {
-    return !this.closed && this.buffer.length + n <= this.maxPending;
+    return !this.closed && this.pending + n <= this.maxPending;
   }
 
   /** Buffers predictions; they reach the disk at the next flush. */
   append(records: readonly PredictionRecord[]): void {
     if (this.closed) throw new Error('the prediction log is closed');
-    for (const r of records) this.buffer.push(r);
-    if (this.buffer.length >= this.flushRows) this.flushQuietly();
+    for (const r of records) serializePrediction(this.buffer, r);
+    if (this.pending >= this.flushRows) this.flushQuietly();
     else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -188,15 +189,29 @@ export class PredictionLog {
       this.timer = undefined;
     }
     if (this.buffer.length === 0) return 0;
-    const rows = this.buffer;
+    const values = this.buffer;
     this.buffer = [];
     try {
-      this.insertMany(rows);
+      this.insertMany(values);
     } catch (err) {
-      this.buffer = rows.concat(this.buffer);
+      this.buffer = values.concat(this.buffer);
       throw err;
     }
-    return rows.length;
+    return values.length / LOGGED_VALUES;
+  }
+
+  /**
+   * Writes serialized predictions (`serializePrediction`) in one transaction, in order,
+   * after anything buffered here. A request id already logged is skipped, so writing the
+   * same batch twice (a retry after a crash between write and acknowledgement) logs it once.
+   * Returns how many rows were given.
+   */
+  writeSerialized(values: readonly unknown[]): number {
+    if (this.closed) throw new Error('the prediction log is closed');
+    if (values.length % LOGGED_VALUES !== 0) throw new Error(`writeSerialized: ${values.length} values is not whole rows of ${LOGGED_VALUES}`);
+    this.flush();
+    this.insertMany(values);
+    return values.length / LOGGED_VALUES;
   }
 
   private flushQuietly(): void {
@@ -314,21 +329,26 @@ export class PredictionLog {
 /** Rows per multi-row INSERT (7 parameters each, far below SQLite's variable limit). */
 const INSERT_CHUNK = 50;
 
-function setParams(out: unknown[], at: number, r: PredictionRecord): void {
-  out[at] = r.requestId;
-  out[at + 1] = r.at;
-  out[at + 2] = r.model;
-  out[at + 3] = r.modelVersion;
-  out[at + 4] = JSON.stringify(r.instance);
-  out[at + 5] = featuresJson(r.features);
-  out[at + 6] = r.score;
+/** The prediction log's file name in the state folder. */
+export const PREDICTION_LOG_FILE = 'predictions.sqlite';
+
+/** Values per serialized prediction: the INSERT's columns. */
+export const LOGGED_VALUES = 7;
+
+/**
+ * Appends one prediction to `out` as the log stores it: request id, time, model, version,
+ * instance JSON, features JSON, score. Done when the prediction is made, so the caller may
+ * reuse its feature buffer and nothing but strings waits for the disk.
+ */
+export function serializePrediction(out: unknown[], r: PredictionRecord): void {
+  out.push(r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), featuresJson(r.features), r.score);
 }
 
 /**
  * The features as a JSON array, NaN and ±Infinity as null. Built as text directly (no
  * array per row): for a finite number, String() is exactly what JSON.stringify writes.
  */
-function featuresJson(features: ArrayLike<number>): string {
+export function featuresJson(features: ArrayLike<number>): string {
   let out = '[';
   for (let i = 0; i < features.length; i++) {
     const v = features[i];

@@ -49,8 +49,8 @@ interface Instance {
 }
 
 /** The prediction-log rows of MODEL written since the last call. */
-function newRows(): (PredictionRow & { instance: Instance })[] {
-  const rows = server.predictionLog.read({ model: MODEL, afterId: cursor });
+async function newRows(): Promise<(PredictionRow & { instance: Instance })[]> {
+  const rows = await server.predictionLog.read({ model: MODEL, afterId: cursor });
   if (rows.length) cursor = rows.at(-1)!.id;
   return rows as (PredictionRow & { instance: Instance })[];
 }
@@ -108,7 +108,7 @@ describe('traffic simulator (library)', () => {
     assert.equal(summary.labels?.notLabeled, 0);
     assert.equal(summary.seed, 7);
 
-    const rows = newRows();
+    const rows = await newRows();
     assert.equal(rows.length, 60);
     const t = times(rows);
     const { start, end } = { start: Date.parse('2001-01-01T00:00:00Z'), end: Date.parse('2001-01-04T00:00:00Z') };
@@ -140,7 +140,7 @@ describe('traffic simulator (library)', () => {
     assert.equal(summary.rowsSent, 40);
     assert.equal(summary.labels?.accepted, 40);
     assert.deepEqual(summary.window, { from: '2001-03-01T00:00:00.000Z', to: '2001-04-01T00:00:00.000Z' });
-    const rows = newRows();
+    const rows = await newRows();
     const t = times(rows);
     assert.equal(rows.length, 40);
     assert.ok(t.every((x, i) => i === 0 || x >= t[i - 1]), 'in event-time order');
@@ -165,7 +165,7 @@ describe('traffic simulator (library)', () => {
     assert.equal(summary.labels, null);
     const shift = summary.shift!;
     assert.deepEqual(Object.keys(shift.columns).sort(), ['destination', 'origin']);
-    const rows = newRows();
+    const rows = await newRows();
     assert.equal(rows.length, 30);
     assert.ok(rows.every((r) => r.label === null), 'no labels were asked for');
     const trainingRows = [...trainingCount.origin.values()].reduce((a, b) => a + b, 0);
@@ -191,7 +191,7 @@ describe('traffic simulator (library)', () => {
       assert.match(err.message, /asked for 100000 rows, but .* only \d+ complete rows .* rarely or never saw/);
       return true;
     });
-    assert.equal(newRows().length, 0);
+    assert.equal((await newRows()).length, 0);
   });
 
   test('rate: N rows at R rows/s take at least (N-1)/R', async () => {
@@ -199,7 +199,7 @@ describe('traffic simulator (library)', () => {
     assert.equal(summary.rowsSent, 25);
     assert.ok(summary.elapsedMs >= (24 / 50) * 1000, `elapsed ${summary.elapsedMs} ms`);
     assert.ok(summary.rate.achieved <= 50 && summary.rate.achieved > 10, `achieved ${summary.rate.achieved} rows/s`);
-    assert.equal(newRows().length, 25);
+    assert.equal((await newRows()).length, 25);
   });
 
   test('maxMs ends the run: labels due by then are posted, the rest reported as not labeled', async () => {
@@ -210,7 +210,7 @@ describe('traffic simulator (library)', () => {
     assert.ok(l.accepted > 0 && l.notLabeled > 0, JSON.stringify(l));
     assert.equal(l.posted + l.notLabeled, summary.predictions);
     assert.ok(summary.elapsedMs < 5_000, `${summary.elapsedMs} ms`);
-    const rows = newRows();
+    const rows = await newRows();
     assert.equal(rows.filter((r) => r.label !== null).length, l.accepted);
   });
 
@@ -220,7 +220,7 @@ describe('traffic simulator (library)', () => {
     assert.equal(summary.stoppedBy, 'aborted');
     assert.ok(summary.rowsSent >= 20 && summary.rowsSent < 100, `${summary.rowsSent} rows sent`);
     assert.equal(summary.labels!.posted + summary.labels!.notLabeled, summary.predictions);
-    assert.equal(newRows().length, summary.predictions);
+    assert.equal((await newRows()).length, summary.predictions);
   });
 
   test('bad options and a model without a champion fail before anything is sent', async () => {
@@ -248,8 +248,8 @@ describe('traffic simulator (library)', () => {
       assert.match(err.message, /serves no version of traffic-idle yet/);
       return true;
     });
-    assert.equal(newRows().length, 0, 'nothing reached the prediction log');
-    assert.equal(server.predictionLog.read({ model: IDLE_MODEL }).length, 0);
+    assert.equal((await newRows()).length, 0, 'nothing reached the prediction log');
+    assert.equal((await server.predictionLog.read({ model: IDLE_MODEL })).length, 0);
   });
 });
 
@@ -268,7 +268,7 @@ describe('perennial traffic (CLI)', () => {
     assert.equal(s.predictions, 12);
     assert.equal(s.labels?.accepted, 12);
     assert.equal(s.scenario, 'later-months');
-    const rows = newRows();
+    const rows = await newRows();
     assert.equal(rows.length, 12);
     assert.ok(rows.every((row) => row.label !== null && row.instance.date >= '2001-05-01' && row.instance.date < '2001-05-08'));
   });
@@ -291,6 +291,6 @@ describe('perennial traffic (CLI)', () => {
     expectExit(unreachable, 4);
     assert.equal(unreachable.json.code, 'unreachable');
     assert.match(unreachable.json.error, /cannot reach the model server at http:\/\/127\.0\.0\.1:\d+/);
-    assert.equal(newRows().length, 0, 'nothing was sent');
+    assert.equal((await newRows()).length, 0, 'nothing was sent');
   });
 });

@@ -1,0 +1,248 @@
+/**
+ * The model server's prediction log, written on its own thread. Inserting a row into
+ * SQLite (four indexes) costs about as much as scoring it; on the request thread that
+ * caps throughput and stalls the event loop at every flush. Here the request thread only
+ * serializes each prediction and hands batches over; a worker thread owns the database
+ * connection and does every write, label and read in the order they were asked for — so a
+ * label sent right after its prediction always finds the row.
+ *
+ * No prediction is lost on a clean stop: `close()` resolves once everything appended is
+ * on disk. A batch is kept on this side until the worker says it is written: if a write
+ * fails (e.g. the database is locked) the worker retries it, and if the worker thread
+ * itself dies, a new one is started and every unwritten batch is sent again (request ids
+ * are unique, so a batch written just before the crash is not logged twice).
+ */
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { LabelInput, LabelResult, PredictionLogOptions, PredictionRow } from './predictionLog';
+import type { LogCall, LogReply, LogRequest, LogWorkerData } from './predictionLogWorker';
+import { encodePrediction } from './predictionEncoding';
+
+const WORKER_ENTRY = path.join(__dirname, 'predictionLogWorker.cjs');
+/** Writer threads that may die in a row, without answering anything, before the log gives up. */
+const MAX_CRASHES = 3;
+
+/**
+ * One prediction as the model server hands it over: its raw parts. The writer thread turns
+ * them into the log's row (ISO time, instance and features as JSON), off the request path.
+ */
+export interface ServedPrediction {
+  requestId: string;
+  /** When it was made (epoch ms). */
+  atMs: number;
+  model: string;
+  modelVersion: number;
+  /** The instance's possible columns (pass the same array for every row of a model: it is sent once per batch). */
+  columns: readonly string[];
+  /** The validated instance: `columns` are its only keys; an absent one is not logged. */
+  instance: Record<string, unknown>;
+  /** The computed features in the model's order; read at once, so the caller may reuse the buffer. */
+  features: ArrayLike<number>;
+  score: number;
+}
+
+export interface PredictionLogThreadOptions extends PredictionLogOptions {
+  /** A failed write is tried again after this long (ms). Default 1,000. */
+  retryMs?: number;
+}
+
+class WriterLost extends Error {}
+
+interface Call {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+export class PredictionLogThread {
+  private worker!: Worker;
+  /** Predictions not yet sent to the writer thread, encoded by `encodePrediction`. */
+  private buffer: unknown[] = [];
+  private bufferedRows = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Insert batches sent and not yet acknowledged, by request id, in sending order. */
+  private readonly unwritten = new Map<number, { values: unknown[]; rows: number }>();
+  private unwrittenRows = 0;
+  private readonly calls = new Map<number, Call>();
+  private nextId = 1;
+  private closing = false;
+  private terminating = false;
+  private closed: Promise<void> | undefined;
+  private readonly flushMs: number;
+  private readonly flushRows: number;
+  private readonly maxPending: number;
+  private readonly onError: (err: unknown) => void;
+  private readonly workerData: LogWorkerData;
+  private crashesInARow = 0;
+  private broken: Error | undefined;
+  /** Worker threads started so far (more than one only after a crash). */
+  startedWorkers = 0;
+
+  private constructor(readonly file: string, o: PredictionLogThreadOptions) {
+    this.flushMs = o.flushMs ?? 200;
+    this.flushRows = o.flushRows ?? 500;
+    this.maxPending = o.maxPending ?? 50_000;
+    this.onError = o.onError ?? (() => undefined);
+    this.workerData = { file, busyTimeoutMs: o.busyTimeoutMs, retryMs: o.retryMs ?? 1000 };
+  }
+
+  /** Starts the writer thread; resolves once it has opened (and if need be created) the log. */
+  static async open(file: string, o: PredictionLogThreadOptions = {}): Promise<PredictionLogThread> {
+    const log = new PredictionLogThread(file, o);
+    log.spawn();
+    try {
+      await log.call({ op: 'sync' });
+    } catch (err) {
+      log.closing = true;
+      log.terminating = true;
+      await log.worker.terminate();
+      throw err;
+    }
+    return log;
+  }
+
+  /** Rows appended and not yet on disk. */
+  get pending(): number {
+    return this.bufferedRows + this.unwrittenRows;
+  }
+
+  /** Whether `n` more predictions may be served (and so logged) now. */
+  canAccept(n: number): boolean {
+    return !this.closing && !this.broken && this.pending + n <= this.maxPending;
+  }
+
+  /**
+   * Queues one prediction (copied now: the caller may reuse its feature buffer at once); it
+   * reaches the disk with the next batch, within `flushMs`.
+   */
+  append(p: ServedPrediction): void {
+    if (this.closing) throw new Error('the prediction log is closed');
+    encodePrediction(this.buffer, p);
+    if (++this.bufferedRows >= this.flushRows) this.sendBatch();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.sendBatch();
+      }, this.flushMs);
+    }
+  }
+
+  /** Resolves once everything appended so far is on disk. */
+  async flush(): Promise<void> {
+    this.sendBatch();
+    await this.call({ op: 'sync' });
+  }
+
+  /** `PredictionLog.applyLabels`, after every prediction appended before it is written. */
+  async applyLabels(model: string, labels: readonly LabelInput[], at = new Date().toISOString()): Promise<LabelResult> {
+    this.sendBatch();
+    return (await this.call({ op: 'labels', model, labels, at })) as LabelResult;
+  }
+
+  /** `PredictionLog.read`, after every prediction appended before it is written. */
+  async read(q: { model?: string; afterId?: number; limit?: number } = {}): Promise<PredictionRow[]> {
+    this.sendBatch();
+    return (await this.call({ op: 'read', q })) as PredictionRow[];
+  }
+
+  /** Writes everything appended, closes the database and ends the thread. Later appends throw. */
+  close(): Promise<void> {
+    return (this.closed ??= (async () => {
+      this.closing = true;
+      this.sendBatch();
+      try {
+        // A writer thread that dies meanwhile is replaced (see `lost`) and asked again.
+        for (;;) {
+          try {
+            await this.call({ op: 'close' });
+            return;
+          } catch (err) {
+            if (!(err instanceof WriterLost) || this.broken) throw err;
+          }
+        }
+      } finally {
+        this.terminating = true;
+        await this.worker.terminate();
+      }
+    })());
+  }
+
+  /** @internal The writer thread, for tests that make it die. */
+  get thread(): Worker {
+    return this.worker;
+  }
+
+  private spawn(): void {
+    const worker = new Worker(WORKER_ENTRY, { workerData: this.workerData });
+    this.startedWorkers++;
+    this.worker = worker;
+    worker.on('message', (reply: LogReply) => this.settle(reply));
+    worker.on('error', (err) => this.onError(err));
+    worker.on('exit', (code) => {
+      if (this.worker !== worker || this.terminating) return;
+      this.lost(new WriterLost(`the prediction log's writer thread exited (code ${code}); starting a new one`));
+    });
+    // Batches not yet acknowledged go first again, in their order.
+    for (const [id, batch] of this.unwritten) worker.postMessage({ id, op: 'insert', values: batch.values } satisfies LogRequest);
+  }
+
+  /**
+   * The writer thread died: calls in flight fail, unwritten batches go to a new thread. A
+   * thread that keeps dying before it answers anything is not restarted forever: after
+   * MAX_CRASHES the log is broken — predictions are refused (`canAccept` false) rather than
+   * served unlogged.
+   */
+  private lost(err: Error): void {
+    this.onError(err);
+    for (const call of this.calls.values()) call.reject(err);
+    this.calls.clear();
+    if (++this.crashesInARow > MAX_CRASHES) {
+      this.broken = new Error(`the prediction log's writer thread died ${this.crashesInARow} times in a row; ${this.pending} predictions are not on disk`);
+      this.onError(this.broken);
+      return;
+    }
+    this.spawn();
+  }
+
+  private sendBatch(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.bufferedRows === 0) return;
+    const batch = { values: this.buffer, rows: this.bufferedRows };
+    this.buffer = [];
+    this.bufferedRows = 0;
+    const id = this.nextId++;
+    this.unwritten.set(id, batch);
+    this.unwrittenRows += batch.rows;
+    this.worker.postMessage({ id, op: 'insert', values: batch.values } satisfies LogRequest);
+  }
+
+  private call(request: LogCall): Promise<unknown> {
+    if (this.broken) return Promise.reject(this.broken);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id } satisfies LogRequest);
+    });
+  }
+
+  private settle(reply: LogReply): void {
+    this.crashesInARow = 0;
+    if (reply.kind === 'writeFailed') {
+      this.onError(Object.assign(new Error(reply.error.message), { stack: reply.error.stack }));
+      return;
+    }
+    const batch = this.unwritten.get(reply.id);
+    if (batch) {
+      this.unwritten.delete(reply.id);
+      this.unwrittenRows -= batch.rows;
+      return;
+    }
+    const call = this.calls.get(reply.id);
+    if (!call) return;
+    this.calls.delete(reply.id);
+    if (reply.kind === 'ok') call.resolve(reply.value);
+    else call.reject(Object.assign(new Error(reply.error.message), { stack: reply.error.stack }));
+  }
+}

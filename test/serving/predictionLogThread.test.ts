@@ -1,0 +1,156 @@
+/**
+ * The model server's prediction log on its writer thread: a real worker thread, a real
+ * SQLite file. The failures are real too: another connection holding the write lock, and
+ * the writer thread terminated mid-flight.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { PredictionLog } from '../../src/serving/predictionLog';
+import { PredictionLogThread, type ServedPrediction } from '../../src/serving/predictionLogThread';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'perennial-plog-thread-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const COLUMNS = ['when', 'amount', 'kind'] as const;
+const features = new Float64Array(3);
+
+/** Prediction n; the feature buffer is shared and overwritten, as the model server does. */
+function served(n: number, model = 'm'): ServedPrediction {
+  features[0] = n;
+  features[1] = n % 2 ? NaN : n / 3;
+  features[2] = -n;
+  const instance: Record<string, unknown> = { when: `2001-01-0${1 + (n % 9)}T10:00:00`, amount: n };
+  if (n % 3) instance.kind = n % 2 ? 'a' : null; // every third omits the nullable column
+  return { requestId: `req-${model}-${n}`, atMs: Date.UTC(2026, 10, 27, 12, 0, 0, n), model, modelVersion: 2, columns: COLUMNS, instance, features, score: n / 100 };
+}
+
+function count(file: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM predictions').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+describe('prediction log thread', () => {
+  test('rows are logged as the synchronous log writes them, in order; a label right after its prediction finds it', async () => {
+    const file = path.join(dir, 'order.sqlite');
+    const log = await PredictionLogThread.open(file, { flushMs: 10_000, flushRows: 1_000 });
+    for (let n = 1; n <= 7; n++) log.append(served(n));
+    assert.equal(log.pending, 7);
+    assert.equal(count(file), 0, 'nothing written before a batch is due');
+    // No flush in between: the labels are applied after the rows queued before them.
+    const labels = await log.applyLabels('m', [
+      { requestId: 'req-m-2', label: 1 },
+      { requestId: 'req-m-5', label: 0 },
+      { requestId: 'req-m-99', label: 1 },
+    ]);
+    assert.deepEqual(labels, { accepted: 2, unknown: ['req-m-99'], conflicts: [] });
+    assert.equal(log.pending, 0);
+    const rows = await log.read({ model: 'm' });
+    assert.deepEqual(rows.map((r) => r.requestId), [1, 2, 3, 4, 5, 6, 7].map((n) => `req-m-${n}`));
+    assert.deepEqual(rows[1].features, [2, 2 / 3, -2]);
+    assert.deepEqual(rows[0].features, [1, null, -1], 'NaN is logged as null');
+    assert.deepEqual(rows[2].instance, { when: '2001-01-04T10:00:00', amount: 3 }, 'an omitted column stays omitted');
+    assert.deepEqual(rows[1].instance, { when: '2001-01-03T10:00:00', amount: 2, kind: null });
+    assert.equal(rows[4].at, '2026-11-27T12:00:00.005Z');
+    assert.equal(rows[4].label, 0);
+    assert.equal(rows[4].score, 0.05);
+    await log.close();
+
+    // The same rows through the synchronous log read back identically.
+    const sync = new PredictionLog(path.join(dir, 'order-sync.sqlite'));
+    for (let n = 1; n <= 7; n++) {
+      const p = served(n);
+      sync.append([{ requestId: p.requestId, at: new Date(p.atMs).toISOString(), model: p.model, modelVersion: p.modelVersion, instance: p.instance, features: p.features, score: p.score }]);
+    }
+    const again = new PredictionLog(file);
+    const strip = (rs: ReturnType<PredictionLog['read']>) => rs.map(({ label, labeledAt, ...r }) => r);
+    assert.deepEqual(strip(again.read()), strip(sync.read()));
+    sync.close();
+    again.close();
+  });
+
+  test('batches go by row count and by time; close writes the rest and later appends throw', async () => {
+    const file = path.join(dir, 'batches.sqlite');
+    const log = await PredictionLogThread.open(file, { flushMs: 100, flushRows: 3 });
+    log.append(served(1));
+    log.append(served(2));
+    log.append(served(3)); // a full batch goes now
+    await log.flush();
+    assert.equal(count(file), 3);
+    log.append(served(4));
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(count(file), 4, 'written after flushMs without a flush');
+    log.append(served(5));
+    await log.close();
+    assert.equal(count(file), 5);
+    assert.throws(() => log.append(served(6)), /closed/);
+    assert.equal(log.canAccept(1), false);
+  });
+
+  test('a locked database: predictions wait and are retried, labels fail with the reason, backpressure past maxPending, nothing lost', async () => {
+    const file = path.join(dir, 'locked.sqlite');
+    const errors: string[] = [];
+    const log = await PredictionLogThread.open(file, { flushMs: 10_000, maxPending: 5, busyTimeoutMs: 20, retryMs: 50, onError: (e) => errors.push((e as Error).message) });
+    const holder = new Database(file);
+    holder.exec('BEGIN IMMEDIATE'); // another writer holds the lock
+    for (let n = 1; n <= 4; n++) log.append(served(n));
+    assert.equal(log.canAccept(1), true);
+    assert.equal(log.canAccept(2), false, 'a sixth pending row would pass maxPending');
+    await assert.rejects(log.applyLabels('m', [{ requestId: 'req-m-1', label: 1 }]), /the prediction log cannot be written: database is locked/);
+    assert.equal(log.pending, 4, 'the rows are kept');
+    assert.ok(errors.some((m) => /database is locked/.test(m)), errors.join('\n'));
+    holder.exec('ROLLBACK');
+    holder.close();
+    await log.flush(); // the retry gets through
+    assert.equal(log.pending, 0);
+    assert.deepEqual((await log.read()).map((r) => r.requestId), ['req-m-1', 'req-m-2', 'req-m-3', 'req-m-4']);
+    await log.close();
+  });
+
+  test('the writer thread dies with a batch unwritten: a new one writes it, once', async () => {
+    const file = path.join(dir, 'crash.sqlite');
+    const errors: string[] = [];
+    const log = await PredictionLogThread.open(file, { flushMs: 10_000, busyTimeoutMs: 20, retryMs: 50, onError: (e) => errors.push((e as Error).message) });
+    log.append(served(1));
+    await log.flush();
+    const holder = new Database(file);
+    holder.exec('BEGIN IMMEDIATE');
+    for (let n = 2; n <= 5; n++) log.append(served(n));
+    await assert.rejects(log.flush(), /database is locked/); // sent, not written
+    const first = log.thread;
+    await first.terminate();
+    holder.exec('ROLLBACK');
+    holder.close();
+    await log.flush();
+    assert.notEqual(log.thread, first);
+    assert.equal(log.startedWorkers, 2);
+    assert.ok(errors.some((m) => /writer thread exited/.test(m)), errors.join('\n'));
+    assert.deepEqual((await log.read()).map((r) => r.requestId), [1, 2, 3, 4, 5].map((n) => `req-m-${n}`));
+    await log.close();
+  });
+
+  test('a log that cannot be opened fails at open, with the reason', async () => {
+    const blocker = path.join(dir, 'not-a-dir');
+    new Database(blocker).close(); // a file where the log's folder would be
+    await assert.rejects(PredictionLogThread.open(path.join(blocker, 'p.sqlite')), /EEXIST|ENOTDIR|not a directory|file already exists/i);
+  });
+
+  test('writing the same serialized batch twice logs it once', () => {
+    const log = new PredictionLog(path.join(dir, 'twice.sqlite'));
+    const values = ['r1', '2026-11-27T12:00:00.000Z', 'm', 1, '{}', '[1]', 0.5, 'r2', '2026-11-27T12:00:00.000Z', 'm', 1, '{}', '[2]', 0.25];
+    log.writeSerialized(values);
+    log.writeSerialized(values);
+    assert.deepEqual(log.read().map((r) => [r.id, r.requestId]), [[1, 'r1'], [2, 'r2']]);
+    log.close();
+  });
+});
