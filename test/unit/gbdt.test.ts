@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { seededRandom } from '../../src/util/random';
 import assert from 'node:assert/strict';
-import { GbdtModel, trainGbdt, type FeatureMatrix, type GbdtParams, type GbdtModelJson } from '../../src/ml/gbdt';
+import { GbdtModel, trainGbdt, type FeatureMatrix, type GbdtParams, type GbdtModelJson, type JsonNumber } from '../../src/ml/gbdt';
 import { auc } from '../../src/ml/metrics';
 
 // ---------------------------------------------------------------------------------------
@@ -217,6 +217,44 @@ test('deterministic for a seed; the seed matters when rows are subsampled', asyn
   const c = JSON.stringify((await trainGbdt(TRAIN.x, TRAIN.y, { params: { ...params, seed: 43 } })).toJSON());
   assert.equal(a, b);
   assert.notEqual(a, c);
+});
+
+/** A row's margin by walking the model's JSON nodes as documented: independent of the packed scoring layout. */
+function referenceMargin(json: GbdtModelJson, row: number[]): number {
+  const cap = json.params.maxBins - 1;
+  const num = (v: JsonNumber) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
+  let s = json.baseScore;
+  for (const tree of json.trees) {
+    let node = tree.nodes[0];
+    while (!('leaf' in node)) {
+      const v = row[node.feature];
+      let left: boolean;
+      if ('threshold' in node) left = Number.isNaN(v) ? node.defaultLeft : v <= num(node.threshold);
+      else {
+        const bin = v >= 0 && Number.isInteger(v) ? Math.min(v, cap) : -1;
+        left = node.catLeft.includes(bin) ? true : node.catRight.includes(bin) ? false : node.defaultLeft;
+      }
+      node = tree.nodes[left ? node.left : node.right];
+    }
+    s += node.leaf;
+  }
+  return s;
+}
+
+test('scoring follows every tree as its JSON says: numeric, categorical, missing and unseen values', async () => {
+  const model = await mainModel();
+  const json = model.toJSON();
+  assert.ok(json.trees.some((t) => t.nodes.some((n) => 'catLeft' in n)), 'the model has categorical splits');
+  assert.ok(json.trees.some((t) => t.nodes.some((n) => 'threshold' in n && n.defaultLeft)) && json.trees.some((t) => t.nodes.some((n) => 'threshold' in n && !n.defaultLeft)));
+  const rows = Array.from({ length: 500 }, (_, i) => rowOf(HOLD.x, i));
+  // Missing everywhere, unseen / negative / fractional / huge category codes, infinities.
+  rows.push([NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN], [0.1, -0.2, 0.3, 0, 0.5, 13, 0, 0], [0.1, -0.2, 0.3, 0, 0.5, -1, 0, 0]);
+  rows.push([0.1, -0.2, 0.3, 0, 0.5, 2.5, 0, 0], [0.1, -0.2, 0.3, 0, 0.5, 1e9, 0, 0], [Infinity, -Infinity, 0, 0, Infinity, 3, 0, 0]);
+  for (const [i, row] of rows.entries()) {
+    const expected = referenceMargin(json, row);
+    const got = model.predictRowMargin(row);
+    if (!Object.is(got, expected)) assert.fail(`row ${i} ${JSON.stringify(row)}: ${got} !== ${expected}`);
+  }
 });
 
 test('JSON round trip predicts bit-identically; predictRow equals predictProba', async () => {
