@@ -8,7 +8,7 @@
  * column (undefined when absent), the feature count, the features.
  */
 import type { ServedPrediction } from './predictionLogThread';
-import { featuresJson, LOGGED_VALUES } from './predictionLog';
+import { serializePrediction } from './predictionLog';
 
 export function encodePrediction(out: unknown[], p: ServedPrediction): void {
   const { columns, instance, features } = p;
@@ -29,12 +29,16 @@ function isoAt(ms: number): string {
   return isoText;
 }
 
-/** The encoded rows as the log's INSERT values (LOGGED_VALUES per row, as `serializePrediction` writes them). */
+/** The encoded rows as the log's INSERT values, serialized as the synchronous log serializes its own. */
 export function decodePredictions(encoded: readonly unknown[]): unknown[] {
   const out: unknown[] = [];
   let i = 0;
   while (i < encoded.length) {
-    const [requestId, atMs, model, modelVersion, score] = encoded.slice(i, i + 5);
+    const requestId = encoded[i] as string;
+    const at = isoAt(encoded[i + 1] as number);
+    const model = encoded[i + 2] as string;
+    const modelVersion = encoded[i + 3] as number;
+    const score = encoded[i + 4] as number;
     const columns = encoded[i + 5] as readonly string[];
     i += 6;
     const instance: Record<string, unknown> = {};
@@ -42,8 +46,7 @@ export function decodePredictions(encoded: readonly unknown[]): unknown[] {
     const width = encoded[i++] as number;
     const features = encoded.slice(i, i + width) as number[];
     i += width;
-    out.push(requestId, isoAt(atMs as number), model, modelVersion, JSON.stringify(instance), featuresJson(features), score);
+    serializePrediction(out, { requestId, at, model, modelVersion, instance, features, score });
   }
-  if (out.length % LOGGED_VALUES !== 0) throw new Error('decodePredictions: malformed batch');
   return out;
 }

@@ -61,12 +61,6 @@ export interface PredictionLogOptions {
   flushMs?: number;
   /** Flush as soon as this many rows are buffered. Default 500. */
   flushRows?: number;
-  /**
-   * Refuse new predictions (`canAccept` false) while this many rows wait for the disk,
-   * e.g. when SQLite keeps failing: a prediction that cannot be logged is not served.
-   * Default 50,000.
-   */
-  maxPending?: number;
   onError?: (err: unknown) => void;
   /** How long a write waits for another connection's lock before it fails (ms). Default 10,000. */
   busyTimeoutMs?: number;
@@ -87,7 +81,8 @@ interface DbRow {
 
 /**
  * The prediction log: every served prediction, in SQLite (WAL) at
- * `<home>/predictions.sqlite`. Writes are batched: `append` buffers, and the buffer goes
+ * `<home>/predictions.sqlite`. Monitoring reads it here; the model server writes it
+ * through `PredictionLogThread`, which runs this class on a writer thread. Writes are batched: `append` buffers, and the buffer goes
  * to disk in one transaction every `flushMs` or every `flushRows` rows, on `flush()`, and
  * on `close()` — so a clean stop loses nothing, and a crash loses at most the last
  * `flushMs` of predictions. Delayed labels are applied to the same rows (after a flush, so
@@ -101,7 +96,6 @@ export class PredictionLog {
   private closed = false;
   private readonly flushMs: number;
   private readonly flushRows: number;
-  private readonly maxPending: number;
   private readonly onError: (err: unknown) => void;
   private readonly insert: Database.Statement;
   /** One INSERT of INSERT_CHUNK rows: a flush's cost is mostly per statement call, not per row. */
@@ -111,7 +105,6 @@ export class PredictionLog {
   constructor(readonly file: string, o: PredictionLogOptions = {}) {
     this.flushMs = o.flushMs ?? 200;
     this.flushRows = o.flushRows ?? 500;
-    this.maxPending = o.maxPending ?? 50_000;
     this.onError = o.onError ?? (() => undefined);
     mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
@@ -164,10 +157,6 @@ export class PredictionLog {
     return this.buffer.length / LOGGED_VALUES;
   }
 
-  /** Whether `n` more predictions may be served (and so logged) now. */
-  canAccept(n: number): boolean {
-    return !this.closed && this.pending + n <= this.maxPending;
-  }
 
   /** Buffers predictions; they reach the disk at the next flush. */
   append(records: readonly PredictionRecord[]): void {
@@ -219,7 +208,7 @@ export class PredictionLog {
       this.flush();
     } catch (err) {
       this.onError(err);
-      // Try again later; `canAccept` turns false if the backlog keeps growing.
+      // Try again later.
       if (!this.closed && !this.timer) {
         this.timer = setTimeout(() => {
           this.timer = undefined;
@@ -348,7 +337,7 @@ export function serializePrediction(out: unknown[], r: PredictionRecord): void {
  * The features as a JSON array, NaN and ±Infinity as null. Built as text directly (no
  * array per row): for a finite number, String() is exactly what JSON.stringify writes.
  */
-export function featuresJson(features: ArrayLike<number>): string {
+function featuresJson(features: ArrayLike<number>): string {
   let out = '[';
   for (let i = 0; i < features.length; i++) {
     const v = features[i];

@@ -42,6 +42,12 @@ export interface ServedPrediction {
 }
 
 export interface PredictionLogThreadOptions extends PredictionLogOptions {
+  /**
+   * Refuse new predictions (`canAccept` false) while this many rows wait for the disk,
+   * e.g. when SQLite keeps failing: a prediction that cannot be logged is not served.
+   * Default 50,000.
+   */
+  maxPending?: number;
   /** A failed write is tried again after this long (ms). Default 1,000. */
   retryMs?: number;
 }
@@ -74,8 +80,7 @@ export class PredictionLogThread {
   private readonly workerData: LogWorkerData;
   private crashesInARow = 0;
   private broken: Error | undefined;
-  /** Worker threads started so far (more than one only after a crash). */
-  startedWorkers = 0;
+  private started = 0;
 
   private constructor(readonly file: string, o: PredictionLogThreadOptions) {
     this.flushMs = o.flushMs ?? 200;
@@ -166,6 +171,11 @@ export class PredictionLogThread {
     })());
   }
 
+  /** Writer threads started so far (more than one only after a crash). */
+  get startedWorkers(): number {
+    return this.started;
+  }
+
   /** @internal The writer thread, for tests that make it die. */
   get thread(): Worker {
     return this.worker;
@@ -173,7 +183,7 @@ export class PredictionLogThread {
 
   private spawn(): void {
     const worker = new Worker(WORKER_ENTRY, { workerData: this.workerData });
-    this.startedWorkers++;
+    this.started++;
     this.worker = worker;
     worker.on('message', (reply: LogReply) => this.settle(reply));
     worker.on('error', (err) => this.onError(err));
