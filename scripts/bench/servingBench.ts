@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,22 +56,62 @@ export async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** perennial's model server vs a bare fastify route on loopback, each in its own process. */
-export async function benchServing(home: string, model: string, instance: Record<string, unknown>, seconds = 5, concurrency = 8) {
+/**
+ * CPU seconds a process's main thread has used (Linux /proc; undefined elsewhere). Per
+ * request it is the steadiest figure here: throughput on a shared 2-core machine swings
+ * ±10 % between runs, CPU per request much less.
+ */
+function mainThreadCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return undefined;
+  }
+}
+
+/** One load, with the server's main-thread CPU time per request (µs) when it can be read. */
+async function measured(server: ChildProcess, url: string, body: string, seconds: number, connections: number): Promise<LoadResult & { cpuUsPerRequest?: number }> {
+  const before = mainThreadCpuSeconds(server.pid);
+  const r = await load(url, body, seconds, connections);
+  const after = mainThreadCpuSeconds(server.pid);
+  return before === undefined || after === undefined || r.requests === 0 ? r : { ...r, cpuUsPerRequest: ((after - before) * 1e6) / r.requests };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * perennial's model server vs a bare fastify route on loopback, each in its own process:
+ * `rounds` alternating pairs of batch-1 loads (never both at once: 2 cores), the ratio
+ * taken per round and its median reported, then batch 100.
+ */
+export async function benchServing(home: string, model: string, instance: Record<string, unknown>, seconds = 5, concurrency = 8, rounds = 3) {
   const servePort = await freePort();
   const barePort = await freePort();
   const serve = await spawnServer('scripts/serve.ts', { PERENNIAL_HOME: home, PERENNIAL_SERVER_PORT: String(servePort), LOG_LEVEL: 'warn' }, `http://127.0.0.1:${servePort}/healthz`);
   const bare = await spawnServer('scripts/bench/bareServer.ts', { PORT: String(barePort) }, `http://127.0.0.1:${barePort}/`);
+  const serveUrl = `http://127.0.0.1:${servePort}/v1/models/${model}:predict`;
+  const bareUrl = `http://127.0.0.1:${barePort}/v1/models/${model}:predict`;
   try {
     const one = JSON.stringify({ instances: [instance] });
     const hundred = JSON.stringify({ instances: Array.from({ length: 100 }, () => instance) });
-    // Warm both up, then measure one after the other (never at the same time: 2 cores).
-    await load(`http://127.0.0.1:${servePort}/v1/models/${model}:predict`, one, 1, concurrency);
-    await load(`http://127.0.0.1:${barePort}/v1/models/${model}:predict`, one, 1, concurrency);
-    const perennial = await load(`http://127.0.0.1:${servePort}/v1/models/${model}:predict`, one, seconds, concurrency);
-    const baseline = await load(`http://127.0.0.1:${barePort}/v1/models/${model}:predict`, one, seconds, concurrency);
-    const batch = await load(`http://127.0.0.1:${servePort}/v1/models/${model}:predict`, hundred, seconds, concurrency);
-    return { perennial, baseline, batch100RowsPerSec: batch.reqPerSec * 100, batch };
+    // Warm both to steady state first: perennial's hot path is more code for the JIT to settle
+    // (its first seconds cost ~15 % more CPU per request than later ones).
+    await load(serveUrl, one, 3, concurrency);
+    await load(bareUrl, one, 3, concurrency);
+    const pairs: { perennial: Awaited<ReturnType<typeof measured>>; baseline: Awaited<ReturnType<typeof measured>> }[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const perennial = await measured(serve, serveUrl, one, seconds, concurrency);
+      const baseline = await measured(bare, bareUrl, one, seconds, concurrency);
+      pairs.push({ perennial, baseline });
+    }
+    const batch = await load(serveUrl, hundred, seconds, concurrency);
+    const ratios = pairs.map((p) => p.perennial.reqPerSec / p.baseline.reqPerSec);
+    return { pairs, medianRatio: median(ratios), ratios, batch100RowsPerSec: batch.reqPerSec * 100, batch };
   } finally {
     await stopServer(serve);
     await stopServer(bare);
