@@ -26,6 +26,7 @@
  */
 
 import { seededRandom } from '../util/random';
+import { ScoringForest, type TreeArrays } from './forest';
 
 export type FeatureKind = 'numeric' | 'categorical';
 
@@ -333,16 +334,7 @@ function binColumns(x: FeatureMatrix, binning: FeatureBinning[], maxBins: number
 // ---------------------------------------------------------------------------------------
 
 /** Immutable tree in struct-of-arrays form. feature[i] < 0 marks a leaf. */
-interface Tree {
-  feature: Int32Array;
-  threshold: Float64Array;
-  left: Int32Array;
-  right: Int32Array;
-  defaultLeft: Uint8Array;
-  value: Float64Array;
-  /** categorical splits: per value bin 0 = unseen (default direction), 1 = left, 2 = right */
-  catDir: (Uint8Array | null)[];
-}
+type Tree = TreeArrays;
 
 class TreeBuilder {
   feature: number[] = [];
@@ -378,107 +370,6 @@ class TreeBuilder {
       catDir: this.catDir.slice(),
     };
   }
-}
-
-/**
- * All trees flattened into one set of arrays for prediction. Within each tree nodes are
- * renumbered breadth-first so that the right child is always left + 1.
- */
-/**
- * The trees packed for scoring one row at a time. A node is 16 bytes in one buffer (its
- * threshold or leaf value, and two int32 words), so visiting it touches one cache line
- * where parallel arrays per field touched four. On the model server the HTTP stack evicts
- * much of the forest between requests, so cache misses are a good part of a row's score.
- *
- * Word 0: -1 for a leaf; else (feature << 2) | (categorical << 1) | defaultLeft.
- * Word 1: the left child's node index (the right child is the next node).
- */
-interface Forest {
-  roots: Int32Array;
-  /** Per node at index 2·node: the threshold, or a leaf's value. */
-  numbers: Float64Array;
-  /** Per node at index 4·node + 2 and + 3: words 0 and 1 (the same buffer as `numbers`). */
-  words: Int32Array;
-  /** Per node: index into catDirs for a categorical split (read only for those). */
-  catIdx: Int32Array;
-  catDirs: Uint8Array[];
-}
-
-function flattenForest(trees: Tree[]): Forest {
-  let total = 0;
-  for (const t of trees) total += t.feature.length;
-  const buffer = new ArrayBuffer(total * 16);
-  const fo: Forest = {
-    roots: new Int32Array(trees.length),
-    numbers: new Float64Array(buffer),
-    words: new Int32Array(buffer),
-    catIdx: new Int32Array(total).fill(-1),
-    catDirs: [],
-  };
-  let next = 0;
-  for (let ti = 0; ti < trees.length; ti++) {
-    const t = trees[ti];
-    fo.roots[ti] = next;
-    // BFS: queue of (old id, new id); siblings are adjacent
-    const oldQ: number[] = [0];
-    const newQ: number[] = [next++];
-    for (let q = 0; q < oldQ.length; q++) {
-      const o = oldQ[q];
-      const nn = newQ[q];
-      const f = t.feature[o];
-      if (f < 0) {
-        fo.numbers[2 * nn] = t.value[o];
-        fo.words[4 * nn + 2] = -1;
-        continue;
-      }
-      if (f > 0x1fffffff) throw new Error(`GbdtModel: feature index ${f} too large to pack`);
-      fo.numbers[2 * nn] = t.threshold[o];
-      const cd = t.catDir[o];
-      if (cd !== null) {
-        fo.catIdx[nn] = fo.catDirs.length;
-        fo.catDirs.push(cd);
-      }
-      fo.words[4 * nn + 2] = (f << 2) | (cd !== null ? 2 : 0) | (t.defaultLeft[o] ? 1 : 0);
-      fo.words[4 * nn + 3] = next;
-      oldQ.push(t.left[o], t.right[o]);
-      newQ.push(next, next + 1);
-      next += 2;
-    }
-  }
-  return fo;
-}
-
-/**
- * Raw score of one row: base score, then each tree's leaf value added in tree order
- * (the same order of additions as during training, so resumed training is exact).
- */
-function forestMargin(fo: Forest, base: number, values: ArrayLike<number>, cap: number): number {
-  const { roots, numbers, words, catIdx, catDirs } = fo;
-  let s = base;
-  for (let t = 0; t < roots.length; t++) {
-    let node = roots[t];
-    let w = words[4 * node + 2];
-    while (w >= 0) {
-      const v = values[w >> 2];
-      let goRight: number;
-      if ((w & 2) === 0) {
-        goRight = v === v ? (v <= numbers[2 * node] ? 0 : 1) : 1 - (w & 1);
-      } else {
-        const cd = catDirs[catIdx[node]];
-        // NaN / negative / non-integer / unseen codes follow the default direction
-        let dir = 0;
-        if (v >= 0 && Number.isInteger(v)) {
-          const b = v >= cap ? cap : v;
-          if (b < cd.length) dir = cd[b];
-        }
-        goRight = dir === 0 ? 1 - (w & 1) : dir - 1;
-      }
-      node = words[4 * node + 3] + goRight;
-      w = words[4 * node + 2];
-    }
-    s += numbers[2 * node];
-  }
-  return s;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -551,10 +442,10 @@ export class GbdtModel {
     }
   }
 
-  private forestCache: Forest | null = null;
+  private forestCache: ScoringForest | null = null;
 
-  private get forest(): Forest {
-    if (this.forestCache === null) this.forestCache = flattenForest(this.data.trees);
+  private get forest(): ScoringForest {
+    if (this.forestCache === null) this.forestCache = new ScoringForest(this.data.trees, this.featureKinds, this.data.params.maxBins - 1);
     return this.forestCache;
   }
 
@@ -564,14 +455,13 @@ export class GbdtModel {
     const n = x.nRows;
     const nf = x.columns.length;
     const out = new Float64Array(n);
-    const fo = this.forest;
+    const forest = this.forest;
     const base = this.data.baseScore;
-    const cap = this.data.params.maxBins - 1;
     const cols = x.columns;
     const row = new Float64Array(nf);
     for (let i = 0; i < n; i++) {
       for (let f = 0; f < nf; f++) row[f] = cols[f][i];
-      out[i] = forestMargin(fo, base, row, cap);
+      out[i] = forest.margin(base, row);
     }
     return out;
   }
@@ -587,7 +477,7 @@ export class GbdtModel {
   predictRowMargin(values: ArrayLike<number>): number {
     const nf = this.data.binning.length;
     if (values.length !== nf) throw new Error(`GbdtModel.predictRow: expected ${nf} values, got ${values.length}`);
-    return forestMargin(this.forest, this.data.baseScore, values, this.data.params.maxBins - 1);
+    return this.forest.margin(this.data.baseScore, values);
   }
 
   /** P(y = 1) of one row given in column order; bit-identical to predictProba. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { seededRandom } from '../../src/util/random';
 import assert from 'node:assert/strict';
-import { GbdtModel, trainGbdt, type FeatureMatrix, type GbdtParams, type GbdtModelJson, type JsonNumber } from '../../src/ml/gbdt';
+import { GbdtModel, trainGbdt, type FeatureMatrix, type GbdtParams, type GbdtModelJson, type GbdtNodeJson, type JsonNumber } from '../../src/ml/gbdt';
 import { auc } from '../../src/ml/metrics';
 
 // ---------------------------------------------------------------------------------------
@@ -254,6 +254,59 @@ test('scoring follows every tree as its JSON says: numeric, categorical, missing
     const expected = referenceMargin(json, row);
     const got = model.predictRowMargin(row);
     if (!Object.is(got, expected)) assert.fail(`row ${i} ${JSON.stringify(row)}: ${got} !== ${expected}`);
+  }
+});
+
+test('scoring matches the JSON walk on trees of every shape: a lone leaf, lopsided, deep, categorical first', () => {
+  // Hand-grown random trees, not a trainer's: leaves at every depth (the scoring layout cuts
+  // trees into three-level blocks), depths up to 10, a categorical feature 0, few distinct
+  // thresholds so rows land exactly on them, ±0 and ±Infinity among them.
+  const r = seededRandom(7);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+  const thresholds: JsonNumber[] = [-1.5, -0, 0, 0.25, 2, 1e300, 'Infinity', '-Infinity'];
+  const grow = (nodes: GbdtNodeJson[], depth: number): number => {
+    const id = nodes.length;
+    nodes.push({ leaf: 0 });
+    if (depth >= 10 || (depth > 0 && r() < 0.25)) {
+      nodes[id] = { leaf: Math.round((r() - 0.5) * 1e6) / 1e6 };
+      return id;
+    }
+    const feature = Math.floor(r() * 3);
+    const defaultLeft = r() < 0.5;
+    const left = grow(nodes, depth + 1);
+    const right = grow(nodes, depth + 1);
+    if (feature === 0) {
+      const bins = [0, 1, 2, 3].filter(() => r() < 0.7);
+      nodes[id] = { feature, catLeft: bins.filter((b) => b % 2 === 0), catRight: bins.filter((b) => b % 2 === 1), defaultLeft, left, right };
+    } else {
+      nodes[id] = { feature, threshold: pick(thresholds), defaultLeft, left, right };
+    }
+    return id;
+  };
+  const trees = [{ nodes: [{ leaf: 0.5 }] as GbdtNodeJson[] }];
+  for (let t = 0; t < 60; t++) {
+    const nodes: GbdtNodeJson[] = [];
+    grow(nodes, 0);
+    trees.push({ nodes });
+  }
+  const json: GbdtModelJson = {
+    format: 'perennial-gbdt',
+    version: 1,
+    params: { rounds: trees.length, learningRate: 0.1, maxDepth: 10, minChildWeight: 1, l2: 1, maxBins: 5, seed: 1, minGain: 0, rowSubsample: 1 },
+    features: [{ name: 'c', kind: 'categorical', valueBins: 4 }, { name: 'x', kind: 'numeric', edges: [] }, { name: 'y', kind: 'numeric', edges: [] }],
+    baseRate: 0.5,
+    baseScore: 0,
+    trees,
+  };
+  assert.ok(trees.some((t) => t.nodes.length > 200), 'some trees are deep');
+  const model = GbdtModel.fromJSON(JSON.parse(JSON.stringify(json)));
+  const values = [NaN, -Infinity, -2, -1.5, -0, 0, 0.1, 0.25, 1, 2, 3, 1e300, Infinity];
+  const codes = [NaN, -1, 0, 1, 2, 3, 4, 1.5, 1e9];
+  for (let i = 0; i < 3000; i++) {
+    const row = [pick(codes), pick(values), pick(values)];
+    const expected = referenceMargin(json, row);
+    const got = model.predictRowMargin(row);
+    if (!Object.is(got, expected)) assert.fail(`row ${JSON.stringify(row.map(String))}: ${got} !== ${expected}`);
   }
 });
 
