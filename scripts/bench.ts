@@ -417,7 +417,9 @@ async function printLifecycle(): Promise<void> {
   }
   const p99 = median(rounds.map((r) => r.perennial.p99ms));
   console.log(`  ratio perennial/bare: throughput median ${fmt(serving.medianRatio, 2)} (range ${fmt(Math.min(...serving.ratios), 2)}–${fmt(Math.max(...serving.ratios), 2)}; goal ≥ 0.8), p99 median ${fmt(p99, 2)} ms (goal ≤ 10 ms)`);
-  console.log(`  batch 100: ${Math.round(serving.batch100RowsPerSec).toLocaleString('en-US')} rows/s (p50 ${fmt(serving.batch.p50ms, 2)} ms per request)`);
+  const b = serving.batch;
+  console.log(`  batch 100: ${Math.round(serving.batch100RowsPerSec).toLocaleString('en-US')} rows/s answered (p50 ${fmt(b.p50ms, 2)} ms per request, ${b.errors} refused or failed)`);
+  console.log(`    with logging: the prediction log caught up ${fmt(serving.catchUpSeconds, 2)} s after the load → ${Math.round(serving.batch100LoggedRowsPerSec).toLocaleString('en-US')} rows/s answered and on disk`);
 }
 
 main().then(
