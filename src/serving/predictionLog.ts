@@ -11,7 +11,11 @@ export interface PredictionRecord {
   modelVersion: number;
   /** The raw instance as the client sent it (validated). */
   instance: unknown;
-  /** The computed features in the model's feature order; NaN (a missing value) is stored as null. */
+  /**
+   * The computed features in the model's feature order. Stored as a BLOB of little-endian
+   * float64s (NaN for a missing value): writing numbers as JSON text cost the writer a third
+   * of its time per row. Read back as numbers with null for missing (see `PredictionRow`).
+   */
   features: ArrayLike<number>;
   score: number;
 }
@@ -25,6 +29,7 @@ export interface PredictionRow {
   model: string;
   modelVersion: number;
   instance: unknown;
+  /** In the model's feature order; null where a value was missing (or not finite). */
   features: (number | null)[];
   score: number;
   label: 0 | 1 | null;
@@ -73,7 +78,8 @@ interface DbRow {
   model: string;
   model_version: number;
   instance: string;
-  features: string;
+  /** A float64 BLOB; JSON text in rows logged before the BLOB layout. */
+  features: Buffer | string;
   score: number;
   label: number | null;
   labeled_at: string | null;
@@ -119,7 +125,7 @@ export class PredictionLog {
         model TEXT NOT NULL,
         model_version INTEGER NOT NULL,
         instance TEXT NOT NULL,
-        features TEXT NOT NULL,
+        features BLOB NOT NULL, -- little-endian float64s (logs from before hold JSON text: read both)
         score REAL NOT NULL,
         label INTEGER CHECK (label IN (0, 1)),
         labeled_at TEXT
@@ -269,12 +275,12 @@ export class PredictionLog {
         .get(q.model, q.version, q.afterId, next) as { total: number };
       const rows = this.db
         .prepare('SELECT features, score FROM predictions WHERE model = ? AND model_version = ? AND id > ? AND id <= ? ORDER BY id DESC LIMIT ?')
-        .all(q.model, q.version, q.afterId, next, q.limit) as { features: string; score: number }[];
+        .all(q.model, q.version, q.afterId, next, q.limit) as { features: Buffer | string; score: number }[];
       return {
         from: q.afterId,
         to: next,
         available: total,
-        features: rows.map((r) => JSON.parse(r.features) as (number | null)[]),
+        features: rows.map((r) => decodeFeatures(r.features)),
         scores: rows.map((r) => r.score),
       };
     })();
@@ -326,24 +332,30 @@ export const LOGGED_VALUES = 7;
 
 /**
  * Appends one prediction to `out` as the log stores it: request id, time, model, version,
- * instance JSON, features JSON, score. Done when the prediction is made, so the caller may
+ * instance JSON, features BLOB, score. Done when the prediction is made, so the caller may
  * reuse its feature buffer and nothing but strings waits for the disk.
  */
 export function serializePrediction(out: unknown[], r: PredictionRecord): void {
-  out.push(r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), featuresJson(r.features), r.score);
+  out.push(r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), featuresBlob(r.features), r.score);
 }
 
-/**
- * The features as a JSON array, NaN and ±Infinity as null. Built as text directly (no
- * array per row): for a finite number, String() is exactly what JSON.stringify writes.
- */
-function featuresJson(features: ArrayLike<number>): string {
-  let out = '[';
-  for (let i = 0; i < features.length; i++) {
-    const v = features[i];
-    out += (i ? ',' : '') + (Number.isFinite(v) ? String(v) : 'null');
+/** The features as stored: little-endian float64s, in order. */
+export function featuresBlob(features: ArrayLike<number>): Buffer {
+  const blob = Buffer.allocUnsafe(8 * features.length);
+  for (let i = 0; i < features.length; i++) blob.writeDoubleLE(features[i], 8 * i);
+  return blob;
+}
+
+/** Stored features as numbers, null where missing: a float64 BLOB, or the JSON text of rows logged before it. */
+export function decodeFeatures(stored: Buffer | string): (number | null)[] {
+  if (typeof stored === 'string') return JSON.parse(stored) as (number | null)[];
+  if (stored.length % 8 !== 0) throw new Error(`a logged features BLOB of ${stored.length} bytes is not whole float64s`);
+  const out = new Array<number | null>(stored.length / 8);
+  for (let i = 0; i < out.length; i++) {
+    const v = stored.readDoubleLE(8 * i);
+    out[i] = Number.isFinite(v) ? v : null;
   }
-  return out + ']';
+  return out;
 }
 
 function toRow(r: DbRow): PredictionRow {
@@ -354,7 +366,7 @@ function toRow(r: DbRow): PredictionRow {
     model: r.model,
     modelVersion: r.model_version,
     instance: JSON.parse(r.instance),
-    features: JSON.parse(r.features) as (number | null)[],
+    features: decodeFeatures(r.features),
     score: r.score,
     label: r.label as 0 | 1 | null,
     labeledAt: r.labeled_at,

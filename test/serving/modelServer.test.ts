@@ -223,7 +223,10 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
         assert.equal(row.score, s.score);
         assert.deepEqual(JSON.parse(row.instance as string), s.instance);
         const features = Array.from(featureRow(artifact.pipeline, s.instance), (v) => (Number.isNaN(v) ? null : v));
-        assert.deepEqual(JSON.parse(row.features as string), features);
+        // Stored as little-endian float64s (NaN for missing), read here without the log's decoder.
+        const blob = row.features as Buffer;
+        assert.ok(Buffer.isBuffer(blob), 'features are a BLOB');
+        assert.deepEqual(Array.from({ length: blob.length / 8 }, (_, k) => blob.readDoubleLE(8 * k)).map((v) => (Number.isNaN(v) ? null : v)), features);
         assert.equal(row.label, null);
         assert.equal(row.labeled_at, null);
         assert.ok(Math.abs(Date.parse(row.at as string) - Date.now()) < 120_000);

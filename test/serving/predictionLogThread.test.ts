@@ -41,6 +41,29 @@ function count(file: string): number {
 }
 
 describe('prediction log thread', () => {
+  test('features are stored as float64 BLOBs; a log written with JSON-text features still reads, old and new rows alike', () => {
+    const file = path.join(dir, 'legacy.sqlite');
+    // The table as earlier versions created it, with one row they logged.
+    const old = new Database(file);
+    old.exec(`CREATE TABLE predictions (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE, at TEXT NOT NULL,
+      model TEXT NOT NULL, model_version INTEGER NOT NULL, instance TEXT NOT NULL, features TEXT NOT NULL, score REAL NOT NULL,
+      label INTEGER CHECK (label IN (0, 1)), labeled_at TEXT)`);
+    old.prepare(`INSERT INTO predictions (request_id, at, model, model_version, instance, features, score) VALUES ('old-1', '2026-11-01T00:00:00.000Z', 'm', 2, '{"amount":1}', '[1.5,null,-3]', 0.25)`).run();
+    old.close();
+
+    const log = new PredictionLog(file);
+    log.append([{ requestId: 'new-1', at: '2026-11-27T00:00:00.000Z', model: 'm', modelVersion: 2, instance: { amount: 2 }, features: Float64Array.of(0.1, NaN, 1e300), score: 0.5 }]);
+    const rows = log.read({ model: 'm' });
+    assert.deepEqual(rows.map((r) => [r.requestId, r.features]), [['old-1', [1.5, null, -3]], ['new-1', [0.1, null, 1e300]]]);
+    assert.deepEqual(log.window({ model: 'm', version: 2, afterId: 0, limit: 10 }).features, [[0.1, null, 1e300], [1.5, null, -3]], 'monitoring reads both, newest first');
+    log.close();
+
+    const raw = new Database(file, { readonly: true });
+    const stored = raw.prepare("SELECT typeof(features) AS type, length(features) AS bytes FROM predictions WHERE request_id = 'new-1'").get();
+    raw.close();
+    assert.deepEqual(stored, { type: 'blob', bytes: 24 });
+  });
+
   test('rows are logged as the synchronous log writes them, in order; a label right after its prediction finds it', async () => {
     const file = path.join(dir, 'order.sqlite');
     const log = await PredictionLogThread.open(file, { flushMs: 10_000, flushRows: 1_000 });
