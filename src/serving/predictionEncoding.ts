@@ -1,21 +1,63 @@
 /**
- * How a served prediction travels from the request thread to the log's writer thread: a
- * flat run of plain values appended to the batch's array. Copying a few numbers and
- * strings is all the request thread does per row; structured clone sends the batch's one
- * `columns` array once, however many rows refer to it.
+ * How served predictions travel from the request thread to the log's writer thread: a
+ * batch of two runs. Numbers go into one Float64Array (structured clone copies it in one
+ * piece); strings and the instance's values go into a plain array, a few per row. Copying
+ * them is all the request thread does per row; the writer thread formats the log's row.
  *
- * Layout per row: requestId, atMs, model, modelVersion, score, columns, one value per
- * column (undefined when absent), the feature count, the features.
+ * Per row, `values`: requestId, model, columns, then one value per column (undefined when
+ * absent). `numbers`: atMs, modelVersion, score, the feature count, the features.
+ * Structured clone sends the batch's one `columns` array once, however many rows refer to it.
  */
 import type { ServedPrediction } from './predictionLogThread';
-import { serializePrediction } from './predictionLog';
+import { serializeRow } from './predictionLog';
 
-export function encodePrediction(out: unknown[], p: ServedPrediction): void {
-  const { columns, instance, features } = p;
-  out.push(p.requestId, p.atMs, p.model, p.modelVersion, p.score, columns);
-  for (let c = 0; c < columns.length; c++) out.push(instance[columns[c]]);
-  out.push(features.length);
-  for (let f = 0; f < features.length; f++) out.push(features[f]);
+export interface EncodedBatch {
+  values: unknown[];
+  numbers: Float64Array;
+  rows: number;
+}
+
+/** Numbers per row besides the features. */
+const NUMBERS_PER_ROW = 4;
+
+export class BatchEncoder {
+  private values: unknown[] = [];
+  private numbers = new Float64Array(8192);
+  private used = 0;
+  rows = 0;
+
+  add(p: ServedPrediction): void {
+    const { columns, instance, features } = p;
+    const values = this.values;
+    values.push(p.requestId, p.model, columns);
+    for (let c = 0; c < columns.length; c++) values.push(instance[columns[c]]);
+    const width = features.length;
+    if (this.used + NUMBERS_PER_ROW + width > this.numbers.length) this.grow(NUMBERS_PER_ROW + width);
+    const n = this.numbers;
+    let i = this.used;
+    n[i++] = p.atMs;
+    n[i++] = p.modelVersion;
+    n[i++] = p.score;
+    n[i++] = width;
+    for (let f = 0; f < width; f++) n[i++] = features[f];
+    this.used = i;
+    this.rows++;
+  }
+
+  /** The rows added since the last take, as one batch; the encoder starts empty again. */
+  take(): EncodedBatch {
+    const batch = { values: this.values, numbers: this.numbers.slice(0, this.used), rows: this.rows };
+    this.values = [];
+    this.used = 0;
+    this.rows = 0;
+    return batch;
+  }
+
+  private grow(atLeast: number): void {
+    const bigger = new Float64Array(Math.max(2 * this.numbers.length, this.used + atLeast));
+    bigger.set(this.numbers.subarray(0, this.used));
+    this.numbers = bigger;
+  }
 }
 
 /** `new Date(ms).toISOString()`, reused while the millisecond lasts (rows come in bursts). */
@@ -29,24 +71,40 @@ function isoAt(ms: number): string {
   return isoText;
 }
 
-/** The encoded rows as the log's INSERT values, serialized as the synchronous log serializes its own. */
-export function decodePredictions(encoded: readonly unknown[]): unknown[] {
+/**
+ * The instance's JSON as JSON.stringify writes the object built from `columns` (keys in
+ * column order, absent ones left out): validated values are strings, finite numbers or null,
+ * so each is written as JSON.stringify writes it.
+ */
+function instanceJson(keys: readonly string[], values: readonly unknown[], from: number): string {
+  let out = '{';
+  for (let c = 0; c < keys.length; c++) {
+    const v = values[from + c];
+    if (v === undefined) continue;
+    out += (out.length > 1 ? ',' : '') + keys[c] + JSON.stringify(v);
+  }
+  return out + '}';
+}
+
+/** The batch's rows as the log's INSERT values (`serializeRow`). */
+export function decodePredictions(batch: Pick<EncodedBatch, 'values' | 'numbers'>): unknown[] {
+  const { values, numbers } = batch;
   const out: unknown[] = [];
-  let i = 0;
-  while (i < encoded.length) {
-    const requestId = encoded[i] as string;
-    const at = isoAt(encoded[i + 1] as number);
-    const model = encoded[i + 2] as string;
-    const modelVersion = encoded[i + 3] as number;
-    const score = encoded[i + 4] as number;
-    const columns = encoded[i + 5] as readonly string[];
-    i += 6;
-    const instance: Record<string, unknown> = {};
-    for (let c = 0; c < columns.length; c++, i++) if (encoded[i] !== undefined) instance[columns[c]] = encoded[i];
-    const width = encoded[i++] as number;
-    const features = encoded.slice(i, i + width) as number[];
-    i += width;
-    serializePrediction(out, { requestId, at, model, modelVersion, instance, features, score });
+  // `"column":` per columns array: one array per model in a batch.
+  const keysOf = new Map<readonly string[], string[]>();
+  let v = 0;
+  let n = 0;
+  while (v < values.length) {
+    const requestId = values[v] as string;
+    const model = values[v + 1] as string;
+    const columns = values[v + 2] as readonly string[];
+    let keys = keysOf.get(columns);
+    if (!keys) keysOf.set(columns, (keys = columns.map((c) => `${JSON.stringify(c)}:`)));
+    const instance = instanceJson(keys, values, v + 3);
+    v += 3 + columns.length;
+    const width = numbers[n + 3];
+    serializeRow(out, requestId, isoAt(numbers[n]), model, numbers[n + 1], instance, numbers.subarray(n + NUMBERS_PER_ROW, n + NUMBERS_PER_ROW + width), numbers[n + 2]);
+    n += NUMBERS_PER_ROW + width;
   }
   return out;
 }

@@ -336,7 +336,12 @@ export const LOGGED_VALUES = 7;
  * reuse its feature buffer and nothing but strings waits for the disk.
  */
 export function serializePrediction(out: unknown[], r: PredictionRecord): void {
-  out.push(r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), featuresBlob(r.features), r.score);
+  serializeRow(out, r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), r.features, r.score);
+}
+
+/** The row layout itself (`serializePrediction` with the instance already as JSON text). */
+export function serializeRow(out: unknown[], requestId: string, at: string, model: string, modelVersion: number, instanceJson: string, features: ArrayLike<number>, score: number): void {
+  out.push(requestId, at, model, modelVersion, instanceJson, featuresBlob(features), score);
 }
 
 /** The features as stored: little-endian float64s, in order. */

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LabelInput, LabelResult, PredictionLogOptions, PredictionRow } from './predictionLog';
 import type { LogCall, LogReply, LogRequest, LogWorkerData } from './predictionLogWorker';
-import { encodePrediction } from './predictionEncoding';
+import { BatchEncoder, type EncodedBatch } from './predictionEncoding';
 
 const WORKER_ENTRY = path.join(__dirname, 'predictionLogWorker.cjs');
 /** Writer threads that may die in a row, without answering anything, before the log gives up. */
@@ -24,7 +24,7 @@ const MAX_CRASHES = 3;
 
 /**
  * One prediction as the model server hands it over: its raw parts. The writer thread turns
- * them into the log's row (ISO time, instance and features as JSON), off the request path.
+ * them into the log's row (ISO time, instance as JSON, features as a BLOB), off the request path.
  */
 export interface ServedPrediction {
   requestId: string;
@@ -61,12 +61,11 @@ interface Call {
 
 export class PredictionLogThread {
   private worker!: Worker;
-  /** Predictions not yet sent to the writer thread, encoded by `encodePrediction`. */
-  private buffer: unknown[] = [];
-  private bufferedRows = 0;
+  /** Predictions not yet sent to the writer thread. */
+  private readonly encoder = new BatchEncoder();
   private timer: NodeJS.Timeout | undefined;
   /** Insert batches sent and not yet acknowledged, by request id, in sending order. */
-  private readonly unwritten = new Map<number, { values: unknown[]; rows: number }>();
+  private readonly unwritten = new Map<number, EncodedBatch>();
   private unwrittenRows = 0;
   private readonly calls = new Map<number, Call>();
   private nextId = 1;
@@ -107,7 +106,7 @@ export class PredictionLogThread {
 
   /** Rows appended and not yet on disk. */
   get pending(): number {
-    return this.bufferedRows + this.unwrittenRows;
+    return this.encoder.rows + this.unwrittenRows;
   }
 
   /** Whether `n` more predictions may be served (and so logged) now. */
@@ -121,8 +120,8 @@ export class PredictionLogThread {
    */
   append(p: ServedPrediction): void {
     if (this.closing) throw new Error('the prediction log is closed');
-    encodePrediction(this.buffer, p);
-    if (++this.bufferedRows >= this.flushRows) this.sendBatch();
+    this.encoder.add(p);
+    if (this.encoder.rows >= this.flushRows) this.sendBatch();
     else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -192,7 +191,7 @@ export class PredictionLogThread {
       this.lost(new WriterLost(`the prediction log's writer thread exited (code ${code}); starting a new one`));
     });
     // Batches not yet acknowledged go first again, in their order.
-    for (const [id, batch] of this.unwritten) worker.postMessage({ id, op: 'insert', values: batch.values } satisfies LogRequest);
+    for (const [id, batch] of this.unwritten) worker.postMessage({ id, op: 'insert', values: batch.values, numbers: batch.numbers } satisfies LogRequest);
   }
 
   /**
@@ -218,14 +217,12 @@ export class PredictionLogThread {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.bufferedRows === 0) return;
-    const batch = { values: this.buffer, rows: this.bufferedRows };
-    this.buffer = [];
-    this.bufferedRows = 0;
+    if (this.encoder.rows === 0) return;
+    const batch = this.encoder.take();
     const id = this.nextId++;
     this.unwritten.set(id, batch);
     this.unwrittenRows += batch.rows;
-    this.worker.postMessage({ id, op: 'insert', values: batch.values } satisfies LogRequest);
+    this.worker.postMessage({ id, op: 'insert', values: batch.values, numbers: batch.numbers } satisfies LogRequest);
   }
 
   private call(request: LogCall): Promise<unknown> {

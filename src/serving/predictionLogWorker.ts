@@ -22,7 +22,7 @@ export type LogCall =
   | { op: 'read'; q: { model?: string; afterId?: number; limit?: number } }
   | { op: 'close' };
 
-export type LogRequest = ({ op: 'insert'; values: unknown[] } | LogCall) & { id: number };
+export type LogRequest = ({ op: 'insert'; values: unknown[]; numbers: Float64Array } | LogCall) & { id: number };
 
 interface WireError {
   message: string;
@@ -52,7 +52,7 @@ try {
 }
 
 /** Inserts not yet written, in order. */
-const backlog: { id: number; values: unknown[] }[] = [];
+const backlog: { id: number; values: unknown[]; numbers: Float64Array }[] = [];
 /** Everything else, waiting behind the backlog. */
 const waiting: (LogCall & { id: number })[] = [];
 let retry: NodeJS.Timeout | undefined;
@@ -65,7 +65,7 @@ function writeBacklog(): boolean {
     const batch = backlog[0];
     try {
       if (!log) throw openError;
-      log.writeSerialized(decodePredictions(batch.values));
+      log.writeSerialized(decodePredictions(batch));
     } catch (err) {
       lastWriteError = new Error(`the prediction log cannot be written: ${err instanceof Error ? err.message : String(err)}`);
       port.postMessage({ kind: 'writeFailed', error: wire(err) } satisfies LogReply);
@@ -76,7 +76,7 @@ function writeBacklog(): boolean {
       return false;
     }
     backlog.shift();
-    port.postMessage({ kind: 'ok', id: batch.id, value: batch.values.length } satisfies LogReply);
+    port.postMessage({ kind: 'ok', id: batch.id, value: null } satisfies LogReply);
   }
   return true;
 }
@@ -117,7 +117,7 @@ function work(): void {
 }
 
 port.on('message', (req: LogRequest) => {
-  if (req.op === 'insert') backlog.push({ id: req.id, values: req.values });
+  if (req.op === 'insert') backlog.push({ id: req.id, values: req.values, numbers: req.numbers });
   else waiting.push(req);
   work();
 });

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { PredictionLog } from '../../src/serving/predictionLog';
+import { PredictionLog, serializePrediction } from '../../src/serving/predictionLog';
+import { BatchEncoder, decodePredictions } from '../../src/serving/predictionEncoding';
 import { PredictionLogThread, type ServedPrediction } from '../../src/serving/predictionLogThread';
 
 let dir: string;
@@ -41,6 +42,23 @@ function count(file: string): number {
 }
 
 describe('prediction log thread', () => {
+  test('the wire format decodes to exactly the rows the synchronous log writes: models of different columns and widths in one batch', () => {
+    const encoder = new BatchEncoder();
+    const expected: unknown[] = [];
+    const odd = ['t', 'say "hi"', 'n'] as const;
+    for (let n = 0; n < 3000; n++) {
+      // Past the encoder's first buffer, alternating two models with their own columns and feature counts;
+      // a first column absent, a key and a value that need escaping.
+      const p = n % 2 ? served(n) : { ...served(n, 'other'), columns: odd, instance: { ...(n % 4 ? { t: '2001-01-01' } : {}), 'say "hi"': n % 3 ? 'é\n"' : null, n: -n / 7 }, features: Float64Array.of(n, NaN) };
+      encoder.add(p);
+      serializePrediction(expected, { requestId: p.requestId, at: new Date(p.atMs).toISOString(), model: p.model, modelVersion: p.modelVersion, instance: p.instance, features: p.features, score: p.score });
+    }
+    const batch = encoder.take();
+    assert.equal(batch.rows, 3000);
+    assert.deepEqual(decodePredictions(structuredClone(batch)), expected);
+    assert.equal(encoder.take().rows, 0, 'a take empties the encoder');
+  });
+
   test('features are stored as float64 BLOBs; a log written with JSON-text features still reads, old and new rows alike', () => {
     const file = path.join(dir, 'legacy.sqlite');
     // The table as earlier versions created it, with one row they logged.
