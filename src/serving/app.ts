@@ -102,7 +102,7 @@ export function splitTarget(target: string): { name: string; verb: string | unde
   return i < 0 ? { name: target, verb: undefined } : { name: target.slice(0, i), verb: target.slice(i + 1) };
 }
 
-/** A model route's `{name}:{verb}`, split once per request by its onRequest hook. */
+/** A model route's `{name}:{verb}`, split once per request. */
 interface ModelTarget {
   name: string;
   verb: string | undefined;
@@ -112,7 +112,7 @@ interface ModelTarget {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set on the model route before anything else runs; null elsewhere. */
+    /** Set on the model route by its handler (or the error handler); null elsewhere. */
     modelTarget: ModelTarget | null;
   }
 }
@@ -277,7 +277,31 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
     }
   });
 
+  /**
+   * Why a model route request is refused (unknown verb 404, wrong method 405, unknown model
+   * 404), or undefined to go on. Decided in the handler, and in the error handler when the
+   * body could not be read (malformed, too large, not JSON): the refusal wins there too, as
+   * if it had been decided before the body — without a hook on every request.
+   */
+  const refuse = ({ name, verb }: ModelTarget, method: string): { status: number; error: string; headers: Record<string, string> } | undefined => {
+    const allowed = verb === undefined ? 'GET' : VERBS[verb];
+    if (allowed === undefined) return { status: 404, error: `unknown verb ":${verb}" (known: ${Object.keys(VERBS).map((v) => `:${v}`).join(', ')})`, headers: {} };
+    if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) {
+      const allow = allowed === 'GET' ? 'GET, HEAD' : allowed;
+      return { status: 405, error: `method ${method} not allowed (allowed: ${allow})`, headers: { allow } };
+    }
+    if (!champions.isKnown(name)) return { status: 404, error: `model ${JSON.stringify(name)} not found`, headers: {} };
+    return undefined;
+  };
+
+  /** The model route's `{name}:{verb}`, split once per request. */
+  const targetOf = (request: FastifyRequest): ModelTarget => (request.modelTarget ??= modelTarget((request.params as { target: string }).target));
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; details?: ValidationIssue[]; headers?: Record<string, string> }, request, reply) => {
+    if (request.routeOptions.url === MODEL_ROUTE) {
+      const refusal = refuse(targetOf(request), request.method);
+      if (refusal) return reply.code(refusal.status).headers(refusal.headers).send({ error: refusal.error });
+    }
     let status = err.statusCode ?? 500;
     let message = err.message;
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body over the limit of ${maxBodyBytes} bytes`;
@@ -336,35 +360,19 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   app.get('/v1/models', async () => ({ models: champions.all().map(status) }));
   app.route({ method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/v1/models', handler: methodNotAllowed('GET, HEAD') });
 
-  /** Why a model route request is refused before its body is read, or undefined to go on. */
-  const refuse = ({ name, verb }: ModelTarget, method: string): { status: number; error: string; headers: Record<string, string> } | undefined => {
-    const allowed = verb === undefined ? 'GET' : VERBS[verb];
-    if (allowed === undefined) return { status: 404, error: `unknown verb ":${verb}" (known: ${Object.keys(VERBS).map((v) => `:${v}`).join(', ')})`, headers: {} };
-    if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) {
-      const allow = allowed === 'GET' ? 'GET, HEAD' : allowed;
-      return { status: 405, error: `method ${method} not allowed (allowed: ${allow})`, headers: { allow } };
-    }
-    if (!champions.isKnown(name)) return { status: 404, error: `model ${JSON.stringify(name)} not found`, headers: {} };
-    return undefined;
-  };
-
   app.route({
     method: [...ALL_METHODS],
     url: MODEL_ROUTE,
-    // Before the body is read: unknown verb 404, wrong method 405, unknown model 404.
-    // A callback hook, not an async one: no promise per request on the hot path. Replying
-    // without calling `done` stops the request there.
-    onRequest: (request, reply, done) => {
-      const target = modelTarget((request.params as { target: string }).target);
-      request.modelTarget = target;
-      const refusal = refuse(target, request.method);
-      if (refusal) reply.code(refusal.status).headers(refusal.headers).send({ error: refusal.error });
-      else done();
-    },
     // Synchronous: a throw goes to the error handler all the same, and no promise is made
     // and awaited per request. Every path calls reply.send and returns nothing.
     handler: (request, reply) => {
-      const { name, verb } = request.modelTarget!;
+      const target = targetOf(request);
+      const refusal = refuse(target, request.method);
+      if (refusal) {
+        reply.code(refusal.status).headers(refusal.headers).send({ error: refusal.error });
+        return;
+      }
+      const { name, verb } = target;
       if (verb === undefined) {
         reply.send(status(champions.state(name)!));
         return;

@@ -239,7 +239,7 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     }
   });
 
-  test('44 kinds of bad request get the right 4xx naming the problem, and none is logged', async () => {
+  test('47 kinds of bad request get the right 4xx naming the problem, and none is logged', async () => {
     setChampion(CHURN, 1);
     assert.equal((await waitUntilServing(server!.url, CHURN, 1, { timeoutMs: 10_000 })).serving, true);
     const before = loggedCount();
@@ -306,6 +306,10 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
       { name: 'too many instances', body: { instances: Array.from({ length: 1001 }, () => ok) }, status: 413, error: /too many instances: 1001/ },
       { name: 'unknown model', path: '/v1/models/nope:predict', body: { instances: [ok] }, status: 404, error: /not found/ },
       { name: 'unknown verb', path: `/v1/models/${FLIGHTS}:explain`, body: { instances: [ok] }, status: 404, error: /unknown verb/ },
+      // A refusal wins over a body that cannot be read: the request was wrong before its body.
+      { name: 'unknown model, malformed JSON', path: '/v1/models/nope:predict', raw: '{"instances": [', status: 404, error: /not found/ },
+      { name: 'unknown verb, body over 1 MiB', path: `/v1/models/${FLIGHTS}:explain`, body: { instances: [withFlight({ origin: 'x'.repeat(1_100_000) })] }, status: 404, error: /unknown verb/ },
+      { name: 'PUT on :predict, not JSON', method: 'PUT', raw: 'distance=5', contentType: 'text/plain', status: 405, error: /not allowed/ },
       { name: 'GET on :predict', method: 'GET', status: 405, error: /not allowed/ },
       { name: 'PUT on a model', method: 'PUT', path: `/v1/models/${FLIGHTS}`, body: { instances: [ok] }, status: 405, error: /not allowed/ },
       { name: 'POST on /healthz', method: 'POST', path: '/healthz', body: {}, status: 405 },
@@ -315,7 +319,7 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
       { name: 'churn: below min and wrong types', path: `/v1/models/${CHURN}:predict`, body: { instances: [okChurn, { ...okChurn, monthly_spend: -1, region: 5, signup_at: 'soon' }] }, status: 400, details: [{ row: 1, field: 'signup_at' }, { row: 1, field: 'monthly_spend' }, { row: 1, field: 'region' }] },
       { name: 'labels: bad items', path: `/v1/models/${FLIGHTS}:labels`, body: { labels: [{ request_id: 'x', label: 2 }, { label: 1 }] }, status: 400, details: [{ row: 0, field: 'label' }, { row: 1, field: 'request_id' }] },
     ];
-    assert.equal(cases.length, 44);
+    assert.equal(cases.length, 47);
     for (const c of cases) {
       const r = await request(c.method ?? 'POST', c.path ?? predictPath, c.body, { raw: c.raw, contentType: c.contentType });
       const where = `${c.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
