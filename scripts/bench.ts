@@ -410,7 +410,7 @@ async function printLifecycle(): Promise<void> {
   const { promotions, serving } = await benchLifecycle(loaded);
   console.log(`  approval → served: median ${fmt(median(promotions), 2)} s over ${promotions.length} promotions (${promotions.map((t) => fmt(t, 2)).join(', ')} s)`);
   const rounds = serving.pairs;
-  console.log(`\n# model server on loopback, batch 1, autocannon with 8 connections, servers in their own processes: ${rounds.length} rounds of 5 s each, alternating`);
+  console.log(`\n# model server on loopback, batch 1, autocannon with 8 connections: ${rounds.length} rounds, each with fresh server processes, 5 s per side, the side loaded first alternating`);
   for (const [i, { perennial: p, baseline: b }] of rounds.entries()) {
     const cpu = p.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined ? `; main-thread CPU per request ${fmt(p.cpuUsPerRequest, 0)} vs ${fmt(b.cpuUsPerRequest, 0)} µs` : '';
     console.log(`  round ${i + 1}: perennial ${Math.round(p.reqPerSec)} req/s (p99 ${fmt(p.p99ms, 2)} ms, ${p.errors} errors), bare fastify ${Math.round(b.reqPerSec)} req/s (p99 ${fmt(b.p99ms, 2)} ms) → ${fmt(serving.ratios[i], 2)}${cpu}`);

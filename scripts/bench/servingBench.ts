@@ -99,36 +99,66 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/**
- * perennial's model server vs a bare fastify route on loopback, each in its own process:
- * `rounds` alternating pairs of batch-1 loads (never both at once: 2 cores), the ratio
- * taken per round and its median reported, then batch 100.
- */
-export async function benchServing(home: string, model: string, instance: Record<string, unknown>, seconds = 5, concurrency = 8, rounds = 3) {
+interface Servers {
+  serve: ChildProcess;
+  bare: ChildProcess;
+  servePort: number;
+  serveUrl: string;
+  bareUrl: string;
+}
+
+async function startServers(home: string, model: string): Promise<Servers> {
   const servePort = await freePort();
   const barePort = await freePort();
   const serve = await spawnServer('scripts/serve.ts', { PERENNIAL_HOME: home, PERENNIAL_SERVER_PORT: String(servePort), LOG_LEVEL: 'warn' }, `http://127.0.0.1:${servePort}/healthz`);
-  const bare = await spawnServer('scripts/bench/bareServer.ts', { PORT: String(barePort) }, `http://127.0.0.1:${barePort}/`);
-  const serveUrl = `http://127.0.0.1:${servePort}/v1/models/${model}:predict`;
-  const bareUrl = `http://127.0.0.1:${barePort}/v1/models/${model}:predict`;
   try {
-    const one = JSON.stringify({ instances: [instance] });
-    const hundred = JSON.stringify({ instances: Array.from({ length: 100 }, () => instance) });
-    // Warm both to steady state first: perennial's hot path is more code for the JIT to settle
-    // (its first seconds cost ~15 % more CPU per request than later ones).
-    await load(serveUrl, one, 3, concurrency);
-    await load(bareUrl, one, 3, concurrency);
-    const pairs: { perennial: Awaited<ReturnType<typeof measured>>; baseline: Awaited<ReturnType<typeof measured>> }[] = [];
+    const bare = await spawnServer('scripts/bench/bareServer.ts', { PORT: String(barePort) }, `http://127.0.0.1:${barePort}/`);
+    return { serve, bare, servePort, serveUrl: `http://127.0.0.1:${servePort}/v1/models/${model}:predict`, bareUrl: `http://127.0.0.1:${barePort}/v1/models/${model}:predict` };
+  } catch (err) {
+    await stopServer(serve);
+    throw err;
+  }
+}
+
+async function stopServers(s: Servers): Promise<void> {
+  await stopServer(s.serve);
+  await stopServer(s.bare);
+}
+
+/**
+ * perennial's model server vs a bare fastify route on loopback, each in its own process,
+ * batch 1: `rounds` rounds, each with a fresh pair of processes (the same server runs
+ * ±8 % faster or slower from one process to the next, as the JIT settles differently),
+ * each warmed, then loaded in turn — never both at once on 2 cores — with the side that
+ * goes first alternating. The ratio is taken per round and its median reported. Then
+ * batch 100 on the last round's server.
+ */
+export async function benchServing(home: string, model: string, instance: Record<string, unknown>, seconds = 5, concurrency = 8, rounds = 5) {
+  const one = JSON.stringify({ instances: [instance] });
+  const hundred = JSON.stringify({ instances: Array.from({ length: 100 }, () => instance) });
+  const pairs: { perennial: Awaited<ReturnType<typeof measured>>; baseline: Awaited<ReturnType<typeof measured>> }[] = [];
+  let servers: Servers | undefined;
+  try {
     for (let r = 0; r < rounds; r++) {
-      const perennial = await measured(serve, serveUrl, one, seconds, concurrency);
-      const baseline = await measured(bare, bareUrl, one, seconds, concurrency);
-      pairs.push({ perennial, baseline });
+      if (servers) await stopServers(servers);
+      servers = undefined;
+      const s = (servers = await startServers(home, model));
+      // Warm both to steady state first: perennial's hot path is more code for the JIT to
+      // settle (its first seconds cost ~15 % more CPU per request than later ones).
+      await load(s.serveUrl, one, 3, concurrency);
+      await load(s.bareUrl, one, 3, concurrency);
+      await logCaughtUp(s.servePort);
+      const perennialFirst = r % 2 === 0;
+      const first = perennialFirst ? await measured(s.serve, s.serveUrl, one, seconds, concurrency) : await measured(s.bare, s.bareUrl, one, seconds, concurrency);
+      const second = perennialFirst ? await measured(s.bare, s.bareUrl, one, seconds, concurrency) : await measured(s.serve, s.serveUrl, one, seconds, concurrency);
+      pairs.push(perennialFirst ? { perennial: first, baseline: second } : { perennial: second, baseline: first });
     }
-    await logCaughtUp(servePort);
-    const batch = await load(serveUrl, hundred, seconds, concurrency);
+    const s = servers!;
+    await logCaughtUp(s.servePort);
+    const batch = await load(s.serveUrl, hundred, seconds, concurrency);
     // Every answered row is logged; the writer thread may still be behind when the load stops.
     const started = performance.now();
-    await logCaughtUp(servePort);
+    await logCaughtUp(s.servePort);
     const catchUpSeconds = (performance.now() - started) / 1000;
     const ratios = pairs.map((p) => p.perennial.reqPerSec / p.baseline.reqPerSec);
     return {
@@ -142,7 +172,6 @@ export async function benchServing(home: string, model: string, instance: Record
       batch,
     };
   } finally {
-    await stopServer(serve);
-    await stopServer(bare);
+    if (servers) await stopServers(servers);
   }
 }
