@@ -246,13 +246,16 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     if (history.length > HISTORY_LIMIT) history.splice(0, history.length - HISTORY_LIMIT);
   };
 
+  // Noted in the history once the ledger has it: the code after a decision (e.g. leaving
+  // TRAINING after a failed gate) then runs in the same activation, so `status` never shows
+  // the decision beside the stage it ends. History is workflow state only: no command moves.
   const record = async (decisionName: string, e: { version?: number; by: string; reason: string; details?: Record<string, unknown> }, source?: ActionSource) => {
-    note(decisionName, { version: e.version, by: e.by, reason: e.reason });
     await ledgerStep.recordDecision({
       entry: { model, decision: decisionName, workflowId, runId, ...e },
       dedupeKey: `${workflowId}:${runId}:${++ledgerSeq}`,
       source,
     });
+    note(decisionName, { version: e.version, by: e.by, reason: e.reason });
   };
 
   const refuse = (action: string, via: Refusal['via'], reason: string, by?: string) => {

@@ -178,8 +178,9 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     await handle.executeUpdate(updateSpecUpdate, { args: [{ spec: strict, by: 'ml-lead', reason: 'raise the bar' }] });
     await refusedUpdate(handle.executeUpdate(updateSpecUpdate, { args: [{ spec: { ...strict, name: 'other-model' }, by: 'ml-lead', reason: 'x' }] }), /the spec is for other-model/);
     await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'try the bar' }] });
-    // The history notes the failure before its ledger row is written; the stage changes after that.
-    const s = await waitForStatus(handle, (st) => st.stage !== 'TRAINING' && st.history.some((h) => h.event === 'gate-failed' && h.version === 4), 'the gate to fail v4');
+    // The history notes a decision once the ledger has it, in the same step as the stage
+    // it leads to: a status showing the failure already shows the champion serving again.
+    const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'gate-failed' && h.version === 4), 'the gate to fail v4');
     assert.equal(s.stage, 'SERVING');
     assert.equal(s.champion?.version, 3);
     assert.equal(s.candidate, null);
