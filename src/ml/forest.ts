@@ -83,11 +83,6 @@ export class ScoringForest {
     this.catDirs = built.catDirs;
   }
 
-  /** Bytes the scoring walk reads from: blocks and leaves. */
-  get bytes(): number {
-    return this.blocks.byteLength + this.leaves.byteLength;
-  }
-
   /**
    * `base` plus each tree's leaf value, added in tree order (the order of training, so a
    * resumed training's scores are exact).

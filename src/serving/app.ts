@@ -102,7 +102,7 @@ export function splitTarget(target: string): { name: string; verb: string | unde
   return i < 0 ? { name: target, verb: undefined } : { name: target.slice(0, i), verb: target.slice(i + 1) };
 }
 
-/** A model route's `{name}:{verb}`, split once per request. */
+/** A model route's target: the model, the verb, and the route's metrics label. */
 interface ModelTarget {
   name: string;
   verb: string | undefined;
@@ -296,11 +296,12 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
 
   /** The model route's `{name}:{verb}`, split once per request. */
   const targetOf = (request: FastifyRequest): ModelTarget => (request.modelTarget ??= modelTarget((request.params as { target: string }).target));
+  const sendRefusal = (reply: FastifyReply, r: NonNullable<ReturnType<typeof refuse>>) => reply.code(r.status).headers(r.headers).send({ error: r.error });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; details?: ValidationIssue[]; headers?: Record<string, string> }, request, reply) => {
     if (request.routeOptions.url === MODEL_ROUTE) {
       const refusal = refuse(targetOf(request), request.method);
-      if (refusal) return reply.code(refusal.status).headers(refusal.headers).send({ error: refusal.error });
+      if (refusal) return sendRefusal(reply, refusal);
     }
     let status = err.statusCode ?? 500;
     let message = err.message;
@@ -369,7 +370,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       const target = targetOf(request);
       const refusal = refuse(target, request.method);
       if (refusal) {
-        reply.code(refusal.status).headers(refusal.headers).send({ error: refusal.error });
+        sendRefusal(reply, refusal);
         return;
       }
       const { name, verb } = target;

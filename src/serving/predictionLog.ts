@@ -333,7 +333,7 @@ export const LOGGED_VALUES = 7;
 /**
  * Appends one prediction to `out` as the log stores it: request id, time, model, version,
  * instance JSON, features BLOB, score. Done when the prediction is made, so the caller may
- * reuse its feature buffer and nothing but strings waits for the disk.
+ * reuse its feature buffer and only strings and bytes wait for the disk.
  */
 export function serializePrediction(out: unknown[], r: PredictionRecord): void {
   serializeRow(out, r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), r.features, r.score);
@@ -345,14 +345,14 @@ export function serializeRow(out: unknown[], requestId: string, at: string, mode
 }
 
 /** The features as stored: little-endian float64s, in order. */
-export function featuresBlob(features: ArrayLike<number>): Buffer {
+function featuresBlob(features: ArrayLike<number>): Buffer {
   const blob = Buffer.allocUnsafe(8 * features.length);
   for (let i = 0; i < features.length; i++) blob.writeDoubleLE(features[i], 8 * i);
   return blob;
 }
 
 /** Stored features as numbers, null where missing: a float64 BLOB, or the JSON text of rows logged before it. */
-export function decodeFeatures(stored: Buffer | string): (number | null)[] {
+function decodeFeatures(stored: Buffer | string): (number | null)[] {
   if (typeof stored === 'string') return JSON.parse(stored) as (number | null)[];
   if (stored.length % 8 !== 0) throw new Error(`a logged features BLOB of ${stored.length} bytes is not whole float64s`);
   const out = new Array<number | null>(stored.length / 8);
