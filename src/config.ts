@@ -25,6 +25,7 @@ export const ConfigSchema = z.object({
   PERENNIAL_SERVER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   PERENNIAL_SERVER_FLUSH_MS: z.coerce.number().int().min(1).max(3_600_000).default(200),
   PERENNIAL_SERVER_FLUSH_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  PERENNIAL_SERVER_LOG_MAX_PENDING: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   PERENNIAL_SERVER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(1024 * 1024),
   PERENNIAL_SERVER_MAX_INSTANCES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -51,6 +52,8 @@ export interface Config {
     pollMs: number;
     flushMs: number;
     flushRows: number;
+    /** Predictions are refused (503) while this many logged rows wait for the disk. */
+    logMaxPending: number;
     maxBodyBytes: number;
     maxInstances: number;
   };
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: c.PERENNIAL_SERVER_POLL_MS,
       flushMs: c.PERENNIAL_SERVER_FLUSH_MS,
       flushRows: c.PERENNIAL_SERVER_FLUSH_ROWS,
+      logMaxPending: c.PERENNIAL_SERVER_LOG_MAX_PENDING,
       maxBodyBytes: c.PERENNIAL_SERVER_MAX_BODY_BYTES,
       maxInstances: c.PERENNIAL_SERVER_MAX_INSTANCES,
     },

@@ -25,6 +25,11 @@ export interface ModelServerOptions {
   flushMs?: number;
   /** Prediction log: flush once this many rows are buffered. Default 500. */
   flushRows?: number;
+  /**
+   * Prediction log: refuse predictions (503, `retry-after: 1`) while this many rows wait
+   * for the disk — a prediction that cannot be logged is not served. Default 50,000.
+   */
+  logMaxPending?: number;
 }
 
 export interface ModelServer {
@@ -244,6 +249,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   const predictionLog = await PredictionLogThread.open(path.join(o.home, PREDICTION_LOG_FILE), {
     flushMs: o.flushMs,
     flushRows: o.flushRows,
+    maxPending: o.logMaxPending,
     onError: (err) => log?.error({ err }, 'prediction log write failed; retrying'),
   });
   try {

@@ -99,6 +99,15 @@ function loggedCount(): number {
 }
 
 /** Waits until every id is in the prediction log (batched writes land within flushMs). */
+function countLogged(): number {
+  const db = logDb();
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM predictions').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 async function waitLogged(ids: string[], timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -446,6 +455,42 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     assert.equal(value('perennial_served_version{model="customer-churn"}'), 1);
     assert.equal(value('perennial_model_ready{model="flight-delays"}'), 1);
     assert.ok(value('perennial_predictions_total{model="flight-delays",version="2"}') > 0);
+  });
+
+  test('past PERENNIAL_SERVER_LOG_MAX_PENDING rows waiting for the disk, predictions get 503 and are not logged', async () => {
+    const p = await startServerProcess(
+      { PERENNIAL_HOME: home, LOG_LEVEL: 'warn', PERENNIAL_SERVER_FLUSH_MS: '600000', PERENNIAL_SERVER_FLUSH_ROWS: '1000000', PERENNIAL_SERVER_LOG_MAX_PENDING: '250' },
+      await freePort(),
+    );
+    try {
+      const send = (n: number, from: number) =>
+        fetch(`${p.url}/v1/models/${FLIGHTS}:predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ instances: holdout.slice(from, from + n).map((r) => flightInstance(r)) }),
+        });
+      const ids: string[] = [];
+      for (const [n, from] of [[100, 3200], [100, 3300]]) {
+        const r = await send(n, from);
+        assert.equal(r.status, 200);
+        ids.push(...((await r.json()) as { predictions: { request_id: string }[] }).predictions.map((x) => x.request_id));
+      }
+      // 200 rows wait (batches reach the disk only on stop); 100 more would pass 250.
+      const refused = await send(100, 3400);
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get('retry-after'), '1');
+      assert.match(((await refused.json()) as { error: string }).error, /prediction log is not keeping up/);
+      const fits = await send(50, 3500);
+      assert.equal(fits.status, 200, 'up to the limit is still served');
+      ids.push(...((await fits.json()) as { predictions: { request_id: string }[] }).predictions.map((x) => x.request_id));
+      const before = countLogged();
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exited, 0, p.output());
+      await waitLogged(ids, 0);
+      assert.equal(countLogged() - before, 250, 'the served rows, and not one of the refused');
+    } finally {
+      await killServer(p);
+    }
   });
 
   test('SIGTERM right after a burst loses no prediction; a restart serves the champion again', async () => {
