@@ -99,15 +99,6 @@ function loggedCount(): number {
 }
 
 /** Waits until every id is in the prediction log (batched writes land within flushMs). */
-function countLogged(): number {
-  const db = logDb();
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM predictions').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
-
 async function waitLogged(ids: string[], timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -483,11 +474,11 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
       const fits = await send(50, 3500);
       assert.equal(fits.status, 200, 'up to the limit is still served');
       ids.push(...((await fits.json()) as { predictions: { request_id: string }[] }).predictions.map((x) => x.request_id));
-      const before = countLogged();
+      const before = loggedCount();
       p.child.kill('SIGTERM');
       assert.equal(await p.exited, 0, p.output());
       await waitLogged(ids, 0);
-      assert.equal(countLogged() - before, 250, 'the served rows, and not one of the refused');
+      assert.equal(loggedCount() - before, 250, 'the served rows, and not one of the refused');
     } finally {
       await killServer(p);
     }
