@@ -88,8 +88,9 @@ interface DbRow {
 /**
  * The prediction log: every served prediction, in SQLite (WAL) at
  * `<home>/predictions.sqlite`. Monitoring reads it here; the model server writes it
- * through `PredictionLogThread`, which runs this class on a writer thread. Writes are batched: `append` buffers, and the buffer goes
- * to disk in one transaction every `flushMs` or every `flushRows` rows, on `flush()`, and
+ * through `PredictionLogThread`, which runs this class on a writer thread. Writes are
+ * batched: `append` buffers, and the buffer goes to disk in one transaction every
+ * `flushMs` or every `flushRows` rows, on `flush()`, and
  * on `close()` — so a clean stop loses nothing, and a crash loses at most the last
  * `flushMs` of predictions. Delayed labels are applied to the same rows (after a flush, so
  * they reach rows that were still buffered).
@@ -328,7 +329,7 @@ const INSERT_CHUNK = 50;
 export const PREDICTION_LOG_FILE = 'predictions.sqlite';
 
 /** Values per serialized prediction: the INSERT's columns. */
-export const LOGGED_VALUES = 7;
+const LOGGED_VALUES = 7;
 
 /**
  * Appends one prediction to `out` as the log stores it: request id, time, model, version,
