@@ -448,6 +448,52 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     assert.ok(value('perennial_predictions_total{model="flight-delays",version="2"}') > 0);
   });
 
+  test('/metrics counts every answer once, with its latency, on every kind of route', async () => {
+    const scrape = async () => {
+      const text = (await request('GET', '/metrics')).body as string;
+      return (series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1) ?? 0);
+    };
+    const series = (route: string, method: string) => `{route="${route}",method="${method}"`;
+    const watched = [
+      [series('/v1/models/{name}:predict', 'POST'), '200'],
+      [series('/v1/models/{name}:predict', 'POST'), '400'],
+      [series('/v1/models/{name}:predict', 'GET'), '405'],
+      [series('/v1/models/{name}:{verb}', 'POST'), '404'],
+      [series('/v1/models/{name}', 'GET'), '200'],
+      [series('/v1/models/{name}:labels', 'POST'), '200'],
+      [series('/healthz', 'GET'), '200'],
+      [series('/healthz', 'POST'), '405'],
+      [series('unmatched', 'GET'), '404'],
+    ] as const;
+    const counts = (value: (s: string) => number) => watched.map(([s, status]) => value(`perennial_http_requests_total${s},status="${status}"}`));
+    const durations = (value: (s: string) => number) => [...new Set(watched.map(([s]) => s))].map((s) => [value(`perennial_http_request_duration_seconds_count${s}}`), value(`perennial_http_request_duration_seconds_sum${s}}`)]);
+    const before = await scrape();
+
+    const ok = await predict(FLIGHTS, [flightInstance(holdout[0])]);
+    assert.equal(ok.status, 200);
+    await predict(FLIGHTS, [flightInstance(holdout[1])]);
+    assert.equal((await predict(FLIGHTS, [{ ...flightInstance(holdout[0]), distance: 'far' }])).status, 400);
+    assert.equal((await request('POST', `/v1/models/${FLIGHTS}:predict`, undefined, { raw: '{"instances": [' })).status, 400);
+    assert.equal((await request('GET', `/v1/models/${FLIGHTS}:predict`)).status, 405);
+    assert.equal((await request('POST', `/v1/models/${FLIGHTS}:explain`, { instances: [] })).status, 404);
+    assert.equal((await request('GET', `/v1/models/${FLIGHTS}`)).status, 200);
+    assert.equal((await request('POST', `/v1/models/${FLIGHTS}:labels`, { labels: [{ request_id: ok.body.predictions[0].request_id, label: 1 }] })).status, 200);
+    assert.equal((await request('GET', '/healthz')).status, 200);
+    assert.equal((await request('POST', '/healthz', {})).status, 405);
+    assert.equal((await request('GET', '/no/such/route')).status, 404);
+
+    const after = await scrape();
+    const delta = counts(after).map((n, i) => n - counts(before)[i]);
+    assert.deepEqual(delta, [2, 2, 1, 1, 1, 1, 1, 1, 1], watched.map(([s, status], i) => `${s},status=${status}: ${delta[i]}`).join('\n'));
+    // Every answer also lands in its series' latency histogram, with a time it took.
+    const d0 = durations(before);
+    const d1 = durations(after);
+    d1.forEach(([count, sum], i) => {
+      assert.equal(count - d0[i][0], [4, 1, 1, 1, 1, 1, 1, 1][i], `histogram count of series ${i}`);
+      assert.ok(sum > d0[i][1] && sum - d0[i][1] < 5, `histogram sum of series ${i} grew by ${sum - d0[i][1]} s`);
+    });
+  });
+
   test('past PERENNIAL_SERVER_LOG_MAX_PENDING rows waiting for the disk, predictions get 503 and are not logged', async () => {
     const p = await startServerProcess(
       { PERENNIAL_HOME: home, LOG_LEVEL: 'warn', PERENNIAL_SERVER_FLUSH_MS: '600000', PERENNIAL_SERVER_FLUSH_ROWS: '1000000', PERENNIAL_SERVER_LOG_MAX_PENDING: '250' },
