@@ -80,6 +80,19 @@ export function daysInMonth(year: number, month: number): number {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date, for years ≥ 0 (H. Hinnant's
+ * days_from_civil): what Date.UTC gives, by arithmetic, without a call into the runtime.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
 /** The digits of `s` from `from` to `to` as a number, or -1 if any is not a digit. */
 function digits(s: string, from: number, to: number): number {
   let n = 0;
@@ -106,7 +119,7 @@ export function parseIsoUtc(s: string): number | undefined {
   const month = digits(s, 5, 7);
   const day = digits(s, 8, 10);
   if (year < 1000 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (n === 10) return Date.UTC(year, month - 1, day);
+  if (n === 10) return daysFromCivil(year, month, day) * MS_PER_DAY;
   const sep = s.charCodeAt(10);
   if ((sep !== 84 && sep !== 32) || n < 16 || s.charCodeAt(13) !== 58) return undefined;
   const hour = digits(s, 11, 13);
@@ -126,7 +139,7 @@ export function parseIsoUtc(s: string): number | undefined {
     }
   }
   if (i < n && s.charCodeAt(i) === 90) i++;
-  return i === n ? Date.UTC(year, month - 1, day, hour, minute, second, ms) : undefined;
+  return i === n ? daysFromCivil(year, month, day) * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + ms : undefined;
 }
 
 /** One raw input value in the canonical form the transforms read. */

@@ -9,7 +9,7 @@
  * Structured clone sends the batch's one `columns` array once, however many rows refer to it.
  */
 import type { ServedPrediction } from './predictionLogThread';
-import { serializeRow } from './predictionLog';
+import { serializeRow, storedFeatures } from './predictionLog';
 
 export interface EncodedBatch {
   values: unknown[];
@@ -60,14 +60,35 @@ export class BatchEncoder {
   }
 }
 
-/** `new Date(ms).toISOString()`, reused while the millisecond lasts (rows come in bursts). */
+const MS_PER_DAY = 86_400_000;
+/** 10000-01-01T00:00:00Z: before it, toISOString's year has four digits. */
+const YEAR_10000_MS = 253_402_300_800_000;
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 let isoMs = Number.NaN;
 let isoText = '';
+let isoDay = Number.NaN;
+let isoDayPrefix = '';
+
+/**
+ * `new Date(ms).toISOString()` for the writer thread, which formats one per row: the
+ * last one is reused while the millisecond lasts (rows come in bursts), and the date part
+ * while the day lasts; the time of day is arithmetic. Outside whole milliseconds of years
+ * 1970–9999 it is toISOString itself.
+ */
 function isoAt(ms: number): string {
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
+  if (ms === isoMs) return isoText;
+  isoMs = ms;
+  if (!(Number.isInteger(ms) && ms >= 0 && ms < YEAR_10000_MS)) return (isoText = new Date(ms).toISOString());
+  const day = ms - (ms % MS_PER_DAY);
+  if (day !== isoDay) {
+    isoDay = day;
+    isoDayPrefix = new Date(day).toISOString().slice(0, 11); // YYYY-MM-DDT
   }
+  const inDay = ms - day;
+  const seconds = Math.floor(inDay / 1000);
+  isoText = `${isoDayPrefix}${TWO_DIGITS[Math.floor(seconds / 3600)]}:${TWO_DIGITS[Math.floor(seconds / 60) % 60]}:${TWO_DIGITS[seconds % 60]}.${THREE_DIGITS[inDay % 1000]}Z`;
   return isoText;
 }
 
@@ -103,7 +124,7 @@ export function decodePredictions(batch: Pick<EncodedBatch, 'values' | 'numbers'
     const instance = instanceJson(keys, values, v + 3);
     v += 3 + columns.length;
     const width = numbers[n + 3];
-    serializeRow(out, requestId, isoAt(numbers[n]), model, numbers[n + 1], instance, numbers.subarray(n + NUMBERS_PER_ROW, n + NUMBERS_PER_ROW + width), numbers[n + 2]);
+    serializeRow(out, requestId, isoAt(numbers[n]), model, numbers[n + 1], instance, storedFeatures(numbers, n + NUMBERS_PER_ROW, width), numbers[n + 2]);
     n += NUMBERS_PER_ROW + width;
   }
   return out;

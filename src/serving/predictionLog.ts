@@ -337,19 +337,29 @@ const LOGGED_VALUES = 7;
  * reuse its feature buffer and only strings and bytes wait for the disk.
  */
 export function serializePrediction(out: unknown[], r: PredictionRecord): void {
-  serializeRow(out, r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), r.features, r.score);
+  serializeRow(out, r.requestId, r.at, r.model, r.modelVersion, JSON.stringify(r.instance), featuresBlob(r.features), r.score);
 }
 
-/** The row layout itself (`serializePrediction` with the instance already as JSON text). */
-export function serializeRow(out: unknown[], requestId: string, at: string, model: string, modelVersion: number, instanceJson: string, features: ArrayLike<number>, score: number): void {
-  out.push(requestId, at, model, modelVersion, instanceJson, featuresBlob(features), score);
+/** The row layout itself, with the instance as JSON text and the features as stored (`featuresBlob`, `storedFeatures`). */
+export function serializeRow(out: unknown[], requestId: string, at: string, model: string, modelVersion: number, instanceJson: string, features: Buffer, score: number): void {
+  out.push(requestId, at, model, modelVersion, instanceJson, features, score);
 }
 
-/** The features as stored: little-endian float64s, in order. */
+/** The features as stored: little-endian float64s, in order. A copy: the caller may reuse `features`. */
 function featuresBlob(features: ArrayLike<number>): Buffer {
   const blob = Buffer.allocUnsafe(8 * features.length);
   for (let i = 0; i < features.length; i++) blob.writeDoubleLE(features[i], 8 * i);
   return blob;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Float64Array.of(-0).buffer)[7] === 0x80;
+
+/**
+ * The same bytes as `featuresBlob` for `count` numbers from `from`, as a view where the
+ * platform is little-endian (a copy elsewhere): for numbers nothing writes again before the insert.
+ */
+export function storedFeatures(numbers: Float64Array, from: number, count: number): Buffer {
+  return LITTLE_ENDIAN ? Buffer.from(numbers.buffer, numbers.byteOffset + 8 * from, 8 * count) : featuresBlob(numbers.subarray(from, from + count));
 }
 
 /** Stored features as numbers, null where missing: a float64 BLOB, or the JSON text of rows logged before it. */

@@ -16,6 +16,7 @@ import { featureRow } from '../../src/features/pipeline';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { Registry } from '../../src/registry/registry';
 import { PredictionLog } from '../../src/serving/predictionLog';
+import { splitTarget } from '../../src/serving/app';
 import { waitUntilServing, type ModelStatus } from '../../src/serving/client';
 import { validateInstances } from '../../src/serving/validateInstances';
 import { freePort } from '../../src/util/net';
@@ -585,6 +586,15 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
 });
 
 describe('serving library', () => {
+  test('a model route target splits on its last colon', () => {
+    assert.deepEqual(splitTarget('flight-delays:predict'), { name: 'flight-delays', verb: 'predict' });
+    assert.deepEqual(splitTarget('flight-delays'), { name: 'flight-delays', verb: undefined });
+    assert.deepEqual(splitTarget('a:b:labels'), { name: 'a:b', verb: 'labels' });
+    assert.deepEqual(splitTarget(':predict'), { name: '', verb: 'predict' });
+    assert.deepEqual(splitTarget('m:'), { name: 'm', verb: '' });
+    assert.deepEqual(splitTarget(''), { name: '', verb: undefined });
+  });
+
   test('the prediction log batches writes: by row count, by time, and on flush and close', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'perennial-plog-'));
     try {

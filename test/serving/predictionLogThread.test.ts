@@ -41,6 +41,8 @@ function count(file: string): number {
   }
 }
 
+const EDGE_TIMES = [0, 1, 999, 59_999, 86_399_999, 86_400_000, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2100, 2, 1), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0, 1), -1, -86_400_001, 1.5, Date.UTC(1970, 0, 2, 0, 0, 0, 7)];
+
 describe('prediction log thread', () => {
   test('the wire format decodes to exactly the rows the synchronous log writes: models of different columns and widths in one batch', () => {
     const encoder = new BatchEncoder();
@@ -50,6 +52,9 @@ describe('prediction log thread', () => {
       // Past the encoder's first buffer, alternating two models with their own columns and feature counts;
       // a first column absent, a key and a value that need escaping.
       const p = n % 2 ? served(n) : { ...served(n, 'other'), columns: odd, instance: { ...(n % 4 ? { t: '2001-01-01' } : {}), 'say "hi"': n % 3 ? 'é\n"' : null, n: -n / 7 }, features: Float64Array.of(n, NaN) };
+      // Times across seconds, days, leap days and centuries, runs of equal ones, and the edges of what toISOString writes.
+      if (n % 5 === 0) p.atMs = EDGE_TIMES[(n / 5) % EDGE_TIMES.length];
+      else if (n % 5 === 1) p.atMs = Date.UTC(1999, 11, 31, 23, 59, 58) + Math.floor(n / 3) * 3_599_937;
       encoder.add(p);
       serializePrediction(expected, { requestId: p.requestId, at: new Date(p.atMs).toISOString(), model: p.model, modelVersion: p.modelVersion, instance: p.instance, features: p.features, score: p.score });
     }
