@@ -113,6 +113,18 @@ function digits(s: string, from: number, to: number): number {
  * back to the general parser — which gives the same number for every string read here.
  */
 export function parseIsoUtc(s: string): number | undefined {
+  // The model server reads each timestamp twice, validating then computing features: the
+  // second read of the same string is a comparison.
+  if (s === lastIsoText) return lastIsoMs;
+  lastIsoMs = readIsoUtc(s);
+  lastIsoText = s;
+  return lastIsoMs;
+}
+
+let lastIsoText = '';
+let lastIsoMs: number | undefined;
+
+function readIsoUtc(s: string): number | undefined {
   const n = s.length;
   if (n < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined;
   const year = digits(s, 0, 4);
