@@ -412,11 +412,20 @@ async function printLifecycle(): Promise<void> {
   const rounds = serving.pairs;
   console.log(`\n# model server on loopback, batch 1, autocannon with 8 connections: ${rounds.length} rounds, each with fresh server processes, 5 s per side, the side loaded first alternating`);
   for (const [i, { perennial: p, baseline: b }] of rounds.entries()) {
-    const cpu = p.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined ? `; main-thread CPU per request ${fmt(p.cpuUsPerRequest, 0)} vs ${fmt(b.cpuUsPerRequest, 0)} µs` : '';
+    const cpu =
+      p.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined
+        ? `; CPU per request: main thread ${fmt(p.cpuUsPerRequest, 0)} vs ${fmt(b.cpuUsPerRequest, 0)} µs, all threads ${fmt(p.processCpuUsPerRequest!, 0)} vs ${fmt(b.processCpuUsPerRequest!, 0)} µs`
+        : '';
     console.log(`  round ${i + 1}: perennial ${Math.round(p.reqPerSec)} req/s (p99 ${fmt(p.p99ms, 2)} ms, ${p.errors} errors), bare fastify ${Math.round(b.reqPerSec)} req/s (p99 ${fmt(b.p99ms, 2)} ms) → ${fmt(serving.ratios[i], 2)}${cpu}`);
   }
   const p99 = median(rounds.map((r) => r.perennial.p99ms));
   console.log(`  ratio perennial/bare: throughput median ${fmt(serving.medianRatio, 2)} (range ${fmt(Math.min(...serving.ratios), 2)}–${fmt(Math.max(...serving.ratios), 2)}; goal ≥ 0.8), p99 median ${fmt(p99, 2)} ms (goal ≤ 10 ms)`);
+  const costs = rounds.filter((r) => r.perennial.processCpuUsPerRequest !== undefined && r.baseline.processCpuUsPerRequest !== undefined);
+  if (costs.length) {
+    const cpuRatio = median(costs.map((r) => r.baseline.processCpuUsPerRequest! / r.perennial.processCpuUsPerRequest!));
+    // What the ratio would be with the load generator on other cores: the server's whole CPU cost per request.
+    console.log(`  CPU per request bare/perennial (all threads, prediction-log writer included): median ${fmt(cpuRatio, 2)}`);
+  }
   const b = serving.batch;
   console.log(`  batch 100: ${Math.round(serving.batch100RowsPerSec).toLocaleString('en-US')} rows/s answered (p50 ${fmt(b.p50ms, 2)} ms per request, ${b.errors} refused or failed)`);
   console.log(`    with logging: the prediction log caught up ${fmt(serving.catchUpSeconds, 2)} s after the load → ${Math.round(serving.batch100LoggedRowsPerSec).toLocaleString('en-US')} rows/s answered and on disk`);

@@ -59,26 +59,38 @@ export async function stopServer(child: ChildProcess): Promise<void> {
 }
 
 /**
- * CPU seconds a process's main thread has used (Linux /proc; undefined elsewhere). Per
- * request it is the steadiest figure here: throughput on a shared 2-core machine swings
- * ±10 % between runs, CPU per request much less.
+ * CPU seconds a process has used (Linux /proc; undefined elsewhere): its main thread
+ * (`task/<pid>/stat`) or all its threads (`stat`), e.g. the model server's prediction-log
+ * writer too. Per request it is the steadiest figure here: throughput on a shared 2-core
+ * machine swings ±10 % between runs, CPU per request much less.
  */
-function mainThreadCpuSeconds(pid: number | undefined): number | undefined {
+function cpuSeconds(pid: number | undefined, threads: 'main' | 'all'): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const file = threads === 'main' ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+    const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
   } catch {
     return undefined;
   }
 }
 
-/** One load, with the server's main-thread CPU time per request (µs) when it can be read. */
-async function measured(server: ChildProcess, url: string, body: string, seconds: number, connections: number): Promise<LoadResult & { cpuUsPerRequest?: number }> {
-  const before = mainThreadCpuSeconds(server.pid);
+export interface MeasuredLoad extends LoadResult {
+  /** The server's main-thread CPU per answered request, µs (where /proc can be read). */
+  cpuUsPerRequest?: number;
+  /** The same for all the server's threads. */
+  processCpuUsPerRequest?: number;
+}
+
+/** One load, with the server's CPU time per request when it can be read. */
+async function measured(server: ChildProcess, url: string, body: string, seconds: number, connections: number): Promise<MeasuredLoad> {
+  const main0 = cpuSeconds(server.pid, 'main');
+  const all0 = cpuSeconds(server.pid, 'all');
   const r = await load(url, body, seconds, connections);
-  const after = mainThreadCpuSeconds(server.pid);
-  return before === undefined || after === undefined || r.requests === 0 ? r : { ...r, cpuUsPerRequest: ((after - before) * 1e6) / r.requests };
+  const main1 = cpuSeconds(server.pid, 'main');
+  const all1 = cpuSeconds(server.pid, 'all');
+  if (r.requests === 0 || main0 === undefined || main1 === undefined || all0 === undefined || all1 === undefined) return r;
+  return { ...r, cpuUsPerRequest: ((main1 - main0) * 1e6) / r.requests, processCpuUsPerRequest: ((all1 - all0) * 1e6) / r.requests };
 }
 
 /** Waits until the model server's prediction log has nothing waiting for the disk. */
@@ -133,10 +145,10 @@ async function stopServers(s: Servers): Promise<void> {
  * goes first alternating. The ratio is taken per round and its median reported. Then
  * batch 100 on the last round's server.
  */
-export async function benchServing(home: string, model: string, instance: Record<string, unknown>, seconds = 5, concurrency = 8, rounds = 5) {
+export async function benchServing(home: string, model: string, instance: Record<string, unknown>, seconds = 5, concurrency = 8, rounds = 7) {
   const one = JSON.stringify({ instances: [instance] });
   const hundred = JSON.stringify({ instances: Array.from({ length: 100 }, () => instance) });
-  const pairs: { perennial: Awaited<ReturnType<typeof measured>>; baseline: Awaited<ReturnType<typeof measured>> }[] = [];
+  const pairs: { perennial: MeasuredLoad; baseline: MeasuredLoad }[] = [];
   let servers: Servers | undefined;
   try {
     for (let r = 0; r < rounds; r++) {
