@@ -293,12 +293,29 @@ async function benchLifecycle(loaded: LoadedSpec, rounds = 3) {
       }
       return times;
     });
-    const instance = { date: '2001-01-04T08:30:00', distance: 600, origin: 'ORD', destination: 'ATL' };
-    const serving = await benchServing(home, loaded.spec.name, instance);
+    const serving = await benchServing(home, loaded.spec.name, flightInstances(500));
     return { promotions, serving };
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+/**
+ * `n` flights as clients would send them, the same every run: departures over two days at
+ * any minute, busy 2001 airports in any pairing (1 in 20 an airport the model never saw),
+ * distances from short hops to coast to coast.
+ */
+function flightInstances(n: number): Record<string, unknown>[] {
+  const airports = ['ATL', 'ORD', 'DFW', 'LAX', 'PHX', 'DEN', 'IAH', 'LAS', 'DTW', 'MSP', 'SFO', 'EWR', 'STL', 'SEA', 'BOS', 'CLT', 'PHL', 'LGA', 'SLC', 'MCO', 'BWI', 'DCA', 'CVG', 'PIT', 'SAN', 'MIA', 'TPA', 'MDW', 'HOU', 'OAK'];
+  let seed = 42;
+  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const airport = () => (next() < 0.05 ? 'ZZZ' : airports[Math.floor(next() * airports.length)]);
+  return Array.from({ length: n }, () => ({
+    date: new Date(Date.UTC(2001, 0, 4) + Math.floor(next() * 2 * 24 * 60) * 60_000).toISOString().slice(0, 19),
+    distance: 100 + Math.floor(next() * 2500),
+    origin: airport(),
+    destination: airport(),
+  }));
 }
 
 /**

@@ -18,9 +18,13 @@ export interface LoadResult {
   errors: number;
 }
 
-/** A bounded load from autocannon: `connections` keep-alive clients for `seconds`. */
-export async function load(url: string, body: string, seconds: number, connections: number): Promise<LoadResult> {
-  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, duration: seconds, connections });
+/**
+ * A bounded load from autocannon: `connections` keep-alive clients for `seconds`, each
+ * sending `bodies` in turn (autocannon builds them once, so more bodies cost it nothing).
+ */
+export async function load(url: string, bodies: string | readonly string[], seconds: number, connections: number): Promise<LoadResult> {
+  const sequence = (typeof bodies === 'string' ? [bodies] : bodies).map((body) => ({ body }));
+  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, requests: sequence, duration: seconds, connections });
   const requests = r['2xx'];
   return {
     requests,
@@ -83,7 +87,7 @@ export interface MeasuredLoad extends LoadResult {
 }
 
 /** One load, with the server's CPU time per request when it can be read. */
-async function measured(server: ChildProcess, url: string, body: string, seconds: number, connections: number): Promise<MeasuredLoad> {
+async function measured(server: ChildProcess, url: string, body: readonly string[], seconds: number, connections: number): Promise<MeasuredLoad> {
   const main0 = cpuSeconds(server.pid, 'main');
   const all0 = cpuSeconds(server.pid, 'all');
   const r = await load(url, body, seconds, connections);
@@ -145,9 +149,11 @@ async function stopServers(s: Servers): Promise<void> {
  * goes first alternating. The ratio is taken per round and its median reported. Then
  * batch 100 on the last round's server.
  */
-export async function benchServing(home: string, model: string, instance: Record<string, unknown>, seconds = 5, concurrency = 8, rounds = 7) {
-  const one = JSON.stringify({ instances: [instance] });
-  const hundred = JSON.stringify({ instances: Array.from({ length: 100 }, () => instance) });
+export async function benchServing(home: string, model: string, instances: readonly Record<string, unknown>[], seconds = 5, concurrency = 8, rounds = 7) {
+  // Many different instances, not one sent again and again: real traffic takes different
+  // paths through the trees and the lookup tables, and hits no cache of the last value.
+  const one = instances.map((instance) => JSON.stringify({ instances: [instance] }));
+  const hundred = JSON.stringify({ instances: Array.from({ length: 100 }, (_, i) => instances[i % instances.length]) });
   const pairs: { perennial: MeasuredLoad; baseline: MeasuredLoad }[] = [];
   let servers: Servers | undefined;
   try {
