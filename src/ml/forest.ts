@@ -143,7 +143,8 @@ function goesRight(word: number, ranks: Int32Array, catDirs: Uint8Array[]): numb
   const r = ranks[word >>> 18];
   const index = (word >>> 2) & MAX_INDEX;
   if (r === NO_RANK) return 1 - (word & 1);
-  if ((word & 2) === 0) return r > index ? 1 : 0;
+  // r > index as the sign bit of index − r (both below 2^16): no branch to mispredict.
+  if ((word & 2) === 0) return (index - r) >>> 31;
   const dirs = catDirs[index];
   const dir = r < dirs.length ? dirs[r] : 0;
   return dir === 0 ? 1 - (word & 1) : dir - 1;
