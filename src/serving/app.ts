@@ -129,7 +129,12 @@ declare module 'fastify' {
 /** Metrics labels of the known verbs, built once: the same string each request hashes quickly as a map key. */
 const VERB_ROUTES: Record<string, string> = Object.fromEntries(Object.keys(VERBS).map((v) => [v, `/v1/models/{name}:${v}`]));
 
+const PREDICT_SUFFIX = ':predict';
+
 function modelTarget(target: string): ModelTarget {
+  // Predictions first, with the verb as a constant: a verb sliced from the path is a new
+  // string each request, and every comparison and lookup of it compares characters.
+  if (target.endsWith(PREDICT_SUFFIX)) return { name: target.slice(0, -PREDICT_SUFFIX.length), verb: 'predict', route: VERB_ROUTES.predict };
   const { name, verb } = splitTarget(target);
   const route = verb === undefined ? '/v1/models/{name}' : (VERB_ROUTES[verb] ?? '/v1/models/{name}:{verb}');
   return { name, verb, route };
