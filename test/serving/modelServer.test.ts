@@ -465,6 +465,7 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
       [series('/healthz', 'GET'), '200'],
       [series('/healthz', 'POST'), '405'],
       [series('unmatched', 'GET'), '404'],
+      [series('unmatched', 'POST'), '400'],
     ] as const;
     const counts = (value: (s: string) => number) => watched.map(([s, status]) => value(`perennial_http_requests_total${s},status="${status}"}`));
     const durations = (value: (s: string) => number) => [...new Set(watched.map(([s]) => s))].map((s) => [value(`perennial_http_request_duration_seconds_count${s}}`), value(`perennial_http_request_duration_seconds_sum${s}}`)]);
@@ -482,15 +483,16 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     assert.equal((await request('GET', '/healthz')).status, 200);
     assert.equal((await request('POST', '/healthz', {})).status, 405);
     assert.equal((await request('GET', '/no/such/route')).status, 404);
+    assert.equal((await request('POST', '/no/such/route', undefined, { raw: '{"instances": [' })).status, 400);
 
     const after = await scrape();
     const delta = counts(after).map((n, i) => n - counts(before)[i]);
-    assert.deepEqual(delta, [2, 2, 1, 1, 1, 1, 1, 1, 1], watched.map(([s, status], i) => `${s},status=${status}: ${delta[i]}`).join('\n'));
+    assert.deepEqual(delta, [2, 2, 1, 1, 1, 1, 1, 1, 1, 1], watched.map(([s, status], i) => `${s},status=${status}: ${delta[i]}`).join('\n'));
     // Every answer also lands in its series' latency histogram, with a time it took.
     const d0 = durations(before);
     const d1 = durations(after);
     d1.forEach(([count, sum], i) => {
-      assert.equal(count - d0[i][0], [4, 1, 1, 1, 1, 1, 1, 1][i], `histogram count of series ${i}`);
+      assert.equal(count - d0[i][0], [4, 1, 1, 1, 1, 1, 1, 1, 1][i], `histogram count of series ${i}`);
       assert.ok(sum > d0[i][1] && sum - d0[i][1] < 5, `histogram sum of series ${i} grew by ${sum - d0[i][1]} s`);
     });
   });
