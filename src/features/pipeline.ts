@@ -1,5 +1,6 @@
 import type { ColumnSpec, DatePart, FeatureSpec, TargetSpec } from '../spec/modelSpec';
 import type { FeatureMatrix } from '../ml/gbdt';
+import { daysInMonth } from '../util/calendar';
 import { labelOf } from './target';
 
 /**
@@ -70,14 +71,6 @@ export function parseTimestamp(value: unknown): number {
     return Date.parse(iso);
   }
   return NaN;
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** Gregorian (proleptic, as Date is). */
-export function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return DAYS_IN_MONTH[month - 1];
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ColumnSpec } from '../spec/modelSpec';
-import { daysInMonth, parseIsoUtc, parseTimestamp } from '../features/pipeline';
+import { parseIsoUtc, parseTimestamp } from '../features/pipeline';
+import { daysInMonth } from '../util/calendar';
 
 /** One problem with one field of one instance; `field` is absent when the whole instance is wrong. */
 export interface ValidationIssue {

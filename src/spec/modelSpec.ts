@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCalendarDateTime } from '../util/calendar';
 import { DURATION_PATTERN } from '../util/duration';
 
 /**
@@ -14,7 +15,7 @@ export const ISO_DATE_PATTERN = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{
 const isoDate = z
   .string()
   .regex(ISO_DATE_PATTERN, 'expected an ISO date or date-time, e.g. 2001-01-22 or 2001-01-22T06:00:00')
-  .refine((s) => !Number.isNaN(Date.parse(asUtc(s.replace(' ', 'T')))), 'not a real calendar date');
+  .refine((s) => isCalendarDateTime(s) && !Number.isNaN(Date.parse(asUtc(s.replace(' ', 'T')))), 'not a real calendar date and time of day');
 
 export const ColumnSpec = z.discriminatedUnion('type', [
   z.object({

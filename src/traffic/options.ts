@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ModelSpec } from '../spec/modelSpec';
 import { asUtc, ISO_DATE_PATTERN } from '../spec/modelSpec';
+import { isCalendarDateTime } from '../util/calendar';
 import { TrafficError } from './errors';
 
 export const SCENARIOS = ['same', 'later-months', 'shift'] as const;
@@ -46,7 +47,7 @@ export const MAX_BATCH = 1000;
 
 const isoTime = z
   .string()
-  .refine((s) => ISO_DATE_PATTERN.test(s) && isCalendarDate(s) && Number.isFinite(utcMs(s)), 'must be an ISO date or date-time, e.g. 2001-03-01 or 2001-03-01T06:00:00Z')
+  .refine((s) => ISO_DATE_PATTERN.test(s) && isCalendarDateTime(s) && Number.isFinite(utcMs(s)), 'must be an ISO date or date-time, e.g. 2001-03-01 or 2001-03-01T06:00:00Z')
   .optional();
 
 const Settings = z
@@ -82,13 +83,6 @@ export type CheckedOptions = Omit<TrafficOptions, 'batch' | 'maxMs' | 'labelDela
   labelDelayMs: number | null;
   seed: number;
 };
-
-/** Date.parse rolls 2001-02-30 over to March 2; a period starting there is a typo. */
-function isCalendarDate(s: string): boolean {
-  const [y, m, d] = s.slice(0, 10).split('-').map(Number);
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
-}
 
 export function utcMs(iso: string): number {
   return Date.parse(asUtc(iso.replace(' ', 'T')));

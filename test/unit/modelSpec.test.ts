@@ -108,3 +108,21 @@ test('monitoring and retrain policies are validated: unknown excluded features, 
   assert.deepEqual(ok.monitoring?.drift.exclude, ['hour', 'minute_of_day', 'day_of_week']);
   assert.equal(ok.retrain?.onDrift?.consecutiveBreaches, 3);
 });
+
+test('windows name real days and times: 2001-02-30 and 24:00 are refused, not rolled over by Date.parse', () => {
+  const withTraining = (start: string, end: string) => {
+    const raw = flightsSpecRaw() as any;
+    raw.data.training = { start, end };
+    raw.data.holdout = { start: end, end: '2001-03-31' };
+    return raw;
+  };
+  for (const [start, end] of [['2001-02-30', '2001-03-10'], ['2001-01-01', '2001-02-29'], ['2001-01-01T24:00', '2001-03-10'], ['2001-01-01', '2001-03-01T10:60'], ['2001-13-01', '2001-03-10']]) {
+    assert.throws(
+      () => parseSpec(withTraining(start, end)),
+      (err: unknown) => err instanceof SpecError && err.problems.some((p) => /^data\.training\.(start|end): not a real calendar date and time of day/.test(p)),
+      `${start} – ${end}`,
+    );
+  }
+  // Leap days that exist, and the last minute of a day, are fine.
+  assert.equal(parseSpec(withTraining('2000-02-29', '2001-03-01T23:59:59')).spec.data.training.start, '2000-02-29');
+});
