@@ -97,7 +97,15 @@ class HttpError extends Error {
 
 const MODEL_ROUTE = '/v1/models/:target';
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
-const VERBS: Record<string, string> = { predict: 'POST', labels: 'POST' };
+/**
+ * Records looked up by a name from the request path have no prototype: `:toString` or
+ * `:__proto__` must find nothing, not Object.prototype's members.
+ */
+function lookupTable(entries: Record<string, string>): Record<string, string> {
+  return Object.assign(Object.create(null) as Record<string, string>, entries);
+}
+
+const VERBS = lookupTable({ predict: 'POST', labels: 'POST' });
 
 /**
  * `{name}` or `{name}:{verb}`, split on the last colon (model names have none). Routing
@@ -123,11 +131,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set on the model route by its handler (or the error handler); null elsewhere. */
     modelTarget: ModelTarget | null;
+    /** Set when the request has been counted in the metrics: a path that answers twice (a send whose serializer throws goes on to the error handler) counts once. */
+    metricsObserved: boolean;
   }
 }
 
 /** Metrics labels of the known verbs, built once: the same string each request hashes quickly as a map key. */
-const VERB_ROUTES: Record<string, string> = Object.fromEntries(Object.keys(VERBS).map((v) => [v, `/v1/models/{name}:${v}`]));
+const VERB_ROUTES = lookupTable(Object.fromEntries(Object.keys(VERBS).map((v) => [v, `/v1/models/{name}:${v}`])));
 
 const PREDICT_SUFFIX = ':predict';
 
@@ -357,6 +367,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   });
 
   app.decorateRequest('modelTarget', null);
+  app.decorateRequest('metricsObserved', false);
 
   /*
    * Request metrics. The model route and unmatched requests are observed where they are
@@ -368,8 +379,11 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
    * the request reaching the HTTP server.
    */
   app.server.prependListener('request', stampArrival);
-  const observe = (request: FastifyRequest, reply: FastifyReply): void =>
+  const observe = (request: FastifyRequest, reply: FastifyReply): void => {
+    if (request.metricsObserved) return;
+    request.metricsObserved = true;
     metrics.requestSeries(routeLabel(request), request.method).observe(reply.statusCode, secondsSince(request.raw));
+  };
   /** Route options for the routes observed by hook. */
   const observedByHook = {
     onResponse: (request: FastifyRequest, reply: FastifyReply, done: () => void) => {

@@ -449,6 +449,20 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     assert.ok(value('perennial_predictions_total{model="flight-delays",version="2"}') > 0);
   });
 
+  test('verbs named like built-in object members are unknown verbs, and /metrics keeps answering', async () => {
+    for (const verb of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      for (const method of ['POST', 'GET']) {
+        const r = await request(method, `/v1/models/${FLIGHTS}:${verb}`, method === 'POST' ? { instances: [] } : undefined);
+        assert.equal(r.status, 404, `${method} :${verb}`);
+        assert.equal(r.body.error, `unknown verb ":${verb}" (known: :predict, :labels)`);
+        assert.equal(r.headers.get('allow'), null);
+      }
+    }
+    const metrics = await request('GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body as string, /^perennial_http_requests_total\{route="\/v1\/models\/\{name\}:\{verb\}",method="GET",status="404"\} \d+$/m);
+  });
+
   test('/metrics counts every answer once, with its latency, on every kind of route', async () => {
     const scrape = async () => {
       const text = (await request('GET', '/metrics')).body as string;
