@@ -23,8 +23,15 @@ export interface LoadResult {
  * sending `bodies` in turn (autocannon builds them once, so more bodies cost it nothing).
  */
 export async function load(url: string, bodies: string | readonly string[], seconds: number, connections: number): Promise<LoadResult> {
-  const sequence = (typeof bodies === 'string' ? [bodies] : bodies).map((body) => ({ body }));
-  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, requests: sequence, duration: seconds, connections });
+  const list = typeof bodies === 'string' ? [bodies] : bodies;
+  let clients = 0;
+  // Each connection starts at its own place in the list: in step, consecutive requests
+  // would carry the same body.
+  const setupClient = (client: { setRequests(requests: { body: string }[]): void }) => {
+    const from = Math.floor((clients++ * list.length) / connections) % list.length;
+    client.setRequests([...list.slice(from), ...list.slice(0, from)].map((body) => ({ body })));
+  };
+  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, requests: list.map((body) => ({ body })), setupClient, duration: seconds, connections });
   const requests = r['2xx'];
   return {
     requests,
@@ -86,12 +93,16 @@ export interface MeasuredLoad extends LoadResult {
   processCpuUsPerRequest?: number;
 }
 
-/** One load, with the server's CPU time per request when it can be read. */
-async function measured(server: ChildProcess, url: string, body: readonly string[], seconds: number, connections: number): Promise<MeasuredLoad> {
+/**
+ * One load, with the server's CPU time per request when it can be read. `settle` waits for
+ * work the load left behind (the prediction log's last rows) before all threads' CPU is read.
+ */
+async function measured(server: ChildProcess, url: string, body: readonly string[], seconds: number, connections: number, settle?: () => Promise<void>): Promise<MeasuredLoad> {
   const main0 = cpuSeconds(server.pid, 'main');
   const all0 = cpuSeconds(server.pid, 'all');
   const r = await load(url, body, seconds, connections);
   const main1 = cpuSeconds(server.pid, 'main');
+  await settle?.();
   const all1 = cpuSeconds(server.pid, 'all');
   if (r.requests === 0 || main0 === undefined || main1 === undefined || all0 === undefined || all1 === undefined) return r;
   return { ...r, cpuUsPerRequest: ((main1 - main0) * 1e6) / r.requests, processCpuUsPerRequest: ((all1 - all0) * 1e6) / r.requests };
@@ -166,10 +177,15 @@ export async function benchServing(home: string, model: string, instances: reado
       await load(s.serveUrl, one, 3, concurrency);
       await load(s.bareUrl, one, 3, concurrency);
       await logCaughtUp(s.servePort);
-      const perennialFirst = r % 2 === 0;
-      const first = perennialFirst ? await measured(s.serve, s.serveUrl, one, seconds, concurrency) : await measured(s.bare, s.bareUrl, one, seconds, concurrency);
-      const second = perennialFirst ? await measured(s.bare, s.bareUrl, one, seconds, concurrency) : await measured(s.serve, s.serveUrl, one, seconds, concurrency);
-      pairs.push(perennialFirst ? { perennial: first, baseline: second } : { perennial: second, baseline: first });
+      const perennial = () => measured(s.serve, s.serveUrl, one, seconds, concurrency, () => logCaughtUp(s.servePort));
+      const baseline = () => measured(s.bare, s.bareUrl, one, seconds, concurrency);
+      if (r % 2 === 0) {
+        const p = await perennial();
+        pairs.push({ perennial: p, baseline: await baseline() });
+      } else {
+        const b = await baseline();
+        pairs.push({ perennial: await perennial(), baseline: b });
+      }
     }
     const s = servers!;
     await logCaughtUp(s.servePort);
