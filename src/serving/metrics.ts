@@ -103,11 +103,6 @@ export class ServerMetrics {
     return s;
   }
 
-  /** One finished HTTP request. */
-  observeRequest(route: string, method: string, status: number, seconds: number): void {
-    this.requestSeries(route, method).observe(status, seconds);
-  }
-
   /** A counter of instances scored by one model version; callers may keep it and add to `value`. */
   predictionCounter(model: string, version: number): Counter {
     let byVersion = this.predictionsByModel.get(model);
