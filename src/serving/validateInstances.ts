@@ -1,6 +1,6 @@
 import type { ColumnSpec } from '../spec/modelSpec';
 import { parseIsoUtc, parseTimestamp } from '../features/pipeline';
-import { daysInMonth } from '../util/calendar';
+import { calendarProblem } from '../util/calendar';
 
 /** One problem with one field of one instance; `field` is absent when the whole instance is wrong. */
 export interface ValidationIssue {
@@ -44,14 +44,12 @@ function timestampProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return `expected an ISO-8601 string or epoch milliseconds, got ${describe(value)}`;
   // The common shapes, already checked as real dates and times by the fast parser.
   if (parseIsoUtc(value) !== undefined) return undefined;
-  const m = ISO_8601.exec(value.trim());
-  if (!m) return `expected an ISO-8601 timestamp (e.g. 2001-01-04T10:35:00Z), got ${JSON.stringify(value.slice(0, 40))}`;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const text = value.trim();
+  if (!ISO_8601.test(text)) return `expected an ISO-8601 timestamp (e.g. 2001-01-04T10:35:00Z), got ${JSON.stringify(value.slice(0, 40))}`;
   // Date.parse rolls 2001-02-30 over to March and accepts 24:00; a client sending either has a bug.
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return `not a calendar date: ${JSON.stringify(value)}`;
-  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || (m[6] !== undefined && Number(m[6]) > 59))) {
-    return `not a time of day: ${JSON.stringify(value)}`;
-  }
+  const problem = calendarProblem(text);
+  if (problem === 'date') return `not a calendar date: ${JSON.stringify(value)}`;
+  if (problem === 'time') return `not a time of day: ${JSON.stringify(value)}`;
   if (!Number.isFinite(parseTimestamp(value))) return `unparseable timestamp ${JSON.stringify(value)}`;
   return undefined;
 }

@@ -11,14 +11,23 @@ export function daysInMonth(year: number, month: number): number {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
-const DATE_TIME_PARTS = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/;
+const DATE_TIME_PARTS = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/i;
 
-/** Whether an ISO-8601 date or date-time names a day that exists and, if it has one, a time of day (00:00–23:59:59). */
-export function isCalendarDateTime(text: string): boolean {
+/**
+ * What an ISO-8601 date or date-time gets wrong about the calendar: `shape` (it does not
+ * start with a date), `date` (no such day), `time` (no such time of day: past 23:59:59),
+ * or undefined.
+ */
+export function calendarProblem(text: string): 'shape' | 'date' | 'time' | undefined {
   const m = DATE_TIME_PARTS.exec(text);
-  if (!m) return false;
+  if (!m) return 'shape';
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
-  if (m[4] === undefined) return true;
-  return Number(m[4]) <= 23 && Number(m[5]) <= 59 && (m[6] === undefined || Number(m[6]) <= 59);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return 'date';
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || (m[6] !== undefined && Number(m[6]) > 59))) return 'time';
+  return undefined;
+}
+
+/** Whether an ISO-8601 date or date-time names a day that exists and, if it has one, a time of day. */
+export function isCalendarDateTime(text: string): boolean {
+  return calendarProblem(text) === undefined;
 }
