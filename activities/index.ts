@@ -10,6 +10,7 @@ import {
   hashSpecActivity,
   nextTrainingRunActivity,
   recordDecisionActivity,
+  restoreChampionActivity,
   retireModelActivity,
 } from './lifecycleSteps';
 import { checkChampionActivity } from './monitor';
@@ -31,6 +32,7 @@ export function createActivities(d: ActivityDeps) {
     evaluateVersion: evaluateVersionActivity(d),
     recordDecision: recordDecisionActivity(d),
     deploy: deployActivity(d),
+    restoreChampion: restoreChampionActivity(d),
     retireModel: retireModelActivity(d),
     hashSpec: hashSpecActivity(),
     // monitoring and retrain

@@ -46,6 +46,8 @@ export const recordDecisionActivity = (d: ActivityDeps) =>
 /**
  * Moves the `champion` alias and waits until the model server serves that version.
  * If it does not in time, the alias moves back and the promotion fails: never half-promoted.
+ * An attempt the server has given up on (it stopped heartbeating in time) leaves the alias
+ * alone: the workflow restores it once the deploy has failed for good (`restoreChampion`).
  */
 export const deployActivity = (d: ActivityDeps) =>
   async function deploy(input: { model: string; version: number; previous: number | null; timeoutMs: number }): Promise<{ servedAt: string }> {
@@ -53,10 +55,10 @@ export const deployActivity = (d: ActivityDeps) =>
     d.registry.setAlias(input.model, 'champion', input.version);
     const beat = setInterval(() => ctx.heartbeat(), 1000);
     try {
-      const outcome = await waitUntilServing(d.serverUrl, input.model, input.version, { timeoutMs: input.timeoutMs });
+      const outcome = await waitUntilServing(d.serverUrl, input.model, input.version, { timeoutMs: input.timeoutMs, signal: ctx.cancellationSignal });
       if (outcome.serving) return { servedAt: new Date().toISOString() };
-      if (input.previous === null) d.registry.clearAlias(input.model, 'champion');
-      else d.registry.setAlias(input.model, 'champion', input.previous);
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      moveChampionBack(d, input.model, input.version, input.previous);
       throw ApplicationFailure.nonRetryable(
         `the model server at ${d.serverUrl} did not serve ${input.model} v${input.version}: ${outcome.reason}; champion restored to ${input.previous === null ? 'none' : `v${input.previous}`}`,
         'DeployFailed',
@@ -65,6 +67,24 @@ export const deployActivity = (d: ActivityDeps) =>
       clearInterval(beat);
     }
   };
+
+/**
+ * After a deploy failed for any reason (attempts lost to a crashed worker, the registry
+ * failing mid-way): the `champion` alias goes back to `previous` if it still points at the
+ * version that failed. Idempotent; returns the alias it leaves.
+ */
+export const restoreChampionActivity = (d: ActivityDeps) =>
+  async function restoreChampion(input: { model: string; failed: number; previous: number | null }): Promise<{ champion: number | null }> {
+    moveChampionBack(d, input.model, input.failed, input.previous);
+    return { champion: d.registry.alias(input.model, 'champion')?.version ?? null };
+  };
+
+/** Compare-and-set: only an alias still at `failed` moves, so a later promotion is never undone. */
+function moveChampionBack(d: ActivityDeps, model: string, failed: number, previous: number | null): void {
+  if (d.registry.alias(model, 'champion')?.version !== failed) return;
+  if (previous === null) d.registry.clearAlias(model, 'champion');
+  else d.registry.setAlias(model, 'champion', previous);
+}
 
 /** Stops serving a model: its champion alias is removed. */
 export const retireModelActivity = (d: ActivityDeps) =>

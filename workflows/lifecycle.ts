@@ -481,6 +481,17 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       await record('deployed', { version: target.version, by: 'perennial', reason: target.reason, details: { previous } });
     } catch (err) {
       const reason = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.message : String(err);
+      // Only a timed-out wait restores the alias inside `deploy`; attempts lost to a crashed
+      // worker, or a registry failing mid-way, may have left it at the failed version.
+      // Lifecycles that failed a deploy before this change did not restore: patched().
+      if (patched('restore-champion-after-failed-deploy')) {
+        const { restoreChampion } = proxyActivities<Activities>({
+          startToCloseTimeout: '1 minute',
+          retry: { maximumInterval: '1 minute' },
+          summary: `move champion back to ${previous === null ? 'none' : `v${previous}`} if it still names v${target.version}`,
+        });
+        await restoreChampion({ model, failed: target.version, previous });
+      }
       await record('deploy-failed', { version: target.version, by: 'perennial', reason, details: { previous } });
     }
     deployTarget = null;

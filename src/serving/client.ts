@@ -23,13 +23,13 @@ export type ServingOutcome =
 /**
  * Polls until the server scores `model` with `version` (`champion.version`), until it
  * reports that it cannot load that version (the alias names it and `loadError` is set),
- * or until `timeoutMs`. Network errors while polling are retried until the deadline.
+ * or until `timeoutMs` (or `signal` aborts). Network errors while polling are retried until the deadline.
  */
 export async function waitUntilServing(
   serverUrl: string,
   model: string,
   version: number,
-  o: { timeoutMs?: number; intervalMs?: number } = {},
+  o: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<ServingOutcome> {
   const deadline = Date.now() + (o.timeoutMs ?? 30_000);
   let last: ModelStatus | null = null;
@@ -43,6 +43,7 @@ export async function waitUntilServing(
     } catch (err) {
       lastError = (err as Error).message;
     }
+    if (o.signal?.aborted) return { serving: false, status: last, reason: 'the wait was cancelled' };
     if (Date.now() >= deadline) {
       const seen = last ? `serves ${last.champion ? `v${last.champion.version}` : 'nothing'}` : lastError ? `unreachable: ${lastError}` : 'does not know the model';
       return { serving: false, status: last, reason: `after ${o.timeoutMs ?? 30_000} ms the server ${seen}, not v${version}` };

@@ -1,0 +1,138 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Config } from '../../src/config';
+import { activityDeps, createActivities } from '../../activities';
+import { startLifecycle } from '../../src/client/startLifecycle';
+import { Registry } from '../../src/registry/registry';
+import { artifactPath } from '../../src/artifacts/store';
+import { approveUpdate, retrainNowUpdate, rollbackUpdate, type lifecycle } from '../../workflows';
+import { workflowBundle } from '../helpers/temporalServer';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
+import { smallFlightsSpec } from '../helpers/specs';
+import { waitForStatus } from '../helpers/lifecycle';
+
+// A failed deploy must leave nothing half-promoted: the registry's champion alias, the model
+// server and the lifecycle's status all keep the previous champion. Time-skipping test
+// server (retry backoffs pass in moments); training, the registry and the model server are real.
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let stack: TimeSkippingStack;
+let config: Config;
+let handle: WorkflowHandle<typeof lifecycle>;
+
+/**
+ * Set by the second test: every `deploy` attempt moves the alias, then dies as a worker lost
+ * mid-activity would. Injected, since a crash at that exact point cannot be staged reliably
+ * here; the real activity runs otherwise.
+ */
+let loseDeployAttempts = false;
+
+before(async () => {
+  stack = await startTimeSkippingStack('deploy-failure');
+  ({ env, config } = stack);
+  const deps = activityDeps(config);
+  const activities = createActivities(deps);
+  const realDeploy = activities.deploy;
+  activities.deploy = async (input) => {
+    if (!loseDeployAttempts) return realDeploy(input);
+    deps.registry.setAlias(input.model, 'champion', input.version);
+    throw new Error('worker lost in the middle of the deploy (injected)');
+  };
+  worker = await Worker.create({ connection: env.nativeConnection, namespace: config.namespace, taskQueue: config.taskQueue, workflowBundle: await workflowBundle(), activities });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await stack?.stop();
+});
+
+function registryState(version: number) {
+  const registry = Registry.forHome(config.home);
+  try {
+    return { alias: registry.alias('flight-delays', 'champion')?.version ?? null, decisions: registry.ledger('flight-delays').filter((e) => e.version === version) };
+  } finally {
+    registry.close();
+  }
+}
+
+async function servedVersion(): Promise<number> {
+  const res = await fetch(`${config.server.url}/v1/models/flight-delays:predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ instances: [{ date: '2001-01-04T08:30:00', distance: 500, origin: 'ORD', destination: 'ATL' }] }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  return ((await res.json()) as { model_version: number }).model_version;
+}
+
+async function nextCandidate(version: number): Promise<void> {
+  await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: `challenger v${version}` }] });
+  await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === version, `candidate v${version}`);
+}
+
+test('v1 becomes the champion', async () => {
+  const loaded = smallFlightsSpec((raw) => {
+    raw.approval = { approvers: ['ml-lead'], timeout: '72h' };
+    raw.evaluation = { gates: { min: { auc: 0.55 } } };
+    raw.rollout = { deployTimeout: '20s' };
+  });
+  ({ handle } = await startLifecycle(env.client, config, loaded, 'alice'));
+  await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'candidate v1');
+  await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'first champion' }] });
+  await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === 1, 'v1 served');
+  assert.equal(await servedVersion(), 1);
+});
+
+test('the model server cannot load the approved version: deploy fails, v1 stays the champion everywhere', async () => {
+  await nextCandidate(2);
+  const registry = Registry.forHome(config.home);
+  try {
+    // A damaged artifact: the model server refuses it (its sha256 no longer matches the registry).
+    appendFileSync(artifactPath(registry.get('flight-delays', 2)!.artifactUri), ' ');
+  } finally {
+    registry.close();
+  }
+  await handle.executeUpdate(approveUpdate, { args: [{ version: 2, by: 'ml-lead', reason: 'looks better' }] });
+  const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'deploy-failed' && h.version === 2), 'the deploy of v2 to fail');
+  assert.equal(s.stage, 'SERVING');
+  assert.equal(s.champion?.version, 1);
+  assert.equal(s.candidate, null);
+  const { alias, decisions } = registryState(2);
+  assert.equal(alias, 1, 'the alias moved back to v1');
+  assert.deepEqual(decisions.map((e) => e.decision), ['trained', 'gate-passed', 'approved', 'deploy-failed']);
+  assert.match(decisions.at(-1)!.reason, /did not serve flight-delays v2: .*sha256.*; champion restored to v1/);
+  assert.equal(await servedVersion(), 1);
+  // v2 was never served: it is no rollback target.
+  await assert.rejects(handle.executeUpdate(rollbackUpdate, { args: [{ toVersion: 2, by: 'ml-lead', reason: 'x' }] }), (err: Error) => {
+    assert.match(String((err.cause as Error | undefined)?.message), /v2 was never approved and served here/);
+    return true;
+  });
+});
+
+test('every deploy attempt is lost after moving the alias: the lifecycle moves it back to v1 and records the failure', async () => {
+  await nextCandidate(3);
+  loseDeployAttempts = true;
+  try {
+    await handle.executeUpdate(approveUpdate, { args: [{ version: 3, by: 'ml-lead', reason: 'looks better' }] });
+    const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'deploy-failed' && h.version === 3), 'the deploy of v3 to fail');
+    assert.equal(s.stage, 'SERVING');
+    assert.equal(s.champion?.version, 1);
+  } finally {
+    loseDeployAttempts = false;
+  }
+  const { alias, decisions } = registryState(3);
+  assert.equal(alias, 1, 'the alias the lost attempts left at v3 is back at v1');
+  assert.deepEqual(decisions.map((e) => e.decision), ['trained', 'gate-passed', 'approved', 'deploy-failed']);
+  assert.match(decisions.at(-1)!.reason, /worker lost in the middle of the deploy/);
+  // The model server follows the alias back (it may have picked up v3 meanwhile).
+  const deadline = Date.now() + 10_000;
+  while ((await servedVersion()) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await servedVersion(), 1);
+});
