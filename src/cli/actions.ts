@@ -147,14 +147,19 @@ type DeployOutcome =
   | { kind: 'failed'; reason: string; status: LifecycleStatus }
   | { kind: 'timeout'; status: LifecycleStatus };
 
-/** Polls `status` until v`version` is served, or a `deploy-failed` for it follows the state seen `before`. */
+/**
+ * Polls `status` until a `deployed` or `deploy-failed` for v`version` follows the state seen
+ * `before`. The event, not the stage: a lifecycle whose monitoring is paused rests in
+ * PAUSED, not SERVING, once the version is served.
+ */
 async function waitForDeployment(ctx: Ctx, handle: Handle, version: number, before: LifecycleStatus, timeoutMs: number): Promise<DeployOutcome> {
   const marker = before.history.at(-1);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await queryStatus(ctx, handle);
-    if (s.stage === 'SERVING' && s.champion?.version === version) return { kind: 'served', status: s };
-    const failed = after(s.history, marker).find((h) => h.event === 'deploy-failed' && h.version === version);
+    const since = after(s.history, marker);
+    if (s.champion?.version === version && since.some((h) => h.event === 'deployed' && h.version === version)) return { kind: 'served', status: s };
+    const failed = since.find((h) => h.event === 'deploy-failed' && h.version === version);
     if (failed) return { kind: 'failed', reason: failed.reason ?? 'unknown', status: s };
     if (s.stage === 'RETIRED') return { kind: 'failed', reason: 'the lifecycle was retired', status: s };
     if (Date.now() >= deadline) return { kind: 'timeout', status: s };

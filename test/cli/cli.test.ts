@@ -6,7 +6,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startServingStack, freePort, type ServingStack } from '../helpers/temporalServer';
-import { smallFlightsSpec } from '../helpers/specs';
+import { flightsSpecRaw, smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { expectExit, runCli, type CliRun } from '../helpers/cli';
 import { Registry } from '../../src/registry/registry';
@@ -31,6 +31,8 @@ before(async () => {
     raw.approval = { approvers: [APPROVER, 'ops-lead', STARTER], separationOfDuties: true, timeout: '72h' };
     raw.evaluation = { gates: { min: { auc: 0.55 }, beatBaseRate: ['logLoss'] } };
     raw.rollout = { deployTimeout: '30s' };
+    // Monitoring, so that it can be paused (no check runs within the test).
+    raw.monitoring = { ...flightsSpecRaw().monitoring!, interval: '6h' };
   });
   mkdirSync(path.join(stack.home, 'specs'), { recursive: true });
   specFile = path.join(stack.home, 'specs', `${MODEL}.yaml`);
@@ -137,12 +139,15 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
     assert.equal((await handle.query(statusQuery)).stage, 'AWAITING_APPROVAL');
   });
 
-  test('approve v1: waits until the model server serves it; the ledger has the CLI identity', async () => {
+  test('approve v1 with monitoring paused: waits until the model server serves it; the ledger has the CLI identity', async () => {
+    expectExit(await cli(['pause', MODEL, '--by', APPROVER, '--reason', 'quiet until the first champion settles']), 0);
     const r = await cli(['approve', MODEL, '--version', '1', '--by', APPROVER, '--reason', 'beats the base rate', '--json']);
     expectExit(r, 0);
     assert.equal(r.json.ok, true);
     assert.equal(r.json.outcome, 'served');
     assert.equal((r.json.champion as { version: number }).version, 1);
+    // Served, and resting in PAUSED rather than SERVING: the CLI knows it from the deployed event.
+    assert.equal(r.json.stage, 'PAUSED');
     assert.equal(await served(), 1);
     const registry = Registry.forHome(stack.home);
     try {
