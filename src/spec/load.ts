@@ -62,14 +62,51 @@ export function listSpecFiles(home: string): string[] {
   return [...specFiles(SHIPPED_SPECS_DIR), ...specFiles(path.join(home, 'specs'))];
 }
 
-/** A spec by model name (shipped or user spec files) or by path. */
+/**
+ * A spec by path, or by model name: the spec file whose `name` it is, whatever the file is
+ * called. The user's spec files come first, so a user's copy overrides the shipped spec of
+ * the same name; two of the user's files naming one model is an error (which one was meant?).
+ */
 export function findSpec(nameOrPath: string, home: string): LoadedSpec {
   if (/[\\/]|\.(ya?ml|json)$/.test(nameOrPath)) return loadSpecFile(nameOrPath);
-  const candidates = listSpecFiles(home).filter((f) => path.basename(f).replace(/\.(ya?ml|json)$/, '') === nameOrPath);
-  for (const file of candidates) {
-    const loaded = loadSpecFile(file);
-    if (loaded.spec.name === nameOrPath) return loaded;
+  const userDir = path.join(home, 'specs');
+  for (const dir of [userDir, SHIPPED_SPECS_DIR]) {
+    const named = specsNamed(nameOrPath, specFiles(dir));
+    if (named.length === 1) return named[0];
+    if (named.length > 1) {
+      throw new SpecError(nameOrPath, [`${named.length} spec files name the model "${nameOrPath}": ${named.map((l) => l.file).join(', ')}; pass the path of the one you mean`]);
+    }
   }
-  const known = listSpecFiles(home).map((f) => path.basename(f).replace(/\.(ya?ml|json)$/, ''));
-  throw new SpecError(nameOrPath, [`no spec named "${nameOrPath}" (known: ${known.join(', ') || 'none'}; user specs go in ${path.join(home, 'specs')})`]);
+  const known = [...new Set(listSpecFiles(home).map(specName))];
+  throw new SpecError(nameOrPath, [`no spec named "${nameOrPath}" (known: ${known.join(', ') || 'none'}; user specs go in ${userDir})`]);
+}
+
+const fileStem = (file: string) => path.basename(file).replace(/\.(ya?ml|json)$/, '');
+
+/**
+ * The valid specs among `files` whose model is `name`. A file called after the model that
+ * is not a valid spec throws its problems: it is most likely the one meant.
+ */
+function specsNamed(name: string, files: string[]): LoadedSpec[] {
+  const found: LoadedSpec[] = [];
+  for (const file of files) {
+    let loaded: LoadedSpec;
+    try {
+      loaded = loadSpecFile(file);
+    } catch (err) {
+      if (fileStem(file) === name) throw err;
+      continue;
+    }
+    if (loaded.spec.name === name) found.push(loaded);
+  }
+  return found;
+}
+
+/** The model a spec file names, or its file name when it is not a valid spec. */
+function specName(file: string): string {
+  try {
+    return loadSpecFile(file).spec.name;
+  } catch {
+    return fileStem(file);
+  }
 }

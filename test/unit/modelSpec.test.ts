@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { findSpec, parseSpec, SpecError } from '../../src/spec/load';
@@ -63,6 +63,46 @@ test('an unknown model name says which specs exist and where user specs go', () 
   assert.throws(() => findSpec('no-such-model', home), (err: unknown) => {
     assert.ok(err instanceof SpecError);
     assert.match(err.message, /no spec named "no-such-model" \(known: flight-delays; user specs go in .*specs\)/);
+    return true;
+  });
+});
+
+test('a model is found by the name in its spec, whatever its file is called; the user\'s copy overrides the shipped spec', () => {
+  const home = tempHome();
+  const specs = path.join(home, 'specs');
+  mkdirSync(specs, { recursive: true });
+  const other = { ...flightsSpecRaw(), name: 'late-arrivals' };
+  writeFileSync(path.join(specs, 'arrivals-v2.yaml'), YAML.stringify(other));
+  const found = findSpec('late-arrivals', home);
+  assert.equal(found.spec.name, 'late-arrivals');
+  assert.equal(found.file, path.join(specs, 'arrivals-v2.yaml'));
+
+  // A user's copy of a shipped model, under another file name, wins over the shipped spec.
+  writeFileSync(path.join(specs, 'my-flights.yaml'), YAML.stringify({ ...flightsSpecRaw(), approval: { approvers: ['me'], timeout: '24h' } }));
+  const mine = findSpec('flight-delays', home);
+  assert.equal(mine.file, path.join(specs, 'my-flights.yaml'));
+  assert.deepEqual(mine.spec.approval.approvers, ['me']);
+
+  // A broken file that names nothing does not hide the others.
+  writeFileSync(path.join(specs, 'scratch.yaml'), 'name: [unfinished');
+  assert.equal(findSpec('late-arrivals', home).spec.name, 'late-arrivals');
+});
+
+test('two of the user\'s spec files naming one model, or a broken file called after it: a SpecError saying so', () => {
+  const home = tempHome();
+  const specs = path.join(home, 'specs');
+  mkdirSync(specs, { recursive: true });
+  writeFileSync(path.join(specs, 'a.yaml'), YAML.stringify({ ...flightsSpecRaw(), name: 'twice' }));
+  writeFileSync(path.join(specs, 'b.yaml'), YAML.stringify({ ...flightsSpecRaw(), name: 'twice' }));
+  assert.throws(() => findSpec('twice', home), (err: unknown) => {
+    assert.ok(err instanceof SpecError);
+    assert.match(err.message, /2 spec files name the model "twice": .*a\.yaml, .*b\.yaml; pass the path of the one you mean/);
+    return true;
+  });
+  writeFileSync(path.join(specs, 'broken.yaml'), YAML.stringify({ ...flightsSpecRaw(), name: 'broken', target: { column: 'nope' } }));
+  assert.throws(() => findSpec('broken', home), (err: unknown) => {
+    assert.ok(err instanceof SpecError);
+    assert.match(err.message, /invalid model spec .*broken\.yaml/);
     return true;
   });
 });
