@@ -1,0 +1,122 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Config } from '../../src/config';
+import { createWorker } from '../../src/worker/createWorker';
+import { startLifecycle } from '../../src/client/startLifecycle';
+import { Registry } from '../../src/registry/registry';
+import { approveUpdate, rejectSignal, rejectUpdate, retrainNowUpdate, statusQuery, updateSpecUpdate, type lifecycle } from '../../workflows';
+import { workflowBundle } from '../helpers/temporalServer';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
+import { smallFlightsSpec } from '../helpers/specs';
+import { waitForStatus } from '../helpers/lifecycle';
+
+// A lifecycle with no champion: its first candidate fails the gate (IDLE), then the next is
+// rejected — by signal, as `temporal workflow signal` or the Web UI sends it. Time-skipping
+// test server; training, the registry and the model server are real.
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let stack: TimeSkippingStack;
+let config: Config;
+let handle: WorkflowHandle<typeof lifecycle>;
+
+const spec = (minAuc: number) =>
+  smallFlightsSpec((raw) => {
+    raw.approval = { approvers: ['ml-lead', 'ops-lead'], timeout: '72h' };
+    raw.evaluation = { gates: { min: { auc: minAuc } } };
+    raw.rollout = { deployTimeout: '20s' };
+  });
+
+before(async () => {
+  stack = await startTimeSkippingStack('idle-lifecycle');
+  ({ env, config } = stack);
+  worker = await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle() });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await stack?.stop();
+});
+
+function decisions(): string[] {
+  const registry = Registry.forHome(config.home);
+  try {
+    return registry.ledger('flight-delays').map((e) => `${e.decision}${e.version ? ` v${e.version}` : ''}${e.decision === 'rejected' ? ` by ${e.by}` : ''}`);
+  } finally {
+    registry.close();
+  }
+}
+
+async function predictStatus(): Promise<{ status: number; body: { error?: string } }> {
+  const res = await fetch(`${config.server.url}/v1/models/flight-delays:predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ instances: [{ date: '2001-01-04T08:30:00', distance: 500, origin: 'ORD', destination: 'ATL' }] }),
+  });
+  return { status: res.status, body: (await res.json()) as { error?: string } };
+}
+
+test('the first candidate fails its gate: the lifecycle rests IDLE, with no champion and the reasons recorded', async () => {
+  ({ handle } = await startLifecycle(env.client, config, spec(0.99), 'alice'));
+  const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'gate-failed' && h.version === 1), 'the gate to fail v1');
+  assert.equal(s.stage, 'IDLE');
+  assert.equal(s.champion, null);
+  assert.equal(s.candidate, null);
+  assert.match(s.history.find((h) => h.event === 'gate-failed')!.reason ?? '', /auc 0\.\d{4} < minimum 0\.99/);
+  assert.deepEqual(decisions(), ['trained v1', 'gate-failed v1']);
+  // Nothing is served: the model is known (it has a version) but has no champion.
+  const predicted = await predictStatus();
+  assert.equal(predicted.status, 503);
+  assert.match(predicted.body.error ?? '', /has no champion loaded yet/);
+  await assert.rejects(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'anyway' }] }), (err: Error) => {
+    assert.match(String((err.cause as Error | undefined)?.message), /no candidate is awaiting approval \(stage IDLE\)/);
+    return true;
+  });
+});
+
+test('from IDLE a retrain is allowed; its candidate rejected by signal leaves the lifecycle IDLE, the rejection in the ledger', async () => {
+  await handle.executeUpdate(updateSpecUpdate, { args: [{ spec: spec(0.55).spec, by: 'ml-lead', reason: 'a reachable bar' }] });
+  await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'try again' }] });
+  await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 2, 'candidate v2');
+
+  // A malformed signal changes nothing and is listed as refused; a valid one rejects.
+  await handle.signal(rejectSignal, { version: 2, by: 'ml-lead' });
+  const refused = await waitForStatus(handle, (s) => s.refused.length > 0, 'the malformed signal to be refused');
+  assert.equal(refused.stage, 'AWAITING_APPROVAL');
+  assert.match(refused.refused.at(-1)!.reason, /reason/);
+  await handle.signal(rejectSignal, { version: 2, by: 'ops-lead', reason: 'late-rate features look stale' });
+  const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'rejected' && h.version === 2), 'v2 to be rejected');
+  assert.equal(s.stage, 'IDLE');
+  assert.equal(s.champion, null);
+  assert.equal(s.candidate, null);
+  assert.deepEqual(decisions(), ['trained v1', 'gate-failed v1', 'spec-updated', 'retrain-requested', 'trained v2', 'gate-passed v2', 'rejected v2 by ops-lead']);
+  assert.equal((await predictStatus()).status, 503, 'a rejected candidate is never served');
+});
+
+test('a candidate rejected by update: the reason comes back at once; the next one can still be approved', async () => {
+  await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'third try' }] });
+  await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 3, 'candidate v3');
+  const ack = await handle.executeUpdate(rejectUpdate, { args: [{ version: 3, by: 'ml-lead', reason: 'not this week' }] });
+  assert.equal(ack.message, 'v3 rejected by ml-lead');
+  const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'rejected' && h.version === 3), 'v3 to be rejected');
+  assert.equal(s.stage, 'IDLE');
+  assert.equal((await handle.query(statusQuery)).champion, null);
+
+  await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'fourth try' }] });
+  await waitForStatus(handle, (st) => st.stage === 'AWAITING_APPROVAL' && st.candidate?.version === 4, 'candidate v4');
+  await handle.executeUpdate(approveUpdate, { args: [{ version: 4, by: 'ml-lead', reason: 'good enough' }] });
+  await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 4, 'v4 served');
+  const predicted = await predictStatus();
+  assert.equal(predicted.status, 200);
+  assert.deepEqual(decisions().filter((d) => d.startsWith('rejected') || d.startsWith('approved') || d.startsWith('deployed')), [
+    'rejected v2 by ops-lead',
+    'rejected v3 by ml-lead',
+    'approved v4',
+    'deployed v4',
+  ]);
+});
