@@ -159,6 +159,29 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
     }
   });
 
+  test('reject: the pending candidate is rejected and the champion stays; rejecting it again is refused', async () => {
+    expectExit(await cli(['retrain', MODEL, '--by', 'ops-lead', '--reason', 'a challenger']), 0);
+    await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 2, 'candidate v2');
+    const r = await cli(['reject', MODEL, '--version', '2', '--by', 'ops-lead', '--reason', 'worse on Monday mornings']);
+    expectExit(r, 0);
+    assert.match(r.stdout, /v2 rejected by ops-lead; the champion is unchanged/);
+    assert.match(r.stdout, /Web UI: http/);
+    const again = await cli(['reject', MODEL, '--version', '2', '--by', 'ops-lead', '--reason', 'twice', '--json']);
+    expectExit(again, 2);
+    assert.match(String(again.json.error), /no candidate is awaiting approval/);
+    const s = await handle.query(statusQuery);
+    assert.equal(s.champion?.version, 1);
+    assert.equal(s.candidate, null);
+    assert.equal(await served(), 1);
+    const registry = Registry.forHome(stack.home);
+    try {
+      const rejected = registry.ledger(MODEL).filter((e) => e.decision === 'rejected');
+      assert.deepEqual(rejected.map((e) => [e.version, e.by, e.reason, e.identity]), [[2, 'ops-lead', 'worse on Monday mornings', `perennial-cli:ops-lead@${hostname()}`]]);
+    } finally {
+      registry.close();
+    }
+  });
+
   test('rollback to a version never served → 2; retire → ok and the lifecycle ends', async () => {
     const rb = await cli(['rollback', MODEL, '--to', '7', '--by', 'ops-lead', '--reason', 'x', '--json']);
     expectExit(rb, 2);
