@@ -176,21 +176,29 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     assert.deepEqual(list.body.models.map((m) => [m.name, m.ready]).sort(), [[CHURN, false], [FLIGHTS, true]]);
   });
 
-  test('scores over HTTP equal artifact.predictRow exactly on 1,200 holdout rows, unseen routes included', async () => {
+  test('scores over HTTP equal the training path exactly on 1,200 holdout rows, unseen routes included', async () => {
     const artifact = artifactOf(flights[0]);
     const step = Math.floor(holdout.length / 1200);
     const styles = ['Z', 'noZone', 'offset', 'epoch'] as const;
     const instances: Record<string, unknown>[] = [];
-    const expected: number[] = [];
+    const columns: Record<'date' | 'distance' | 'origin' | 'destination', unknown[]> = { date: [], distance: [], origin: [], destination: [] };
     for (let k = 0; k < 1200; k++) {
       const row = holdout[k * step];
       const instance = flightInstance(row, styles[k % styles.length]);
       if (k % 10 === 3) instance.origin = 'ZZZ'; // an airport the training window never saw
       if (k % 10 === 7) [instance.origin, instance.destination] = [instance.destination, 'QQQ']; // an unseen route
       instances.push(instance);
-      // Expected from the row's epoch milliseconds in this (test) process: independent of any time zone.
-      expected.push(artifact.predictRow({ ...instance, date: row.date }));
+      // The row as training and evaluation read a snapshot: by column, the time as epoch
+      // milliseconds (independent of any time zone).
+      columns.date.push(row.date);
+      columns.distance.push(instance.distance);
+      columns.origin.push(instance.origin);
+      columns.destination.push(instance.destination);
     }
+    // Expected from the training path (a feature matrix by column, then the whole forest
+    // over it, as evaluation scores a holdout), not from the server's row-at-a-time path.
+    const expected = Array.from(artifact.predictColumns({ nRows: instances.length, columns }));
+    assert.deepEqual(expected.slice(0, 50), instances.slice(0, 50).map((instance, k) => artifact.predictRow({ ...instance, date: columns.date[k] })), 'both paths of the artifact agree');
     const unseen = instances.filter((i) => i.origin === 'ZZZ' || i.destination === 'QQQ').length;
     assert.ok(unseen >= 200, `${unseen} unseen routes`);
     assert.ok(new Set(expected).size > 50, 'the model separates rows');
