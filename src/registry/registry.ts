@@ -180,6 +180,14 @@ export class Registry {
   }
 
   /**
+   * Models perennial has begun to work on: with registered versions, or with a training
+   * run numbered (a lifecycle's first training is under way). Both tables are small.
+   */
+  knownModels(): string[] {
+    return (this.db.prepare('SELECT model FROM versions UNION SELECT model FROM sequences ORDER BY model').all() as { model: string }[]).map((r) => r.model);
+  }
+
+  /**
    * Appends a decision to the promotion ledger. With a `dedupeKey`, appending the same
    * decision twice (an activity retried) keeps one row.
    */

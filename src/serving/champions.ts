@@ -108,7 +108,8 @@ export class Champions {
   }
 
   private async doRefresh(): Promise<void> {
-    for (const model of this.registry.models()) {
+    // A model whose first training is under way is known too: its predictions get 503, not 404.
+    for (const model of this.registry.knownModels()) {
       if (this.stopped) return;
       const state = this.states.get(model) ?? { model, champion: null, alias: null, loadError: null };
       this.states.set(model, state);

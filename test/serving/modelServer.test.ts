@@ -172,8 +172,24 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     assert.match(unavailable.body.error, /no champion/);
     assert.equal(unavailable.headers.get('retry-after'), '1');
 
+    // A model whose first training has only begun (its run numbered, nothing registered
+    // yet) is known: 503 until a champion serves, not 404.
+    const registry = Registry.forHome(home);
+    try {
+      registry.next('fraud-scores', 'training-run');
+    } finally {
+      registry.close();
+    }
+    let training = await predict('fraud-scores', [{ amount: 1 }]);
+    for (const deadline = Date.now() + 10_000; training.status === 404 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      training = await predict('fraud-scores', [{ amount: 1 }]);
+    }
+    assert.equal(training.status, 503);
+    assert.match(training.body.error, /model "fraud-scores" has no champion loaded yet/);
+
     const list = await request<{ models: ModelStatus[] }>('GET', '/v1/models');
-    assert.deepEqual(list.body.models.map((m) => [m.name, m.ready]).sort(), [[CHURN, false], [FLIGHTS, true]]);
+    assert.deepEqual(list.body.models.map((m) => [m.name, m.ready]).sort(), [[CHURN, false], [FLIGHTS, true], ['fraud-scores', false]]);
   });
 
   test('scores over HTTP equal the training path exactly on 1,200 holdout rows, unseen routes included', async () => {
