@@ -1,9 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { statusQuery } from '../../workflows';
-import type { LifecycleStatus } from '../../src/lifecycle/contract';
+import { LifecycleStatus } from '../../src/lifecycle/contract';
 
-/** Polls the `status` query until `done` holds; fails with the last status after `timeoutMs`. */
+/**
+ * Polls the `status` query until `done` holds; fails with the last status after `timeoutMs`.
+ * Every answer is checked against the exported zod schema (strictly: no field it does not
+ * declare), so the schema README shows stays the shape the query returns.
+ */
 export async function waitForStatus(
   handle: WorkflowHandle,
   done: (s: LifecycleStatus) => boolean,
@@ -13,9 +17,15 @@ export async function waitForStatus(
   const deadline = Date.now() + timeoutMs;
   let last: LifecycleStatus | undefined;
   for (;;) {
-    last = await handle.query(statusQuery);
+    last = checkedStatus(await handle.query(statusQuery));
     if (done(last)) return last;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last, null, 2)}`);
     await sleep(200);
   }
+}
+
+function checkedStatus(raw: unknown): LifecycleStatus {
+  const parsed = LifecycleStatus.strict().safeParse(raw);
+  if (!parsed.success) throw new Error(`the status query does not match the LifecycleStatus schema: ${parsed.error.message}\n${JSON.stringify(raw, null, 2)}`);
+  return raw as LifecycleStatus;
 }
