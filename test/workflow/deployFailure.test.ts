@@ -14,6 +14,7 @@ import { workflowBundle } from '../helpers/temporalServer';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
+import { recordHistoryOnPurpose } from '../helpers/histories';
 
 // A failed deploy must leave nothing half-promoted: the registry's champion alias, the model
 // server and the lifecycle's status all keep the previous champion. Time-skipping test
@@ -135,4 +136,6 @@ test('every deploy attempt is lost after moving the alias: the lifecycle moves i
   const deadline = Date.now() + 10_000;
   while ((await servedVersion()) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.equal(await servedVersion(), 1);
+  // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/deployFailure.test.ts`.
+  await recordHistoryOnPurpose(env.client, handle.workflowId, 'lifecycle-deploy-failed.binpb');
 });

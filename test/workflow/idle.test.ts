@@ -12,6 +12,7 @@ import { workflowBundle } from '../helpers/temporalServer';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
+import { recordHistoryOnPurpose } from '../helpers/histories';
 
 // A lifecycle with no champion: its first candidate fails the gate (IDLE), then the next is
 // rejected — by signal, as `temporal workflow signal` or the Web UI sends it. Time-skipping
@@ -119,4 +120,6 @@ test('a candidate rejected by update: the reason comes back at once; the next on
     'approved v4',
     'deployed v4',
   ]);
+  // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/idle.test.ts`.
+  await recordHistoryOnPurpose(env.client, handle.workflowId, 'lifecycle-idle.binpb');
 });

@@ -1,13 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { temporal } from '@temporalio/proto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { startServingStack, type ServingStack } from '../helpers/temporalServer';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
+import { recordHistoryOnPurpose } from '../helpers/histories';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 import { resolveTemporalBinary } from '../../src/temporal/binaries';
@@ -217,17 +215,8 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
   });
 });
 
-/**
- * Replay fixtures (test/replay/histories) are re-recorded only on purpose:
- * `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/lifecycle.test.ts`.
- */
+/** Replay fixtures: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/lifecycle.test.ts`. */
 async function recordHistoriesOnPurpose(handle: WorkflowHandle<typeof lifecycle>): Promise<void> {
-  if (process.env.PERENNIAL_RECORD_HISTORIES !== '1') return;
-  const dir = path.resolve(__dirname, '../replay/histories');
-  mkdirSync(dir, { recursive: true });
-  // Binary protobuf: read back with the SDK's own History type (no JSON conversion).
-  for (const [file, workflowId] of [['lifecycle.binpb', handle.workflowId], ['trainingPipeline.binpb', 'train/flight-delays/1']]) {
-    const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-    writeFileSync(path.join(dir, file), temporal.api.history.v1.History.encode(history).finish());
-  }
+  await recordHistoryOnPurpose(stack.client, handle.workflowId, 'lifecycle.binpb');
+  await recordHistoryOnPurpose(stack.client, 'train/flight-delays/1', 'trainingPipeline.binpb');
 }

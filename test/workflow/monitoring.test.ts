@@ -1,10 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 import { runTraffic } from '../../src/traffic';
@@ -12,6 +9,7 @@ import { approveUpdate, pauseUpdate, resumeUpdate, retireUpdate, retrainNowUpdat
 import { startServingStack, type ServingStack } from '../helpers/temporalServer';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
+import { recordHistoryOnPurpose } from '../helpers/histories';
 
 /**
  * The continuous lifecycle on a real Temporal dev server, a real worker and a real model
@@ -180,13 +178,8 @@ async function listAll(query: string, enough: (n: number) => boolean) {
  */
 async function recordHistoriesOnPurpose(workflowId: string): Promise<void> {
   if (process.env.PERENNIAL_RECORD_HISTORIES !== '1') return;
-  const dir = path.resolve(__dirname, '../replay/histories');
-  mkdirSync(dir, { recursive: true });
   const runs = [];
   for await (const r of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(r);
   runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
-  for (const [i, r] of runs.entries()) {
-    const history = await stack.client.workflow.getHandle(workflowId, r.runId).fetchHistory();
-    writeFileSync(path.join(dir, `monitoring-run${i + 1}.binpb`), temporal.api.history.v1.History.encode(history).finish());
-  }
+  for (const [i, r] of runs.entries()) await recordHistoryOnPurpose(stack.client, workflowId, `monitoring-run${i + 1}.binpb`, r.runId);
 }
