@@ -6,6 +6,8 @@
  * clean stop loses no prediction), exit 0. Tuning: the PERENNIAL_SERVER_* settings
  * in src/config.ts.
  */
+// First: the JIT's inlining budget must be set before the request path is compiled.
+import '../src/serving/inliningBudget';
 import { ConfigError, loadConfig } from '../src/config';
 import { createLogger } from '../src/logging';
 import { serveModels } from '../src/serving/serveModels';
