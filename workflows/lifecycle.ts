@@ -282,11 +282,16 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       retrain: retrain !== null,
     },
     nowMs: Date.now(),
+    rollbackWithdrawsCandidate,
   });
 
   const updateSource = (): ActionSource => ({ kind: 'update', updateId: currentUpdateInfo()?.id ?? '' });
 
   // ---- handlers ---------------------------------------------------------------------------
+
+  // Decided once, at the start of the run: a run that began under the older rules (its
+  // history has no marker) keeps refusing rollbacks while a candidate awaits, on replay too.
+  const rollbackWithdrawsCandidate = patched('rollback-withdraws-candidate');
 
   setHandler(statusQuery, status);
 
@@ -324,7 +329,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   }
   onAction('rollback', rollbackUpdate, rollbackSignal, (raw) => checkRollback(view(), raw), (r, source) => {
     rollback = { payload: r, source };
-    return `rolling back to v${r.toVersion}`;
+    return stage === 'AWAITING_APPROVAL' && candidate ? `rolling back to v${r.toVersion}; v${candidate.version}, awaiting approval, is withdrawn` : `rolling back to v${r.toVersion}`;
   });
   onAction('retire', retireUpdate, retireSignal, (raw) => checkRetire(view(), raw), (r, source) => {
     retire = { payload: r, source };
@@ -442,9 +447,20 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   async function awaitDecision(): Promise<void> {
     const c = candidate!;
     // The champion keeps serving meanwhile, so monitoring goes on (it triggers no retrain: one candidate at a time).
-    const decided = await waitWatching(() => decision !== null || retire !== null, Date.parse(c.approvalDeadline));
+    const decided = await waitWatching(() => decision !== null || retire !== null || rollback !== null, Date.parse(c.approvalDeadline));
     if (retire) return;
     if (decided === 'continue-as-new') return;
+    if (!decision && rollback) {
+      // Withdrawn, then rolled back from the resting stage like any rollback.
+      const r = rollback;
+      await record('withdrawn', {
+        version: c.version,
+        by: r.payload.by,
+        reason: `rollback to v${r.payload.toVersion} asked while v${c.version} awaited approval (its gate compared it with v${champion?.version}): ${r.payload.reason}`,
+      }, r.source);
+      backToRest();
+      return;
+    }
     if (decided === 'deadline' || !decision) {
       await record('expired', { version: c.version, by: 'perennial', reason: `no decision before ${c.approvalDeadline}; rejected` });
       backToRest();

@@ -22,6 +22,11 @@ export interface LifecycleView {
   pending: { decision: { kind: 'approve' | 'reject'; by: string } | null; rollbackTo: number | null; retire: boolean; retrain: boolean };
   /** The workflow's clock. */
   nowMs: number;
+  /**
+   * Whether a rollback may come while a candidate awaits approval (withdrawing it). False
+   * in lifecycles started before this rule, whose histories refused it.
+   */
+  rollbackWithdrawsCandidate: boolean;
 }
 
 export type Check<T> = { ok: true; value: T } | { ok: false; reason: string; by?: string };
@@ -63,7 +68,13 @@ export function checkDecision(v: LifecycleView, kind: 'approve' | 'reject', raw:
 
 export function checkRollback(v: LifecycleView, raw: unknown): Check<RollbackRequest> {
   return checked(RollbackRequest, raw, (r) => {
-    if (v.stage !== 'SERVING' && v.stage !== 'IDLE' && v.stage !== 'PAUSED') return `cannot roll back while ${v.stage}; wait until the lifecycle is SERVING or IDLE`;
+    // An incident does not wait for a pending approval: the rollback withdraws the candidate
+    // (its gate judged it against the champion being rolled away from).
+    const awaiting = v.stage === 'AWAITING_APPROVAL' && v.rollbackWithdrawsCandidate;
+    if (v.stage !== 'SERVING' && v.stage !== 'IDLE' && v.stage !== 'PAUSED' && !awaiting) return `cannot roll back while ${v.stage}; wait until the lifecycle is SERVING or IDLE`;
+    if (awaiting && v.pending.decision) {
+      return `v${v.candidate?.version} was just ${v.pending.decision.kind === 'approve' ? 'approved' : 'rejected'} by ${v.pending.decision.by}; roll back once that is carried out`;
+    }
     if (v.pending.rollbackTo !== null) return `a rollback to v${v.pending.rollbackTo} is already in progress`;
     if (!v.approvedVersions.includes(r.toVersion)) {
       return `v${r.toVersion} was never approved and served here (approved: ${v.approvedVersions.map((x) => `v${x}`).join(', ') || 'none'})`;

@@ -8,8 +8,8 @@ import { temporal } from '@temporalio/proto';
 import { workflowBundle } from '../helpers/temporalServer';
 import { readCarriedState } from '../../src/lifecycle/carriedState';
 
-// Histories of real runs (recorded by test/workflow/lifecycle.test.ts, idle.test.ts and
-// deployFailure.test.ts and, for the continuous lifecycle's chain of runs,
+// Histories of real runs (recorded by test/workflow/lifecycle.test.ts, idle.test.ts,
+// deployFailure.test.ts and rollbackDuringApproval.test.ts and, for the continuous lifecycle's chain of runs,
 // test/workflow/monitoring.test.ts, with PERENNIAL_RECORD_HISTORIES=1) replayed against the current workflow code: a change
 // that would break running lifecycles fails here. Change workflow code under running
 // lifecycles with `patched()` (see README).
@@ -23,14 +23,14 @@ function fixtures(): { name: string; history: temporal.api.history.v1.History }[
 
 test('every recorded history replays on the current workflow code', async () => {
   const all = fixtures();
-  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
+  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
   const bundle = await workflowBundle();
   for (const { name, history } of all) {
     await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: bundle }, history, name), name);
   }
 });
 
-test('the fixtures go through the patched branches: the spec hashed by an activity, the champion restored after a failed deploy', () => {
+test('the fixtures go through the patched branches: the spec hashed by an activity, the champion restored after a failed deploy, a rollback withdrawing a candidate', () => {
   const activities = (name: string) =>
     fixtures()
       .find((f) => f.name === name)!
@@ -40,6 +40,10 @@ test('the fixtures go through the patched branches: the spec hashed by an activi
   assert.ok(activities('lifecycle-idle.binpb').includes('hashSpec'));
   assert.ok(activities('lifecycle-deploy-failed.binpb').includes('restoreChampion'));
   assert.ok(!activities('lifecycle.binpb').includes('hashSpec'), 'the older fixture predates the patch: both branches replay');
+  // patched('rollback-withdraws-candidate'), decided at the start of a run: only the newest fixture has its marker.
+  const marked = (name: string) => readFileSync(path.join(HISTORIES, name)).includes('rollback-withdraws-candidate');
+  assert.ok(marked('lifecycle-rollback-withdraws.binpb'));
+  assert.ok(!marked('lifecycle.binpb'));
 });
 
 test('a deliberately incompatible change fails replay', async () => {

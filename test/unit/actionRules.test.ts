@@ -13,7 +13,7 @@ const now = Date.parse('2026-11-27T12:00:00Z');
 function view(over: Partial<LifecycleView> = {}): LifecycleView {
   return {
     model: spec.name, stage: 'SERVING', spec, champion: { version: 1 }, candidate: null, approvedVersions: [1], paused: null, retrainStarts: [],
-    pending: { decision: null, rollbackTo: null, retire: false, retrain: false }, nowMs: now, ...over,
+    pending: { decision: null, rollbackTo: null, retire: false, retrain: false }, nowMs: now, rollbackWithdrawsCandidate: true, ...over,
   };
 }
 const reason = (c: { ok: boolean; reason?: string }) => (c.ok ? 'accepted' : c.reason);
@@ -55,4 +55,15 @@ test('pause and resume; rollback also while paused', () => {
   const served = view({ stage: 'PAUSED', champion: { version: 2 }, approvedVersions: [1, 2], paused: { by: 'x', at: 'y' } });
   assert.equal(reason(checkRollback(served, { toVersion: 1, by: 'ml-lead', reason: 'v2 misbehaves' })), 'accepted');
   assert.match(reason(checkRollback(served, { toVersion: 3, by: 'ml-lead', reason: 'x' }))!, /v3 was never approved and served here/);
+});
+
+test('rollback while a candidate awaits approval: accepted (it withdraws the candidate), unless a decision on it is under way or the lifecycle predates the rule', () => {
+  const ask = { toVersion: 1, by: 'ops-lead', reason: 'v2 misbehaves in production' };
+  const awaiting = view({ stage: 'AWAITING_APPROVAL', champion: { version: 2 }, approvedVersions: [1, 2], candidate: { version: 3, trainedBy: 'bob' } });
+  assert.equal(reason(checkRollback(awaiting, ask)), 'accepted');
+  const approving = view({ ...awaiting, pending: { decision: { kind: 'approve', by: 'ml-lead' }, rollbackTo: null, retire: false, retrain: false } });
+  assert.match(reason(checkRollback(approving, ask))!, /v3 was just approved by ml-lead; roll back once that is carried out/);
+  assert.match(reason(checkRollback({ ...awaiting, rollbackWithdrawsCandidate: false }, ask))!, /cannot roll back while AWAITING_APPROVAL/);
+  assert.match(reason(checkRollback(view({ stage: 'DEPLOYING' }), ask))!, /cannot roll back while DEPLOYING/);
+  assert.match(reason(checkRollback(view({ stage: 'TRAINING', champion: { version: 2 }, approvedVersions: [1, 2] }), ask))!, /cannot roll back while TRAINING/);
 });

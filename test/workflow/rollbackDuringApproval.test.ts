@@ -1,0 +1,83 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { Config } from '../../src/config';
+import { createWorker } from '../../src/worker/createWorker';
+import { startLifecycle } from '../../src/client/startLifecycle';
+import { Registry } from '../../src/registry/registry';
+import { approveUpdate, retrainNowUpdate, rollbackUpdate } from '../../workflows';
+import { workflowBundle } from '../helpers/temporalServer';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
+import { smallFlightsSpec } from '../helpers/specs';
+import { waitForStatus } from '../helpers/lifecycle';
+import { recordHistoryOnPurpose } from '../helpers/histories';
+
+// An incident does not wait for a 72-hour approval: a rollback asked while a candidate
+// awaits withdraws it and rolls back at once. Time-skipping test server; training, the
+// registry and the model server are real.
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let stack: TimeSkippingStack;
+let config: Config;
+
+before(async () => {
+  stack = await startTimeSkippingStack('rollback-during-approval');
+  ({ env, config } = stack);
+  worker = await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle() });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await stack?.stop();
+});
+
+async function servedVersion(): Promise<number> {
+  const res = await fetch(`${config.server.url}/v1/models/flight-delays`);
+  return ((await res.json()) as { champion: { version: number } | null }).champion?.version ?? 0;
+}
+
+test('a rollback while v3 awaits approval withdraws v3 and serves v1 again; v3 can no longer be approved', async () => {
+  const loaded = smallFlightsSpec((raw) => {
+    raw.approval = { approvers: ['ml-lead', 'ops-lead'], timeout: '72h' };
+    raw.evaluation = { gates: { min: { auc: 0.55 } } };
+    raw.rollout = { deployTimeout: '20s' };
+  });
+  const { handle } = await startLifecycle(env.client, config, loaded, 'alice');
+  for (const version of [1, 2]) {
+    if (version > 1) await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: `challenger v${version}` }] });
+    await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === version, `candidate v${version}`);
+    await handle.executeUpdate(approveUpdate, { args: [{ version, by: 'ml-lead', reason: 'better' }] });
+    await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === version, `v${version} served`);
+  }
+  await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'challenger v3' }] });
+  await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 3, 'candidate v3');
+
+  const ack = await handle.executeUpdate(rollbackUpdate, { args: [{ toVersion: 1, by: 'ops-lead', reason: 'v2 times out in production' }] });
+  assert.equal(ack.message, 'rolling back to v1; v3, awaiting approval, is withdrawn');
+  const s = await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 1, 'v1 served again');
+  assert.equal(s.candidate, null);
+  assert.equal(await servedVersion(), 1);
+
+  const registry = Registry.forHome(config.home);
+  try {
+    const ledger = registry.ledger('flight-delays');
+    const after2 = ledger.slice(ledger.findIndex((e) => e.decision === 'deployed' && e.version === 2) + 1);
+    assert.deepEqual(after2.map((e) => `${e.decision}${e.version ? ` v${e.version}` : ''}`), ['retrain-requested', 'trained v3', 'gate-passed v3', 'withdrawn v3', 'rollback-requested v1', 'deployed v1']);
+    const withdrawn = after2.find((e) => e.decision === 'withdrawn')!;
+    assert.equal(withdrawn.by, 'ops-lead');
+    assert.match(withdrawn.reason, /^rollback to v1 asked while v3 awaited approval \(its gate compared it with v2\): v2 times out in production$/);
+    assert.equal(registry.alias('flight-delays', 'champion')?.version, 1);
+  } finally {
+    registry.close();
+  }
+  await assert.rejects(handle.executeUpdate(approveUpdate, { args: [{ version: 3, by: 'ml-lead', reason: 'too late' }] }), (err: Error) => {
+    assert.match(String((err.cause as Error | undefined)?.message), /no candidate is awaiting approval/);
+    return true;
+  });
+  // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/rollbackDuringApproval.test.ts`.
+  await recordHistoryOnPurpose(env.client, handle.workflowId, 'lifecycle-rollback-withdraws.binpb');
+});
