@@ -35,7 +35,8 @@ export const recordDecisionActivity = (d: ActivityDeps) =>
       const execution = ctx.info.workflowExecution;
       // Best effort: a decision is never held up because its sender's identity cannot be read.
       try {
-        if (execution) identity = await identityOfAction(await d.client(), execution.workflowId, execution.runId, input.source);
+        // An empty identity (e.g. the Web UI without login) is none: recorded as unknown.
+        if (execution) identity = (await identityOfAction(await d.client(), execution.workflowId, execution.runId, input.source)) || undefined;
       } catch (err) {
         ctx.log.warn('could not read the client identity of an action', { error: (err as Error).message });
       }

@@ -8,7 +8,7 @@ import { startServingStack, type ServingStack } from '../helpers/temporalServer'
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { approveUpdate } from '../../workflows';
+import { Registry } from '../../src/registry/registry';
 
 // The Temporal Web UI, in a real browser (Debian's chromium, driven by playwright-core).
 // This test fails — it does not skip — when chromium is missing: `.ci/run` installs it.
@@ -82,8 +82,41 @@ async function framesText(page: import('playwright-core').Page): Promise<string>
   return frames.join('\n');
 }
 
+test('"Send a Signal" in the Web UI approves the candidate: it is served, and the ledger has the approver', async () => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await page.goto(`${stack.config.uiUrl}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}/${handle.firstExecutionRunId}/history`);
+  await page.getByRole('button', { name: 'More Actions' }).first().click({ timeout: 30_000 });
+  await page.getByRole('menuitem', { name: 'Send a Signal' }).first().click();
+  const dialog = page.locator('dialog[open]');
+  // The UI lists the workflow's signals (the SDK publishes them): pick `approve`.
+  await dialog.getByTestId('signal-select-button').click();
+  await dialog.locator('li[role=option]').filter({ hasText: /^\s*approve\s*$/ }).click();
+  await dialog.locator('.cm-content').click();
+  await page.keyboard.insertText(JSON.stringify({ version: 1, by: 'ml-lead', reason: 'approved from the Web UI' }));
+  // The editor reformats the JSON when it loses focus, which moves the Submit button: blur first.
+  await dialog.locator('.cm-content').evaluate((editor) => (editor as unknown as { blur(): void }).blur());
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(OUTPUT, 'webui-send-approve-signal.png') });
+  await dialog.getByRole('button', { name: 'Submit' }).click();
+  await page.close();
+
+  const s = await waitForStatus(handle, (st) => st.champion?.version === 1, 'v1 approved from the Web UI and served', 60_000);
+  assert.ok(s.history.some((h) => h.event === 'approved' && h.version === 1 && h.by === 'ml-lead' && h.reason === 'approved from the Web UI'));
+  const registry = Registry.forHome(stack.home);
+  try {
+    const approved = registry.ledger('flight-delays').find((e) => e.decision === 'approved');
+    assert.equal(approved?.by, 'ml-lead');
+    assert.equal(approved?.reason, 'approved from the Web UI');
+    // The ledger keeps the identity the signal carried; the dev server's Web UI, with no
+    // login, sends none (README says so), so it is recorded as unknown rather than invented.
+    const signaled = (await handle.fetchHistory()).events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'approve')!;
+    assert.equal(approved?.identity ?? null, signaled.workflowExecutionSignaledEventAttributes!.identity || null);
+  } finally {
+    registry.close();
+  }
+});
+
 test('a lifecycle that continued as new shows as a chain of runs; monitoring and the retrain Schedule are visible', async () => {
-  await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'web ui test' }] });
   const s = await waitForStatus(handle, (st) => st.run >= 2 && st.stage === 'SERVING' && st.monitoring.lastCheck !== null, 'a continued run that checked');
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const ui = stack.config.uiUrl;
