@@ -81,7 +81,15 @@ test('the first candidate fails its gate: the lifecycle rests IDLE, with no cham
 });
 
 test('from IDLE a retrain is allowed; its candidate rejected by signal leaves the lifecycle IDLE, the rejection in the ledger', async () => {
+  // A spec that does not validate is refused with its problems and changes nothing.
+  const invalid = { ...spec(0.55).spec, evaluation: { gates: { min: { auc: 'high' } } } };
+  await assert.rejects(handle.executeUpdate(updateSpecUpdate, { args: [{ spec: invalid, by: 'ml-lead', reason: 'typo' }] }), (err: Error) => {
+    assert.match(String((err.cause as Error | undefined)?.message), /^invalid spec: evaluation\.gates\.min\.auc: /);
+    return true;
+  });
+  assert.equal((await handle.query(statusQuery)).specVersion, 1);
   await handle.executeUpdate(updateSpecUpdate, { args: [{ spec: spec(0.55).spec, by: 'ml-lead', reason: 'a reachable bar' }] });
+  assert.equal((await handle.query(statusQuery)).specVersion, 2);
   await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'try again' }] });
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 2, 'candidate v2');
 
@@ -90,6 +98,12 @@ test('from IDLE a retrain is allowed; its candidate rejected by signal leaves th
   const refused = await waitForStatus(handle, (s) => s.refused.length > 0, 'the malformed signal to be refused');
   assert.equal(refused.stage, 'AWAITING_APPROVAL');
   assert.match(refused.refused.at(-1)!.reason, /reason/);
+  // Refused signals are kept in workflow state, bounded: the newest 20 (everything is in the worker's log).
+  for (let i = 0; i < 24; i++) await handle.signal(rejectSignal, { version: 2, by: `nobody-${i}`, reason: 'not an approver' });
+  const bounded = await waitForStatus(handle, (s) => s.refused.some((r) => r.by === 'nobody-23'), 'the last refused signal');
+  assert.equal(bounded.refused.length, 20);
+  assert.equal(bounded.refused[0].by, 'nobody-4', 'the oldest refusals were dropped first');
+  assert.match(bounded.refused.at(-1)!.reason, /nobody-23 is not an allowed approver/);
   await handle.signal(rejectSignal, { version: 2, by: 'ops-lead', reason: 'late-rate features look stale' });
   const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'rejected' && h.version === 2), 'v2 to be rejected');
   assert.equal(s.stage, 'IDLE');
