@@ -74,11 +74,11 @@ export async function actionCommand(ctx: Ctx, a: ActionRequest): Promise<Command
     const base = { model: a.model, action: a.action, ...(a.version !== undefined ? { version: a.version } : {}), by: a.by, identity, workflowId: handle.workflowId, runId: description.runId, webUi };
     const deploys = a.wait && (a.action === 'approve' || a.action === 'rollback');
     // The last history entry before the action: only what follows it counts as this action's outcome.
-    const before = deploys ? await queryStatus(ctx, handle) : undefined;
+    const before = deploys ? await queryStatus(ctx, handle, webUi) : undefined;
 
     let ack: ActionAck;
     try {
-      ack = await workerBound(send(handle, a), ctx, `the ${a.action} update`);
+      ack = await workerBound(send(handle, a), ctx, `the ${a.action} update`, webUi);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const reason = rootMessage(err.cause ?? err);

@@ -5,7 +5,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, 
 import { connectClient } from '../temporal/connection';
 import { workflowUrl, type Config } from '../config';
 import { Actor, lifecycleWorkflowId, type LifecycleStatus } from '../lifecycle/contract';
-import { findSpec, listSpecFiles, loadSpecFile, SpecError, type LoadedSpec } from '../spec/load';
+import { findSpec, knownSpecNames, listSpecFiles, loadSpecFile, SpecError, type LoadedSpec } from '../spec/load';
 import { Registry } from '../registry/registry';
 import { defaultActor } from '../client/startTraining';
 import { createLogger, type Logger } from '../logging';
@@ -162,32 +162,33 @@ export async function runningLifecycle(ctx: Ctx, client: Client, model: string):
 
 export function noLifecycle(ctx: Ctx, model: string): CliError {
   const hasSpec = localSpec(model, ctx.config.home) !== undefined;
-  const known = [...new Set(listSpecFiles(ctx.config.home).map((f) => path.basename(f).replace(/\.(ya?ml|json)$/, '')))];
+  const known = knownSpecNames(ctx.config.home);
   return hasSpec
     ? new CliError('not_found', `no lifecycle for ${model}`, { model }, [`start it with: npx perennial start-lifecycle ${model} --by <you>`])
     : new CliError('not_found', `no model named ${model}: no spec file and no lifecycle (known specs: ${known.join(', ') || 'none'}; user specs go in ${path.join(ctx.config.home, 'specs')})`, { model });
 }
 
 /** The `status` query, bounded: a lifecycle nobody's worker answers for fails in WORKER_TIMEOUT_MS. */
-export function queryStatus(ctx: Ctx, handle: WorkflowHandle<typeof lifecycle>): Promise<LifecycleStatus> {
-  return workerBound(handle.query(statusQuery), ctx, 'the status query');
+export function queryStatus(ctx: Ctx, handle: WorkflowHandle<typeof lifecycle>, webUi?: string): Promise<LifecycleStatus> {
+  return workerBound(handle.query(statusQuery), ctx, 'the status query', webUi);
 }
 
-function noWorker(ctx: Ctx, what: string): CliError {
+function noWorker(ctx: Ctx, what: string, webUi?: string): CliError {
   return new CliError(
     'no_worker',
     `no worker answered ${what} within ${WORKER_TIMEOUT_MS / 1000}s (task queue "${ctx.config.taskQueue}")`,
-    { taskQueue: ctx.config.taskQueue },
+    { taskQueue: ctx.config.taskQueue, ...(webUi ? { webUi } : {}) },
     [
       'is a worker running? npm run worker',
       ...(/update/.test(what) ? ['the update may still be applied when a worker picks it up: check with npx perennial status <model>'] : []),
+      ...(webUi ? [`Web UI: ${webUi}`] : []),
     ],
   );
 }
 
 /** `p` (a query or an update), failing with "no worker" after WORKER_TIMEOUT_MS. */
-export function workerBound<T>(p: Promise<T>, ctx: Ctx, what: string): Promise<T> {
-  return within(WORKER_TIMEOUT_MS, p, () => noWorker(ctx, what));
+export function workerBound<T>(p: Promise<T>, ctx: Ctx, what: string, webUi?: string): Promise<T> {
+  return within(WORKER_TIMEOUT_MS, p, () => noWorker(ctx, what, webUi));
 }
 
 /** Number of registered versions in the local registry (0 when there is no registry yet; never creates one). */

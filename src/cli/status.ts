@@ -13,8 +13,8 @@ export async function statusCommand(ctx: Ctx, model: string): Promise<CommandRes
     const description = await describeLifecycle(client, model);
     if (!description) throw noLifecycle(ctx, model);
     const workflowId = lifecycleWorkflowId(model);
-    const status = await queryStatus(ctx, client.workflow.getHandle(workflowId, description.runId));
     const webUi = workflowUrl(ctx.config, workflowId, description.runId);
+    const status = await queryStatus(ctx, client.workflow.getHandle(workflowId, description.runId), webUi);
     const ended = description.status.name === 'RUNNING' ? '' : `lifecycle ended: ${description.status.name}`;
     return { exitCode: EXIT.ok, json: status, text: statusText(status, webUi, ended) };
   } finally {

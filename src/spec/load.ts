@@ -77,7 +77,7 @@ export function findSpec(nameOrPath: string, home: string): LoadedSpec {
       throw new SpecError(nameOrPath, [`${named.length} spec files name the model "${nameOrPath}": ${named.map((l) => l.file).join(', ')}; pass the path of the one you mean`]);
     }
   }
-  const known = [...new Set(listSpecFiles(home).map(specName))];
+  const known = knownSpecNames(home);
   throw new SpecError(nameOrPath, [`no spec named "${nameOrPath}" (known: ${known.join(', ') || 'none'}; user specs go in ${userDir})`]);
 }
 
@@ -100,6 +100,11 @@ function specsNamed(name: string, files: string[]): LoadedSpec[] {
     if (loaded.spec.name === name) found.push(loaded);
   }
   return found;
+}
+
+/** The models of every spec file perennial knows (a file that is not a valid spec: its file name). */
+export function knownSpecNames(home: string): string[] {
+  return [...new Set(listSpecFiles(home).map(specName))];
 }
 
 /** The model a spec file names, or its file name when it is not a valid spec. */

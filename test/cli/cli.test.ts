@@ -10,6 +10,7 @@ import { flightsSpecRaw, smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { expectExit, runCli, type CliRun } from '../helpers/cli';
 import { Registry } from '../../src/registry/registry';
+import { startLifecycle } from '../../src/client/startLifecycle';
 import { statusQuery, type lifecycle } from '../../workflows';
 
 const MODEL = 'cli-flights';
@@ -88,6 +89,22 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
     const unknownCommand = await cli(['promote', MODEL, '--json']);
     expectExit(unknownCommand, 2);
     assert.equal(unknownCommand.json.code, 'usage');
+  });
+
+  test('a lifecycle no worker serves: the status query gives up after 20 s with exit 1, the reason and the Web UI link', async () => {
+    const orphan = smallFlightsSpec((raw) => {
+      raw.name = 'orphan-model';
+    });
+    const { handle: stranded } = await startLifecycle(stack.client, { ...stack.config, taskQueue: 'no-worker-polls-this' }, orphan, STARTER);
+    try {
+      const r = await cli(['status', 'orphan-model', '--json']);
+      expectExit(r, 1);
+      assert.equal(r.json.code, 'no_worker');
+      assert.match(String(r.json.error), /no worker answered the status query within 20s/);
+      assert.match(String(r.json.webUi), /\/workflows\/lifecycle%2Forphan-model\//);
+    } finally {
+      await stranded.terminate('test over');
+    }
   });
 
   test('list shows every spec and the running lifecycle', async () => {
