@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   allHandlersFinished,
   condition,
@@ -447,12 +448,13 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   async function awaitDecision(): Promise<void> {
     const c = candidate!;
     // The champion keeps serving meanwhile, so monitoring goes on (it triggers no retrain: one candidate at a time).
-    const decided = await waitWatching(() => decision !== null || retire !== null || rollback !== null, Date.parse(c.approvalDeadline));
+    const rollbackAsked = () => rollbackWithdrawsCandidate && rollback !== null;
+    const decided = await waitWatching(() => decision !== null || retire !== null || rollbackAsked(), Date.parse(c.approvalDeadline));
     if (retire) return;
     if (decided === 'continue-as-new') return;
-    if (!decision && rollback) {
+    if (!decision && rollbackAsked()) {
+      const r = rollback!;
       // Withdrawn, then rolled back from the resting stage like any rollback.
-      const r = rollback;
       await record('withdrawn', {
         version: c.version,
         by: r.payload.by,
@@ -506,9 +508,10 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
           retry: { maximumInterval: '1 minute' },
           summary: `move champion back to ${previous === null ? 'none' : `v${previous}`} if it still names v${target.version}`,
         });
-        await restoreChampion({ model, failed: target.version, previous });
+        // Even when the workflow itself is being cancelled: never leave the alias promoted.
+        await CancellationScope.nonCancellable(() => restoreChampion({ model, failed: target.version, previous }));
       }
-      await record('deploy-failed', { version: target.version, by: 'perennial', reason, details: { previous } });
+      await CancellationScope.nonCancellable(() => record('deploy-failed', { version: target.version, by: 'perennial', reason, details: { previous } }));
     }
     deployTarget = null;
     backToRest();
@@ -608,7 +611,9 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   async function rest(): Promise<void> {
     const outcome = await waitWatching(() => rollback !== null || retire !== null || retrain !== null);
     if (outcome !== 'done' || retire) return;
-    if (retrain) {
+    // A rollback asked beside a retrain goes first: an incident does not wait for a training
+    // (runs started before decide as they always did: retrain first).
+    if (retrain && !(rollbackWithdrawsCandidate && rollback)) {
       const t = retrain;
       await record('retrain-requested', { by: t.payload.by, reason: t.payload.reason }, t.source);
       retrainStarts = [...recentRetrains(spec.retrain, retrainStarts, Date.now()), now()];

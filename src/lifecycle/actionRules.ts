@@ -56,6 +56,7 @@ export function checkDecision(v: LifecycleView, kind: 'approve' | 'reject', raw:
     if (v.stage !== 'AWAITING_APPROVAL' || !c) return `no candidate is awaiting approval (stage ${v.stage})`;
     const decided = v.pending.decision;
     if (decided) return `v${c.version} was already ${decided.kind === 'approve' ? 'approved' : 'rejected'} by ${decided.by}`;
+    if (v.rollbackWithdrawsCandidate && v.pending.rollbackTo !== null) return `a rollback to v${v.pending.rollbackTo} is under way: v${c.version} is withdrawn`;
     if (d.version !== c.version) return `v${d.version} is ${d.version < c.version ? 'stale' : 'unknown'}: the pending candidate is v${c.version}`;
     const approvers = v.spec.approval.approvers;
     if (!approvers.includes(d.by)) return `${d.by} is not an allowed approver (allowed: ${approvers.join(', ')})`;

@@ -64,6 +64,10 @@ test('rollback while a candidate awaits approval: accepted (it withdraws the can
   const approving = view({ ...awaiting, pending: { decision: { kind: 'approve', by: 'ml-lead' }, rollbackTo: null, retire: false, retrain: false } });
   assert.match(reason(checkRollback(approving, ask))!, /v3 was just approved by ml-lead; roll back once that is carried out/);
   assert.match(reason(checkRollback({ ...awaiting, rollbackWithdrawsCandidate: false }, ask))!, /cannot roll back while AWAITING_APPROVAL/);
+  // Once the rollback is accepted, the candidate it withdraws cannot be approved in the meantime.
+  const rollingBack = view({ ...awaiting, pending: { decision: null, rollbackTo: 1, retire: false, retrain: false } });
+  assert.match(reason(checkDecision(rollingBack, 'approve', { version: 3, by: 'ml-lead', reason: 'ok' }))!, /a rollback to v1 is under way: v3 is withdrawn/);
+  assert.equal(reason(checkDecision({ ...rollingBack, rollbackWithdrawsCandidate: false }, 'approve', { version: 3, by: 'ml-lead', reason: 'ok' })), 'accepted', 'older runs decide as they did');
   assert.match(reason(checkRollback(view({ stage: 'DEPLOYING' }), ask))!, /cannot roll back while DEPLOYING/);
   assert.match(reason(checkRollback(view({ stage: 'TRAINING', champion: { version: 2 }, approvedVersions: [1, 2] }), ask))!, /cannot roll back while TRAINING/);
 });

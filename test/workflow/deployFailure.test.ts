@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../../src/config';
@@ -32,6 +33,8 @@ let handle: WorkflowHandle<typeof lifecycle>;
  * here; the real activity runs otherwise.
  */
 let loseDeployAttempts = false;
+/** Set by the last test: the deploy moves the alias, then waits (heartbeating) until cancelled. */
+let hangDeploy = false;
 
 before(async () => {
   stack = await startTimeSkippingStack('deploy-failure');
@@ -40,6 +43,14 @@ before(async () => {
   const activities = createActivities(deps);
   const realDeploy = activities.deploy;
   activities.deploy = async (input) => {
+    if (hangDeploy) {
+      deps.registry.setAlias(input.model, 'champion', input.version);
+      const ctx = Context.current();
+      for (;;) {
+        ctx.heartbeat();
+        await ctx.sleep(200); // rejects once the workflow cancels the activity
+      }
+    }
     if (!loseDeployAttempts) return realDeploy(input);
     deps.registry.setAlias(input.model, 'champion', input.version);
     throw new Error('worker lost in the middle of the deploy (injected)');
@@ -138,4 +149,24 @@ test('every deploy attempt is lost after moving the alias: the lifecycle moves i
   assert.equal(await servedVersion(), 1);
   // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/deployFailure.test.ts`.
   await recordHistoryOnPurpose(env.client, handle.workflowId, 'lifecycle-deploy-failed.binpb');
+});
+
+test('the lifecycle is cancelled while a deploy is under way: the alias goes back to v1 before it ends', async () => {
+  await nextCandidate(4);
+  hangDeploy = true;
+  try {
+    await handle.executeUpdate(approveUpdate, { args: [{ version: 4, by: 'ml-lead', reason: 'looks better' }] });
+    await waitForStatus(handle, (s) => s.stage === 'DEPLOYING', 'the deploy of v4 to start');
+    const deadline = Date.now() + 10_000;
+    while (registryState(4).alias !== 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(registryState(4).alias, 4, 'the deploy moved the alias');
+    await handle.cancel();
+    await assert.rejects(handle.result());
+  } finally {
+    hangDeploy = false;
+  }
+  assert.equal((await handle.describe()).status.name, 'CANCELLED');
+  const { alias, decisions } = registryState(4);
+  assert.equal(alias, 1, 'v1 is the champion again: nothing is left half-promoted');
+  assert.deepEqual(decisions.map((e) => e.decision), ['trained', 'gate-passed', 'approved', 'deploy-failed']);
 });
