@@ -13,8 +13,11 @@ export interface LoadResult {
   seconds: number;
   /** Answered (2xx) requests per second. */
   reqPerSec: number;
+  /** autocannon records latency in whole milliseconds: a p50 under 1 ms reads 0. */
   p50ms: number;
   p99ms: number;
+  /** Mean latency (ms, fractional). */
+  meanMs: number;
   errors: number;
 }
 
@@ -39,6 +42,7 @@ export async function load(url: string, bodies: string | readonly string[], seco
     reqPerSec: requests / r.duration,
     p50ms: r.latency.p50,
     p99ms: r.latency.p99,
+    meanMs: r.latency.average,
     errors: r.errors + r.non2xx + r.timeouts,
   };
 }

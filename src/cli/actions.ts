@@ -102,7 +102,7 @@ export async function actionCommand(ctx: Ctx, a: ActionRequest): Promise<Command
         const waitMs = durationMs(deployTimeout) + DEPLOY_WAIT_MARGIN_MS;
         progress(ctx.json, `${what}; waiting up to ${Math.round(waitMs / 1000)}s for the model server to serve v${v}...`);
         const started = Date.now();
-        const outcome = await waitForDeployment(ctx, handle, v, before!, waitMs);
+        const outcome = await waitForDeployment(ctx, handle, v, before!, waitMs, webUi);
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
         if (outcome.kind === 'served') {
           const previous = before!.champion?.version;
@@ -152,11 +152,11 @@ type DeployOutcome =
  * `before`. The event, not the stage: a lifecycle whose monitoring is paused rests in
  * PAUSED, not SERVING, once the version is served.
  */
-async function waitForDeployment(ctx: Ctx, handle: Handle, version: number, before: LifecycleStatus, timeoutMs: number): Promise<DeployOutcome> {
+async function waitForDeployment(ctx: Ctx, handle: Handle, version: number, before: LifecycleStatus, timeoutMs: number, webUi: string): Promise<DeployOutcome> {
   const marker = before.history.at(-1);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = await queryStatus(ctx, handle);
+    const s = await queryStatus(ctx, handle, webUi);
     const since = after(s.history, marker);
     if (s.champion?.version === version && since.some((h) => h.event === 'deployed' && h.version === version)) return { kind: 'served', status: s };
     const failed = since.find((h) => h.event === 'deploy-failed' && h.version === version);

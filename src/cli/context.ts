@@ -5,7 +5,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, 
 import { connectClient } from '../temporal/connection';
 import { workflowUrl, type Config } from '../config';
 import { Actor, lifecycleWorkflowId, type LifecycleStatus } from '../lifecycle/contract';
-import { findSpec, knownSpecNames, listSpecFiles, loadSpecFile, SpecError, type LoadedSpec } from '../spec/load';
+import { findSpec, knownSpecNames, loadSpecFile, SpecError, type LoadedSpec } from '../spec/load';
 import { Registry } from '../registry/registry';
 import { defaultActor } from '../client/startTraining';
 import { createLogger, type Logger } from '../logging';
@@ -114,25 +114,13 @@ export function loadSpec(nameOrPath: string, home: string): LoadedSpec {
   }
 }
 
-/** The spec file for a model name, if one is known locally (for the deploy timeout); never throws. */
+/** The spec for a model name as `findSpec` picks it (a user's spec first), if one is known locally; never throws. */
 export function localSpec(model: string, home: string): LoadedSpec | undefined {
-  for (const file of listSpecFiles(home)) {
-    try {
-      const loaded = loadSpecFile(file);
-      if (loaded.spec.name === model && path.basename(file).replace(/\.(ya?ml|json)$/, '') === model) return loaded;
-    } catch {
-      // an invalid spec file is not this model's
-    }
+  try {
+    return findSpec(model, home);
+  } catch {
+    return undefined;
   }
-  for (const file of listSpecFiles(home)) {
-    try {
-      const loaded = loadSpecFile(file);
-      if (loaded.spec.name === model) return loaded;
-    } catch {
-      // as above
-    }
-  }
-  return undefined;
 }
 
 /** The lifecycle's latest run, or null if there never was one. */

@@ -9,10 +9,12 @@
  * server's main-thread CPU per prediction by 5–9 µs of ~140 in five same-run A/Bs with
  * varied flights (.perennial/scratch/ab.ts); the bare fastify baseline gained nothing from it.
  *
- * A `--max-inlined-bytecode-size-cumulative` given to node on the command line wins.
+ * A `--max-inlined-bytecode-size-cumulative` given to node on the command line wins. `npm
+ * start` runs the model server inside the demo's process, without it.
  */
 import { setFlagsFromString } from 'node:v8';
 
 const FLAG = '--max-inlined-bytecode-size-cumulative';
 
-if (!process.execArgv.some((a) => a.startsWith(FLAG))) setFlagsFromString(`${FLAG}=1840`);
+// V8 takes the flag with dashes or underscores.
+if (!process.execArgv.some((a) => a.replace(/_/g, '-').startsWith(FLAG))) setFlagsFromString(`${FLAG}=1840`);

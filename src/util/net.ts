@@ -12,10 +12,20 @@ export async function freePort(): Promise<number> {
   const [low, high] = pickRange();
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low));
-    if ((await listenOn(port)) !== undefined) return port;
+    // Not one handed out already: the servers it was picked for may not be listening yet.
+    if (handedOut.has(port)) continue;
+    if ((await listenOn(port)) !== undefined) return handOut(port);
   }
   // Everything tried is taken (a crowded machine): let the OS choose.
-  return (await listenOn(0))!;
+  const port = await listenOn(0);
+  if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
+  return handOut(port);
+}
+
+const handedOut = new Set<number>();
+function handOut(port: number): number {
+  handedOut.add(port);
+  return port;
 }
 
 /** Below the ephemeral range (Linux: /proc; elsewhere the IANA range starts at 49152). */

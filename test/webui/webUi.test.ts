@@ -110,7 +110,8 @@ test('"Send a Signal" in the Web UI approves the candidate: it is served, and th
     // The ledger keeps the identity the signal carried; the dev server's Web UI, with no
     // login, sends none (README says so), so it is recorded as unknown rather than invented.
     const signaled = (await handle.fetchHistory()).events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'approve')!;
-    assert.equal(approved?.identity ?? null, signaled.workflowExecutionSignaledEventAttributes!.identity || null);
+    assert.equal(signaled.workflowExecutionSignaledEventAttributes!.identity, '', 'the Web UI sent no identity (README says so)');
+    assert.equal(approved?.identity, null);
   } finally {
     registry.close();
   }
