@@ -111,7 +111,7 @@ test('"Send a Signal" in the Web UI approves the candidate: it is served, and th
     // login, sends none (README says so), so it is recorded as unknown rather than invented.
     const signaled = (await handle.fetchHistory()).events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'approve')!;
     assert.equal(signaled.workflowExecutionSignaledEventAttributes!.identity, '', 'the Web UI sent no identity (README says so)');
-    assert.equal(approved?.identity, null);
+    assert.equal(approved?.identity ?? null, null, 'recorded as unknown');
   } finally {
     registry.close();
   }
