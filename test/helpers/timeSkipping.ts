@@ -1,11 +1,14 @@
+import { after, before } from 'node:test';
 import path from 'node:path';
+import { Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingServerOptions } from '../../src/temporal/binaries';
 import { installRuntimeLogger } from '../../src/temporal/runtime';
 import { createLogger } from '../../src/logging';
 import { loadConfig, type Config } from '../../src/config';
 import { buildModelServer, type ModelServer } from '../../src/serving/app';
-import { freePort, tempHome } from './temporalServer';
+import { createWorker } from '../../src/worker/createWorker';
+import { freePort, tempHome, workflowBundle } from './temporalServer';
 
 /** The time-skipping test server, a config pointing at it, and a real model server. */
 export interface TimeSkippingStack {
@@ -38,4 +41,29 @@ export async function startTimeSkippingStack(taskQueue: string, homePrefix?: str
       await env.teardown();
     },
   };
+}
+
+/**
+ * For one test file: the time-skipping stack and a worker running perennial's workflows on
+ * it, started before the file's tests and stopped after them. The stack's fields are set
+ * once `before` has run. `activities` replaces the worker's activities (fault injection).
+ */
+export function timeSkippingWorker(taskQueue: string, activities?: (config: Config) => object): TimeSkippingStack {
+  const stack = {} as TimeSkippingStack;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  before(async () => {
+    Object.assign(stack, await startTimeSkippingStack(taskQueue));
+    const { env, config } = stack;
+    worker = activities
+      ? await Worker.create({ connection: env.nativeConnection, namespace: config.namespace, taskQueue: config.taskQueue, workflowBundle: await workflowBundle(), activities: activities(config) })
+      : await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle() });
+    running = worker.run();
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await stack.stop?.();
+  });
+  return stack;
 }

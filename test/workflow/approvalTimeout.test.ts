@@ -1,37 +1,15 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import type { Config } from '../../src/config';
-import { createWorker } from '../../src/worker/createWorker';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 import { approveUpdate, retrainNowUpdate, statusQuery } from '../../workflows';
-import { workflowBundle } from '../helpers/temporalServer';
-import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
+import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 
 // Time-skipping test server: the 72-hour approval timeout passes in moments. Only the
 // clock is skipped; training, the registry and the model server are real.
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-let stack: TimeSkippingStack;
-let config: Config;
-
-before(async () => {
-  stack = await startTimeSkippingStack('approval-timeout');
-  ({ env, config } = stack);
-  worker = await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle() });
-  running = worker.run();
-});
-
-after(async () => {
-  worker.shutdown();
-  await running;
-  await stack.stop();
-});
+const stack = timeSkippingWorker('approval-timeout');
 
 test('nobody decides within 72 h: the candidate is rejected as expired and the champion stays', async () => {
   const loaded = smallFlightsSpec((raw) => {
@@ -39,7 +17,7 @@ test('nobody decides within 72 h: the candidate is rejected as expired and the c
     raw.evaluation = { gates: { min: { auc: 0.55 } } };
     raw.rollout = { deployTimeout: '30s' };
   });
-  const { handle } = await startLifecycle(env.client, config, loaded, 'alice');
+  const { handle } = await startLifecycle(stack.env.client, stack.config, loaded, 'alice');
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'candidate v1');
   await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'first champion' }] });
   await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === 1, 'v1 served');
@@ -48,16 +26,16 @@ test('nobody decides within 72 h: the candidate is rejected as expired and the c
   const pending = await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 2, 'candidate v2');
   const deadline = Date.parse(pending.candidate!.approvalDeadline!);
 
-  await env.sleep('71h');
+  await stack.env.sleep('71h');
   assert.equal((await handle.query(statusQuery)).stage, 'AWAITING_APPROVAL', 'still waiting before the deadline');
-  await env.sleep('2h');
+  await stack.env.sleep('2h');
   const s = await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.candidate === null, 'the candidate to expire');
   assert.equal(s.champion?.version, 1, 'the champion is unchanged');
   const expired = s.history.find((h) => h.event === 'expired');
   assert.equal(expired?.version, 2);
-  assert.ok((await env.currentTimeMs()) >= deadline);
+  assert.ok((await stack.env.currentTimeMs()) >= deadline);
 
-  const registry = Registry.forHome(config.home);
+  const registry = Registry.forHome(stack.config.home);
   try {
     const rows = registry.ledger('flight-delays').filter((e) => e.version === 2);
     assert.deepEqual(rows.map((e) => e.decision), ['trained', 'gate-passed', 'expired']);

@@ -1,18 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
-import { Worker } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Config } from '../../src/config';
 import { activityDeps, createActivities } from '../../activities';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 import { artifactPath } from '../../src/artifacts/store';
 import { approveUpdate, retrainNowUpdate, rollbackUpdate, type lifecycle } from '../../workflows';
-import { workflowBundle } from '../helpers/temporalServer';
-import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
+import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
@@ -20,11 +16,6 @@ import { recordHistoryOnPurpose } from '../helpers/histories';
 // A failed deploy must leave nothing half-promoted: the registry's champion alias, the model
 // server and the lifecycle's status all keep the previous champion. Time-skipping test
 // server (retry backoffs pass in moments); training, the registry and the model server are real.
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-let stack: TimeSkippingStack;
-let config: Config;
 let handle: WorkflowHandle<typeof lifecycle>;
 
 /**
@@ -36,9 +27,7 @@ let loseDeployAttempts = false;
 /** Set by the last test: the deploy moves the alias, then waits (heartbeating) until cancelled. */
 let hangDeploy = false;
 
-before(async () => {
-  stack = await startTimeSkippingStack('deploy-failure');
-  ({ env, config } = stack);
+const stack = timeSkippingWorker('deploy-failure', (config) => {
   const deps = activityDeps(config);
   const activities = createActivities(deps);
   const realDeploy = activities.deploy;
@@ -55,18 +44,11 @@ before(async () => {
     deps.registry.setAlias(input.model, 'champion', input.version);
     throw new Error('worker lost in the middle of the deploy (injected)');
   };
-  worker = await Worker.create({ connection: env.nativeConnection, namespace: config.namespace, taskQueue: config.taskQueue, workflowBundle: await workflowBundle(), activities });
-  running = worker.run();
-});
-
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await stack?.stop();
+  return activities;
 });
 
 function registryState(version: number) {
-  const registry = Registry.forHome(config.home);
+  const registry = Registry.forHome(stack.config.home);
   try {
     return { alias: registry.alias('flight-delays', 'champion')?.version ?? null, decisions: registry.ledger('flight-delays').filter((e) => e.version === version) };
   } finally {
@@ -75,7 +57,7 @@ function registryState(version: number) {
 }
 
 async function servedVersion(): Promise<number> {
-  const res = await fetch(`${config.server.url}/v1/models/flight-delays:predict`, {
+  const res = await fetch(`${stack.config.server.url}/v1/models/flight-delays:predict`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ instances: [{ date: '2001-01-04T08:30:00', distance: 500, origin: 'ORD', destination: 'ATL' }] }),
@@ -95,7 +77,7 @@ test('v1 becomes the champion', async () => {
     raw.evaluation = { gates: { min: { auc: 0.55 } } };
     raw.rollout = { deployTimeout: '20s' };
   });
-  ({ handle } = await startLifecycle(env.client, config, loaded, 'alice'));
+  ({ handle } = await startLifecycle(stack.env.client, stack.config, loaded, 'alice'));
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'candidate v1');
   await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'first champion' }] });
   await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === 1, 'v1 served');
@@ -104,7 +86,7 @@ test('v1 becomes the champion', async () => {
 
 test('the model server cannot load the approved version: deploy fails, v1 stays the champion everywhere', async () => {
   await nextCandidate(2);
-  const registry = Registry.forHome(config.home);
+  const registry = Registry.forHome(stack.config.home);
   try {
     // A damaged artifact: the model server refuses it (its sha256 no longer matches the registry).
     appendFileSync(artifactPath(registry.get('flight-delays', 2)!.artifactUri), ' ');
@@ -148,7 +130,7 @@ test('every deploy attempt is lost after moving the alias: the lifecycle moves i
   while ((await servedVersion()) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.equal(await servedVersion(), 1);
   // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/deployFailure.test.ts`.
-  await recordHistoryOnPurpose(env.client, handle.workflowId, 'lifecycle-deploy-failed.binpb');
+  await recordHistoryOnPurpose(stack.env.client, handle.workflowId, 'lifecycle-deploy-failed.binpb');
 });
 
 test('the lifecycle is cancelled while a deploy is under way: the alias goes back to v1 before it ends', async () => {

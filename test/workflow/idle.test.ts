@@ -1,15 +1,10 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Config } from '../../src/config';
-import { createWorker } from '../../src/worker/createWorker';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 import { approveUpdate, rejectSignal, rejectUpdate, retrainNowUpdate, statusQuery, updateSpecUpdate, type lifecycle } from '../../workflows';
-import { workflowBundle } from '../helpers/temporalServer';
-import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
+import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
@@ -17,11 +12,7 @@ import { recordHistoryOnPurpose } from '../helpers/histories';
 // A lifecycle with no champion: its first candidate fails the gate (IDLE), then the next is
 // rejected — by signal, as `temporal workflow signal` or the Web UI sends it. Time-skipping
 // test server; training, the registry and the model server are real.
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-let stack: TimeSkippingStack;
-let config: Config;
+const stack = timeSkippingWorker('idle-lifecycle');
 let handle: WorkflowHandle<typeof lifecycle>;
 
 const spec = (minAuc: number) =>
@@ -31,21 +22,8 @@ const spec = (minAuc: number) =>
     raw.rollout = { deployTimeout: '20s' };
   });
 
-before(async () => {
-  stack = await startTimeSkippingStack('idle-lifecycle');
-  ({ env, config } = stack);
-  worker = await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle() });
-  running = worker.run();
-});
-
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await stack?.stop();
-});
-
 function decisions(): string[] {
-  const registry = Registry.forHome(config.home);
+  const registry = Registry.forHome(stack.config.home);
   try {
     return registry.ledger('flight-delays').map((e) => `${e.decision}${e.version ? ` v${e.version}` : ''}${e.decision === 'rejected' ? ` by ${e.by}` : ''}`);
   } finally {
@@ -54,7 +32,7 @@ function decisions(): string[] {
 }
 
 async function predictStatus(): Promise<{ status: number; body: { error?: string } }> {
-  const res = await fetch(`${config.server.url}/v1/models/flight-delays:predict`, {
+  const res = await fetch(`${stack.config.server.url}/v1/models/flight-delays:predict`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ instances: [{ date: '2001-01-04T08:30:00', distance: 500, origin: 'ORD', destination: 'ATL' }] }),
@@ -63,7 +41,7 @@ async function predictStatus(): Promise<{ status: number; body: { error?: string
 }
 
 test('the first candidate fails its gate: the lifecycle rests IDLE, with no champion and the reasons recorded', async () => {
-  ({ handle } = await startLifecycle(env.client, config, spec(0.99), 'alice'));
+  ({ handle } = await startLifecycle(stack.env.client, stack.config, spec(0.99), 'alice'));
   const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'gate-failed' && h.version === 1), 'the gate to fail v1');
   assert.equal(s.stage, 'IDLE');
   assert.equal(s.champion, null);
@@ -135,5 +113,5 @@ test('a candidate rejected by update: the reason comes back at once; the next on
     'deployed v4',
   ]);
   // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/idle.test.ts`.
-  await recordHistoryOnPurpose(env.client, handle.workflowId, 'lifecycle-idle.binpb');
+  await recordHistoryOnPurpose(stack.env.client, handle.workflowId, 'lifecycle-idle.binpb');
 });

@@ -1,14 +1,9 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import type { Config } from '../../src/config';
-import { createWorker } from '../../src/worker/createWorker';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 import { approveUpdate, retrainNowUpdate, rollbackUpdate } from '../../workflows';
-import { workflowBundle } from '../helpers/temporalServer';
-import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeSkipping';
+import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
@@ -16,27 +11,10 @@ import { recordHistoryOnPurpose } from '../helpers/histories';
 // An incident does not wait for a 72-hour approval: a rollback asked while a candidate
 // awaits withdraws it and rolls back at once. Time-skipping test server; training, the
 // registry and the model server are real.
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-let stack: TimeSkippingStack;
-let config: Config;
-
-before(async () => {
-  stack = await startTimeSkippingStack('rollback-during-approval');
-  ({ env, config } = stack);
-  worker = await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle() });
-  running = worker.run();
-});
-
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await stack?.stop();
-});
+const stack = timeSkippingWorker('rollback-during-approval');
 
 async function servedVersion(): Promise<number> {
-  const res = await fetch(`${config.server.url}/v1/models/flight-delays`);
+  const res = await fetch(`${stack.config.server.url}/v1/models/flight-delays`);
   return ((await res.json()) as { champion: { version: number } | null }).champion?.version ?? 0;
 }
 
@@ -46,7 +24,7 @@ test('a rollback while v3 awaits approval withdraws v3 and serves v1 again; v3 c
     raw.evaluation = { gates: { min: { auc: 0.55 } } };
     raw.rollout = { deployTimeout: '20s' };
   });
-  const { handle } = await startLifecycle(env.client, config, loaded, 'alice');
+  const { handle } = await startLifecycle(stack.env.client, stack.config, loaded, 'alice');
   for (const version of [1, 2]) {
     if (version > 1) await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: `challenger v${version}` }] });
     await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === version, `candidate v${version}`);
@@ -62,7 +40,7 @@ test('a rollback while v3 awaits approval withdraws v3 and serves v1 again; v3 c
   assert.equal(s.candidate, null);
   assert.equal(await servedVersion(), 1);
 
-  const registry = Registry.forHome(config.home);
+  const registry = Registry.forHome(stack.config.home);
   try {
     const ledger = registry.ledger('flight-delays');
     const after2 = ledger.slice(ledger.findIndex((e) => e.decision === 'deployed' && e.version === 2) + 1);
@@ -79,5 +57,5 @@ test('a rollback while v3 awaits approval withdraws v3 and serves v1 again; v3 c
     return true;
   });
   // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/rollbackDuringApproval.test.ts`.
-  await recordHistoryOnPurpose(env.client, handle.workflowId, 'lifecycle-rollback-withdraws.binpb');
+  await recordHistoryOnPurpose(stack.env.client, handle.workflowId, 'lifecycle-rollback-withdraws.binpb');
 });
