@@ -71,13 +71,12 @@ export const deployActivity = (d: ActivityDeps) =>
 
 /**
  * After a deploy failed for any reason (attempts lost to a crashed worker, the registry
- * failing mid-way): the `champion` alias goes back to `previous` if it still points at the
- * version that failed. Idempotent; returns the alias it leaves.
+ * failing mid-way, the workflow cancelled): the `champion` alias goes back to `previous` if it still points at the
+ * version that failed. Idempotent.
  */
 export const restoreChampionActivity = (d: ActivityDeps) =>
-  async function restoreChampion(input: { model: string; failed: number; previous: number | null }): Promise<{ champion: number | null }> {
+  async function restoreChampion(input: { model: string; failed: number; previous: number | null }): Promise<void> {
     moveChampionBack(d, input.model, input.failed, input.previous);
-    return { champion: d.registry.alias(input.model, 'champion')?.version ?? null };
   };
 
 /** Compare-and-set: only an alias still at `failed` moves, so a later promotion is never undone. */

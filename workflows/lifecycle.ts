@@ -500,7 +500,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     } catch (err) {
       const reason = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.message : String(err);
       // Only a timed-out wait restores the alias inside `deploy`; attempts lost to a crashed
-      // worker, or a registry failing mid-way, may have left it at the failed version.
+      // worker, a registry failing mid-way or a cancelled workflow may leave it at the failed version.
       // Lifecycles that failed a deploy before this change did not restore: patched().
       if (patched('restore-champion-after-failed-deploy')) {
         const { restoreChampion } = proxyActivities<Activities>({
