@@ -16,6 +16,7 @@ import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
 import { startLifecycle } from '../src/client/startLifecycle';
 import { serveModels } from '../src/serving/serveModels';
+import { firstStopSignal } from '../src/util/stopSignals';
 import { statusQuery } from '../workflows';
 import type { LifecycleStatus } from '../src/lifecycle/contract';
 import { monitoringLines } from '../src/cli/status';
@@ -59,9 +60,8 @@ async function main(): Promise<void> {
   const client = await connectClient(config, DEMO_ACTOR);
 
   let stopping = false;
-  const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => ((stopping = true), resolve(signal)));
-  });
+  const stopped = firstStopSignal((signal) => logger.info({ signal }, 'already stopping; waiting for the worker, the model server and Temporal to stop'));
+  void stopped.then(() => (stopping = true));
   const running = worker.run();
 
   const { handle, started } = await startLifecycle(client, config, loaded, DEMO_ACTOR);

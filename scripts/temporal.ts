@@ -4,6 +4,7 @@
  */
 import { DEFAULT_TEMPORAL_ADDRESS, loadConfig } from '../src/config';
 import { isServerUp, startDevServer } from '../src/temporal/devServer';
+import { firstStopSignal } from '../src/util/stopSignals';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -31,10 +32,7 @@ async function main(): Promise<number> {
   console.log('Press Ctrl-C to stop.');
 
   const event = await Promise.race([
-    new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    }),
+    firstStopSignal(() => console.log('already stopping the Temporal server...')),
     server.exited,
   ]);
   if (typeof event !== 'string') {

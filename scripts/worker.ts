@@ -4,6 +4,7 @@ import { createLogger } from '../src/logging';
 import { connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
 import { prepareNamespace } from '../src/temporal/ensureServer';
+import { firstStopSignal } from '../src/util/stopSignals';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -12,7 +13,9 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config, logger);
   const worker = await createWorker({ config, connection });
   logger.info({ taskQueue: config.taskQueue, address: config.temporalAddress, namespace: config.namespace, home: config.home }, 'worker polling');
-  // Worker.run returns after SIGINT/SIGTERM once in-flight tasks are done.
+  // Worker.run returns after SIGINT/SIGTERM once in-flight tasks are done. The SDK stops
+  // listening once it starts draining: the repeats of one Ctrl-C must not kill the drain.
+  void firstStopSignal((signal) => logger.info({ signal }, 'already draining: in-flight activities finish first'));
   await worker.run();
   await connection.close();
 }

@@ -39,8 +39,10 @@ export async function trafficCommand(ctx: Ctx, target: string, flags: TrafficFla
   const settings = settingsOf(flags, ctx.config.server.url);
   const { spec } = loadSpec(target, ctx.config.home);
   const interrupt = new AbortController();
+  // `on`, not `once`: under npx one Ctrl-C arrives twice, and the repeat must not kill the
+  // labels still due.
   const onSigint = () => interrupt.abort();
-  process.once('SIGINT', onSigint);
+  process.on('SIGINT', onSigint);
   let lastProgress = 0;
   progress(ctx.json, `${spec.name}: choosing ${settings.rows} rows (${settings.scenario}) from ${spec.data.source}...`);
   let summary: TrafficSummary;
