@@ -53,6 +53,21 @@ test('a deliberately incompatible change fails replay', async () => {
   await assert.rejects(Worker.runReplayHistory({ workflowBundle: incompatible }, history), DeterminismViolationError);
 });
 
+test('the lifecycle changed without patched() fails replay of a run recorded before the change', async () => {
+  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  // The real workflows, bundled with `patched()` always true: every patched change shipped bare.
+  const unpatched = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: quiet,
+    webpackConfigHook: (config) => ({ ...config, resolve: { ...config.resolve, alias: { ...config.resolve?.alias, '@temporalio/workflow$': require.resolve('./incompatible/unpatched') } } }),
+  });
+  const recordedBefore = fixtures().find((f) => f.name === 'lifecycle.binpb')!.history;
+  await assert.rejects(Worker.runReplayHistory({ workflowBundle: unpatched }, recordedBefore), DeterminismViolationError);
+  // The same bundle replays a run recorded after every patch: the failure is the missing patch, not the bundling.
+  const recordedAfter = fixtures().find((f) => f.name === 'lifecycle-rollback-withdraws.binpb')!.history;
+  await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: unpatched }, recordedAfter));
+});
+
 test('a continued run starts from a carried state this code reads (versioned, zod-validated)', async () => {
   const { payloads } = await import('@temporalio/common').then(({ defaultPayloadConverter }) => ({ payloads: defaultPayloadConverter }));
   const run2 = fixtures().find((f) => f.name === 'monitoring-run2.binpb')!.history;
