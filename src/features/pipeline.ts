@@ -259,7 +259,7 @@ export interface CompiledPipeline {
   /** Writes the row's features into `out` starting at `offset`. */
   computeRow(get: ColumnGetter, out: Float64Array, offset?: number): void;
   /** The same for one raw row as a client sends it (e.g. JSON with an ISO date): the serving path. */
-  computeRawRow(raw: Record<string, unknown>, out: Float64Array): void;
+  computeRawRow(raw: Record<string, unknown>, out: Float64Array, offset?: number): void;
 }
 
 /**
@@ -284,12 +284,12 @@ export function compilePipeline(p: FittedPipeline): CompiledPipeline {
       for (let k = 0; k < columns.length; k++) values[k] = get(columns[k]);
       features(out, offset);
     },
-    computeRawRow: (raw, out) => {
+    computeRawRow: (raw, out, offset = 0) => {
       for (let k = 0; k < columns.length; k++) {
         const spec = specs[k];
         values[k] = spec === undefined ? undefined : normalizeInput(spec, raw[columns[k]]);
       }
-      features(out, 0);
+      features(out, offset);
     },
   };
 }

@@ -51,6 +51,11 @@ export class ModelArtifact {
     return this.scoreRow(raw, new Float64Array(this.compiled.names.length));
   }
 
+  /** Writes the features of one raw row as a client sends it into `out` from `offset`, in the model's order. */
+  computeFeatures(raw: Record<string, unknown>, out: Float64Array, offset = 0): void {
+    this.compiled.computeRawRow(raw, out, offset);
+  }
+
   /** Like `predictRow`, leaving the computed features in `features` (the model server logs them). */
   scoreRow(raw: Record<string, unknown>, features: Float64Array): number {
     this.compiled.computeRawRow(raw, features);

@@ -10,6 +10,7 @@ import { PREDICTION_LOG_FILE, type LabelInput } from './predictionLog';
 import { PredictionLogThread } from './predictionLogThread';
 import { validateInstances, type ValidationIssue } from './validateInstances';
 import { PROMETHEUS_CONTENT_TYPE, ServerMetrics } from './metrics';
+import { ScoringThread } from './scoringThread';
 
 export interface ModelServerOptions {
   /** The state folder: registry, artifacts, and the prediction log `predictions.sqlite`. */
@@ -38,6 +39,8 @@ export interface ModelServer {
   app: FastifyInstance;
   champions: Champions;
   predictionLog: PredictionLogThread;
+  /** Where predictions are scored: a thread of their own (the request thread when it cannot). */
+  scoring: ScoringThread;
   metrics: ServerMetrics;
   /** Stops accepting requests, lets those in flight finish, flushes the prediction log, closes. Idempotent. */
   close(): Promise<void>;
@@ -193,17 +196,6 @@ const PREDICT_RESPONSE_SCHEMA = {
 
 const JSON_UTF8 = 'application/json; charset=utf-8';
 
-/**
- * One feature buffer, reused by every row scored: scoring is synchronous and the log
- * serializes a row's features as it is appended. A typed array per row costs more than
- * computing its features.
- */
-let features = new Float64Array(0);
-function featureBuffer(width: number): Float64Array {
-  if (features.length !== width) features = new Float64Array(width);
-  return features;
-}
-
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -278,17 +270,20 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   const maxLabels = o.maxLabels ?? 10_000;
   const log = o.logger;
   const metrics = new ServerMetrics();
-  const champions = new Champions({ home: o.home, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }) });
   const predictionLog = await PredictionLogThread.open(path.join(o.home, PREDICTION_LOG_FILE), {
     flushMs: o.flushMs,
     flushRows: o.flushRows,
     maxPending: o.logMaxPending,
     onError: (err) => log?.error({ err }, 'prediction log write failed; retrying'),
   });
+  const scoring = new ScoringThread((err) => log?.error({ err }, 'scoring thread'));
+  // Each champion goes to the scoring thread as it loads, so its first requests are scored there too.
+  const champions = new Champions({ home: o.home, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }), onLoaded: (c) => scoring.prepare(c.artifact.gbdt) });
   try {
     await champions.start();
   } catch (err) {
     await champions.stop();
+    await scoring.close();
     await predictionLog.close();
     throw err;
   }
@@ -406,6 +401,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       served: states.map((s) => ({ labels: { model: s.model }, value: s.champion?.version ?? 0 })),
       ready: states.map((s) => ({ labels: { model: s.model }, value: s.champion ? 1 : 0 })),
       pendingLogRows: predictionLog.pending,
+      scoredRows: { thread: scoring.stats.rowsOnThread, request: scoring.stats.rowsHere },
     });
     return reply.type(PROMETHEUS_CONTENT_TYPE).send(text);
   });
@@ -481,22 +477,35 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       if (!predictionLog.canAccept(instances.length)) {
         throw new HttpError(503, 'the prediction log is not keeping up; try again shortly', undefined, { 'retry-after': '1' });
       }
-      const now = Date.now();
-      const features = featureBuffer(champion.featureNames.length);
-      const predictions: PredictResponse['predictions'] = [];
-      for (const item of instances) {
-        const instance = item as Record<string, unknown>;
-        const score = champion.score(instance, features);
-        const requestId = uuidv7(now);
-        // Queued before the response is sent: a clean stop (close → flush) loses none of them.
-        predictionLog.append({ requestId, atMs: now, model: name, modelVersion: champion.version, columns: champion.inputColumns, instance, features, score });
-        predictions.push({ score, label: score >= 0.5 ? 1 : 0, request_id: requestId });
-      }
-      metrics.countPredictions(name, champion.version, instances.length);
-      const body: PredictResponse = { predictions, model_name: name, model_version: champion.version };
-      // compileSerializationSchema compiles once per route and then answers from its cache.
-      reply.header('content-type', JSON_UTF8).serializer(reply.compileSerializationSchema(PREDICT_RESPONSE_SCHEMA)).send(body);
-      observe(request, reply);
+      const { artifact } = champion;
+      scoring.score(
+        artifact.gbdt,
+        instances.length,
+        champion.featureNames.length,
+        (out, offset, row) => artifact.computeFeatures(instances[row] as Record<string, unknown>, out, offset),
+        (scored) => {
+          try {
+            const now = Date.now();
+            const predictions: PredictResponse['predictions'] = [];
+            for (let row = 0; row < scored.rows; row++) {
+              const score = scored.score(row);
+              const requestId = uuidv7(now);
+              // Queued before the response is sent: a clean stop (close → flush) loses none of them.
+              const instance = instances[row] as Record<string, unknown>;
+              predictionLog.append({ requestId, atMs: now, model: name, modelVersion: champion.version, columns: champion.inputColumns, instance, features: scored.features(row), score });
+              predictions.push({ score, label: score >= 0.5 ? 1 : 0, request_id: requestId });
+            }
+            metrics.countPredictions(name, champion.version, scored.rows);
+            const body: PredictResponse = { predictions, model_name: name, model_version: champion.version };
+            // compileSerializationSchema compiles once per route and then answers from its cache.
+            reply.header('content-type', JSON_UTF8).serializer(reply.compileSerializationSchema(PREDICT_RESPONSE_SCHEMA)).send(body);
+            observe(request, reply);
+          } catch (err) {
+            // Answered (and observed) by the error handler.
+            reply.send(err);
+          }
+        },
+      );
     },
   });
 
@@ -506,10 +515,11 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       try {
         await app.close();
       } finally {
+        await scoring.close();
         await champions.stop();
         await predictionLog.close();
       }
     })());
 
-  return { app, champions, predictionLog, metrics, close };
+  return { app, champions, predictionLog, scoring, metrics, close };
 }

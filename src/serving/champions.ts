@@ -19,8 +19,6 @@ export interface LoadedChampion {
   featureNames: string[];
   /** The columns an instance may have: the model's inputs but its target. */
   inputColumns: string[];
-  /** Computes the features of one raw instance into `out` and returns its score. */
-  score(instance: Record<string, unknown>, out: Float64Array): number;
 }
 
 /** What this server knows of one model: the registry's champion and what is loaded. */
@@ -41,6 +39,8 @@ export interface ChampionsOptions {
   logger?: Logger;
   /** Registry alias to serve. Default `champion`. */
   alias?: string;
+  /** Told of each version as it is loaded, before it is served. */
+  onLoaded?: (champion: LoadedChampion) => void;
 }
 
 function loadedChampion(registered: ModelVersion, artifact: ModelArtifact, since: string): LoadedChampion {
@@ -53,7 +53,6 @@ function loadedChampion(registered: ModelVersion, artifact: ModelArtifact, since
     artifact,
     featureNames: artifact.pipeline.features.map((f) => f.name),
     inputColumns: Object.keys(artifact.pipeline.inputs).filter((c) => c !== artifact.pipeline.target.column),
-    score: (instance, out) => artifact.scoreRow(instance, out),
   };
 }
 
@@ -71,6 +70,7 @@ export class Champions {
   private readonly pollMs: number;
   private readonly aliasName: string;
   private readonly logger: Logger | undefined;
+  private readonly onLoaded: ((champion: LoadedChampion) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private refreshing: Promise<void> | undefined;
@@ -82,6 +82,7 @@ export class Champions {
     this.pollMs = o.pollMs ?? 250;
     this.aliasName = o.alias ?? 'champion';
     this.logger = o.logger;
+    this.onLoaded = o.onLoaded;
   }
 
   /** Loads every model's champion, then keeps polling. */
@@ -131,6 +132,7 @@ export class Champions {
         if (this.stopped) return;
         // The alias may have moved again while the artifact loaded: the next poll catches up.
         const previous = state.champion?.version;
+        this.onLoaded?.(loaded);
         state.champion = loaded;
         state.loadError = null;
         this.loggedErrors.delete(model);

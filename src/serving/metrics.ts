@@ -125,7 +125,7 @@ export class ServerMetrics {
   }
 
   /** The exposition text; gauges are read at scrape time from the server's state. */
-  render(gauges: { served: GaugeSample[]; ready: GaugeSample[]; pendingLogRows: number }): string {
+  render(gauges: { served: GaugeSample[]; ready: GaugeSample[]; pendingLogRows: number; scoredRows: { thread: number; request: number } }): string {
     const out: string[] = [];
     out.push('# HELP perennial_http_requests_total HTTP requests by route, method and status code.');
     out.push('# TYPE perennial_http_requests_total counter');
@@ -157,6 +157,11 @@ export class ServerMetrics {
     out.push('# HELP perennial_prediction_log_pending Predictions buffered, not yet written to the prediction log.');
     out.push('# TYPE perennial_prediction_log_pending gauge');
     out.push(`perennial_prediction_log_pending ${gauges.pendingLogRows}`);
+
+    out.push('# HELP perennial_scored_rows_total Rows scored, by thread: the scoring thread, or the request thread when the scoring thread could not take them (a model still loading on it, a full ring, a thread that died).');
+    out.push('# TYPE perennial_scored_rows_total counter');
+    out.push(`perennial_scored_rows_total{thread="scoring"} ${num(gauges.scoredRows.thread)}`);
+    out.push(`perennial_scored_rows_total{thread="request"} ${num(gauges.scoredRows.request)}`);
     return out.join('\n') + '\n';
   }
 }

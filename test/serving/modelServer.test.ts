@@ -235,6 +235,12 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
       });
     }
     assert.equal(new Set(served.map((s) => s.requestId)).size, 1200, 'a fresh request id per instance');
+    // Scored on the scoring thread (the champion went there as it loaded): at the least every
+    // batch after the first, whatever the machine's speed.
+    const metricsText = await (await fetch(`${server!.url}/metrics`)).text();
+    const scoredOn = (thread: string) => Number(new RegExp(`^perennial_scored_rows_total\\{thread="${thread}"\\} (\\d+)$`, 'm').exec(metricsText)?.[1]);
+    assert.equal(scoredOn('scoring') + scoredOn('request'), 1200, metricsText);
+    assert.ok(scoredOn('scoring') >= 800, `${scoredOn('scoring')} of 1200 rows scored on the scoring thread`);
 
     // Every prediction is in the log with its version, raw instance, features and score.
     await waitLogged(served.map((s) => s.requestId));

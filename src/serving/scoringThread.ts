@@ -1,0 +1,315 @@
+/**
+ * Scoring off the request thread. A forest of a hundred trees is ~100 KB that every
+ * prediction walks; on the request thread it evicts the HTTP stack from the CPU caches and
+ * the HTTP stack evicts it, so each costs more than alone. Here the request thread computes
+ * the features (the same code as training) and hands the rows to a scoring thread through
+ * shared memory (scoringRing.ts): no message and no copy per job, one wake-up per batch of
+ * completions. A large batch no longer blocks the event loop while it is scored, either.
+ *
+ * Scores are those of the request thread exactly: the same GbdtModel code, on a model
+ * rebuilt from its JSON (which round-trips exactly, as artifacts on disk do). Whenever the
+ * thread cannot take a job — the model is still loading on it, the ring is full, the job is
+ * larger than the ring, the thread died — the request thread scores it itself, at once. A
+ * thread that dies is replaced and the jobs it held are scored here, so no request fails.
+ */
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { GbdtModel } from '../ml/gbdt';
+import {
+  COMPLETED, DATA_FLOATS, DOORBELL, JOB_INTS, JOB_MODEL, JOB_OFFSET, JOB_ROWS, JOB_SLOTS, JOB_STATUS, JOB_WIDTH, STATUS_PENDING, STATUS_SCORED, SUBMITTED,
+  newRing, ringViews, scoreRows, type ScoringControl, type ScoringReply,
+} from './scoringRing';
+
+const WORKER_ENTRY = path.join(__dirname, 'scoringWorker.cjs');
+/** Scoring threads that may die in a row, without scoring a job, before the request thread scores everything. */
+const MAX_CRASHES = 3;
+/** A model the thread holds is dropped after this long unused (e.g. a champion replaced). */
+const UNLOAD_AFTER_MS = 60_000;
+
+/** A job's rows once scored: valid only during the callback that receives them (their memory is reused after). */
+export interface ScoredRows {
+  readonly rows: number;
+  score(row: number): number;
+  /** The row's features in the model's order. */
+  features(row: number): Float64Array;
+}
+
+/** Writes row `row`'s features into `out` from `offset`. */
+export type FillFeatures = (out: Float64Array, offset: number, row: number) => void;
+
+class Region implements ScoredRows {
+  constructor(
+    private readonly data: Float64Array,
+    private readonly offset: number,
+    readonly rows: number,
+    private readonly width: number,
+  ) {}
+
+  score(row: number): number {
+    return this.data[this.offset + row];
+  }
+
+  features(row: number): Float64Array {
+    const from = this.offset + this.rows + row * this.width;
+    return this.data.subarray(from, from + this.width);
+  }
+}
+
+/** A model as the scoring thread knows it. */
+interface ThreadModel {
+  id: number;
+  gbdt: GbdtModel;
+  state: 'loading' | 'ready' | 'failed';
+  /** The thread it was sent to (a replaced thread's models are gone with it). */
+  thread: number;
+  lastUsed: number;
+  inFlight: number;
+}
+
+interface Job {
+  model: ThreadModel;
+  rows: number;
+  width: number;
+  offset: number;
+  done: (scored: ScoredRows) => void;
+}
+
+type WaitAsync = (a: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+// Node 20 has it; TypeScript's ES2022 library does not declare it.
+const waitAsync: WaitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync.bind(Atomics);
+
+export class ScoringThread {
+  private readonly views = ringViews(newRing());
+  private worker: Worker | undefined;
+  private control: MessagePort | undefined;
+  /** Bumped whenever a thread is replaced. */
+  private thread = 0;
+  private submitted = 0;
+  private completed = 0;
+  /** Jobs submitted and not yet answered, in order. */
+  private readonly inFlight: Job[] = [];
+  /** Where the next job's rows go in the data ring. */
+  private tail = 0;
+  private readonly models = new WeakMap<GbdtModel, ThreadModel>();
+  private readonly byId = new Map<number, ThreadModel>();
+  private nextId = 1;
+  private crashesInARow = 0;
+  private collecting = false;
+  private closed = false;
+  private terminating = false;
+  private scratch = new Float64Array(4096);
+  private readonly sweeper: NodeJS.Timeout;
+  /** Rows scored on the thread, rows scored here, threads started: for tests and operators. */
+  readonly stats = { rowsOnThread: 0, rowsHere: 0, threadsStarted: 0 };
+
+  constructor(private readonly onError: (err: Error) => void = () => undefined) {
+    this.spawn();
+    this.sweeper = setInterval(() => this.sweep(), UNLOAD_AFTER_MS / 2).unref();
+  }
+
+  /**
+   * Scores `rows` rows of `width` features with `model`: `fill` writes each row's features,
+   * then `done` gets the scores — later, from the scoring thread, or before this returns
+   * when the request thread scores them itself. An error thrown by `done` is reported
+   * through `onError`; `done` should answer its request whatever happens.
+   */
+  score(model: GbdtModel, rows: number, width: number, fill: FillFeatures, done: (scored: ScoredRows) => void): void {
+    const onThread = this.onThread(model);
+    const size = rows * (1 + width);
+    const offset = onThread && this.inFlight.length < JOB_SLOTS ? this.allocate(size) : -1;
+    if (!onThread || offset < 0) {
+      this.scoreHere(model, rows, width, fill, done);
+      return;
+    }
+    const { data, jobs, counters } = this.views;
+    for (let r = 0; r < rows; r++) fill(data, offset + rows + r * width, r);
+    const at = (this.submitted % JOB_SLOTS) * JOB_INTS;
+    jobs[at + JOB_MODEL] = onThread.id;
+    jobs[at + JOB_ROWS] = rows;
+    jobs[at + JOB_OFFSET] = offset;
+    jobs[at + JOB_WIDTH] = width;
+    jobs[at + JOB_STATUS] = STATUS_PENDING;
+    this.inFlight.push({ model: onThread, rows, width, offset, done });
+    onThread.inFlight++;
+    this.tail = offset + size;
+    Atomics.store(counters, SUBMITTED, ++this.submitted);
+    this.ringDoorbell();
+    void this.collect();
+  }
+
+  /** Sends a model to the thread ahead of its first job (e.g. a champion as it loads). */
+  prepare(model: GbdtModel): void {
+    this.onThread(model);
+  }
+
+  /** Waits for the jobs in flight, then ends the thread. Later jobs are scored on the request thread. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweeper);
+    while (this.inFlight.length > 0 && this.worker) await sleep(2);
+    const worker = this.worker;
+    this.terminating = true;
+    this.worker = undefined;
+    this.control?.close();
+    await worker?.terminate();
+  }
+
+  /** @internal The scoring thread, for tests that make it die. */
+  get threadForTests(): Worker | undefined {
+    return this.worker;
+  }
+
+  private scoreHere(model: GbdtModel, rows: number, width: number, fill: FillFeatures, done: (scored: ScoredRows) => void): void {
+    const size = rows * (1 + width);
+    if (this.scratch.length < size) this.scratch = new Float64Array(Math.max(size, 2 * this.scratch.length));
+    const data = this.scratch;
+    for (let r = 0; r < rows; r++) fill(data, rows + r * width, r);
+    scoreRows(model, data, 0, rows, width);
+    this.stats.rowsHere += rows;
+    done(new Region(data, 0, rows, width));
+  }
+
+  /** The model as the thread has it, once loaded there; until then undefined (and it is sent). */
+  private onThread(gbdt: GbdtModel): ThreadModel | undefined {
+    if (!this.worker) return undefined;
+    let model = this.models.get(gbdt);
+    if (!model || model.thread !== this.thread) {
+      model = { id: this.nextId++, gbdt, state: 'loading', thread: this.thread, lastUsed: 0, inFlight: 0 };
+      this.models.set(gbdt, model);
+      this.byId.set(model.id, model);
+      this.send({ op: 'load', id: model.id, model: gbdt.toJSON() });
+    }
+    model.lastUsed = Date.now();
+    return model.state === 'ready' ? model : undefined;
+  }
+
+  /** Where `size` floats fit in the data ring after the jobs in flight (which end at `tail`), or -1. */
+  private allocate(size: number): number {
+    if (size > DATA_FLOATS) return -1;
+    if (this.inFlight.length === 0) return 0;
+    const head = this.inFlight[0].offset;
+    if (this.tail > head) {
+      if (this.tail + size <= DATA_FLOATS) return this.tail;
+      return size <= head ? 0 : -1;
+    }
+    return this.tail + size <= head ? this.tail : -1;
+  }
+
+  /** Answers the jobs the thread has completed, until none is in flight. */
+  private async collect(): Promise<void> {
+    if (this.collecting) return;
+    this.collecting = true;
+    try {
+      while (this.inFlight.length > 0) {
+        const thread = this.thread;
+        const wait = waitAsync(this.views.counters, COMPLETED, this.completed);
+        if (wait.async) await wait.value;
+        // A thread that died meanwhile had its jobs answered by `lost`.
+        if (thread === this.thread) this.answerCompleted();
+      }
+    } finally {
+      this.collecting = false;
+    }
+  }
+
+  private answerCompleted(): void {
+    const { counters, jobs, data } = this.views;
+    const completed = Atomics.load(counters, COMPLETED);
+    while (this.completed < completed) {
+      const job = this.inFlight.shift()!;
+      const at = (this.completed % JOB_SLOTS) * JOB_INTS;
+      this.completed++;
+      if (jobs[at + JOB_STATUS] === STATUS_SCORED) {
+        this.stats.rowsOnThread += job.rows;
+        this.crashesInARow = 0;
+      } else {
+        scoreRows(job.model.gbdt, data, job.offset, job.rows, job.width);
+        this.stats.rowsHere += job.rows;
+      }
+      this.answer(job);
+    }
+  }
+
+  private answer(job: Job): void {
+    job.model.inFlight--;
+    try {
+      job.done(new Region(this.views.data, job.offset, job.rows, job.width));
+    } catch (err) {
+      this.onError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private spawn(): void {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(WORKER_ENTRY, { workerData: { ring: this.views.counters.buffer, control: port2 }, transferList: [port2] });
+    this.stats.threadsStarted++;
+    this.worker = worker;
+    this.control = port1;
+    worker.on('message', (reply: ScoringReply) => {
+      const model = this.byId.get(reply.id);
+      if (!model || worker !== this.worker) return;
+      if (reply.op === 'loaded') {
+        model.state = 'ready';
+      } else {
+        model.state = 'failed';
+        this.onError(new Error(`the scoring thread could not load model ${reply.id}: ${reply.error}; the request thread scores it`));
+      }
+    });
+    worker.on('error', (err) => this.onError(err));
+    worker.on('exit', (code) => {
+      if (worker !== this.worker || this.terminating) return;
+      this.lost(new Error(`the scoring thread exited (code ${code}); its jobs were scored on the request thread`));
+    });
+  }
+
+  /** The thread died: its jobs are scored here (their rows are still in the ring), then a new thread starts. */
+  private lost(reason: Error): void {
+    this.onError(reason);
+    this.worker = undefined;
+    this.control?.close();
+    this.thread++;
+    this.byId.clear();
+    const { counters, data } = this.views;
+    for (const job of this.inFlight.splice(0)) {
+      scoreRows(job.model.gbdt, data, job.offset, job.rows, job.width);
+      this.stats.rowsHere += job.rows;
+      this.answer(job);
+    }
+    this.submitted = 0;
+    this.completed = 0;
+    this.tail = 0;
+    Atomics.store(counters, SUBMITTED, 0);
+    Atomics.store(counters, COMPLETED, 0);
+    // Wakes `collect`, which finds nothing left in flight.
+    Atomics.notify(counters, COMPLETED);
+    if (this.closed) return;
+    if (++this.crashesInARow > MAX_CRASHES) {
+      this.onError(new Error(`the scoring thread died ${this.crashesInARow} times in a row; the request thread scores every prediction from now on`));
+      return;
+    }
+    this.spawn();
+  }
+
+  private send(message: ScoringControl): void {
+    this.control!.postMessage(message);
+    this.ringDoorbell();
+  }
+
+  private ringDoorbell(): void {
+    Atomics.add(this.views.counters, DOORBELL, 1);
+    Atomics.notify(this.views.counters, DOORBELL);
+  }
+
+  /** Drops models unused for a while from the thread (e.g. a champion replaced); used again, they are sent again. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, model] of this.byId) {
+      if (model.inFlight > 0 || now - model.lastUsed < UNLOAD_AFTER_MS) continue;
+      this.byId.delete(id);
+      this.models.delete(model.gbdt);
+      if (this.worker) this.send({ op: 'unload', id });
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The model server's scoring thread (started by scoringThread.ts through
+ * scoringWorker.cjs): scores the jobs the request thread puts in the shared ring, in order,
+ * with the models it was sent. It never returns to its event loop: it sleeps on the ring's
+ * doorbell and reads messages synchronously, so a job costs no message and no callback.
+ */
+import { receiveMessageOnPort, parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { GbdtModel } from '../ml/gbdt';
+import {
+  COMPLETED, DOORBELL, JOB_INTS, JOB_MODEL, JOB_OFFSET, JOB_ROWS, JOB_SLOTS, JOB_STATUS, JOB_WIDTH, STATUS_FAILED, STATUS_SCORED, SUBMITTED,
+  ringViews, scoreRows, type ScoringControl, type ScoringReply,
+} from './scoringRing';
+
+const { ring, control } = workerData as { ring: SharedArrayBuffer; control: MessagePort };
+const { counters, jobs, data } = ringViews(ring);
+const models = new Map<number, GbdtModel>();
+/** A sleep is cut short this often anyway (ms): a safety net, not the way work arrives. */
+const NAP_MS = 1000;
+
+function handle(message: ScoringControl): void {
+  if (message.op === 'unload') {
+    models.delete(message.id);
+    return;
+  }
+  let reply: ScoringReply;
+  try {
+    models.set(message.id, GbdtModel.fromJSON(message.model));
+    reply = { op: 'loaded', id: message.id };
+  } catch (err) {
+    reply = { op: 'loadFailed', id: message.id, error: err instanceof Error ? err.message : String(err) };
+  }
+  parentPort!.postMessage(reply);
+}
+
+function score(job: number): void {
+  const at = (job % JOB_SLOTS) * JOB_INTS;
+  const model = models.get(jobs[at + JOB_MODEL]);
+  const rows = jobs[at + JOB_ROWS];
+  const offset = jobs[at + JOB_OFFSET];
+  const width = jobs[at + JOB_WIDTH];
+  if (!model) {
+    jobs[at + JOB_STATUS] = STATUS_FAILED;
+    return;
+  }
+  try {
+    scoreRows(model, data, offset, rows, width);
+    jobs[at + JOB_STATUS] = STATUS_SCORED;
+  } catch {
+    jobs[at + JOB_STATUS] = STATUS_FAILED;
+  }
+}
+
+let done = 0;
+for (;;) {
+  // The doorbell is read before looking for work: anything asked after this read rings it
+  // again, and the wait below returns at once.
+  const bell = Atomics.load(counters, DOORBELL);
+  for (let m = receiveMessageOnPort(control); m; m = receiveMessageOnPort(control)) handle(m.message as ScoringControl);
+  if (done < Atomics.load(counters, SUBMITTED)) {
+    score(done);
+    done++;
+    Atomics.store(counters, COMPLETED, done);
+    Atomics.notify(counters, COMPLETED);
+    continue;
+  }
+  Atomics.wait(counters, DOORBELL, bell, NAP_MS);
+}

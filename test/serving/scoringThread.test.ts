@@ -1,0 +1,184 @@
+/**
+ * The model server's scoring thread, driven directly with real models (trained here) and a
+ * real worker thread: scores must be exactly the request thread's, whatever is in flight,
+ * whichever thread scores them, and no job may be lost when the thread dies or closes.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { trainGbdt, type FeatureMatrix, type GbdtModel } from '../../src/ml/gbdt';
+import { ScoringThread } from '../../src/serving/scoringThread';
+import { DATA_FLOATS } from '../../src/serving/scoringRing';
+
+const WIDTH = 5;
+type Row = Float64Array;
+
+/** Deterministic rows: three numeric features (some missing), a category code (some unseen), noise. */
+function makeRows(n: number, seed: number): Row[] {
+  let s = seed >>> 0;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return Array.from({ length: n }, () => {
+    const r = new Float64Array(WIDTH);
+    r[0] = next() < 0.05 ? NaN : next() * 10;
+    r[1] = next() * 2 - 1;
+    r[2] = next() < 0.1 ? NaN : Math.floor(next() * 100);
+    r[3] = Math.floor(next() * 12); // codes 10 and 11 were never seen in training
+    r[4] = next();
+    return r;
+  });
+}
+
+async function train(seed: number, rounds: number): Promise<GbdtModel> {
+  const rows = makeRows(3000, seed).map((r) => (r[3] >= 10 ? Object.assign(new Float64Array(r), { 3: r[3] % 10 }) : r));
+  const x: FeatureMatrix = {
+    names: ['a', 'b', 'c', 'category', 'noise'],
+    kinds: ['numeric', 'numeric', 'numeric', 'categorical', 'numeric'],
+    columns: Array.from({ length: WIDTH }, (_, f) => Float64Array.from(rows, (r) => r[f])),
+    nRows: rows.length,
+  };
+  const y = Float64Array.from(rows, (r, i) => (Math.sin(r[0] || 0) + r[1] * (r[3] % 3) + (i % 7 === 0 ? 1 : 0) > 0.5 ? 1 : 0));
+  return trainGbdt(x, y, { params: { rounds, learningRate: 0.2, maxDepth: 4, minChildWeight: 1, l2: 1, maxBins: 63, seed } });
+}
+
+interface Answer {
+  scores: number[];
+  features: number[][];
+  /** Answered before `score` returned: always so on the request thread, and on the scoring thread when it is that quick. */
+  synchronous: boolean;
+}
+
+/** One job of `rows` through the scoring thread. */
+function scoreJob(scoring: ScoringThread, model: GbdtModel, rows: Row[]): Promise<Answer> {
+  return new Promise((resolve) => {
+    let returned = false;
+    scoring.score(
+      model,
+      rows.length,
+      WIDTH,
+      (out, offset, r) => out.set(rows[r], offset),
+      (scored) => {
+        resolve({
+          scores: Array.from({ length: scored.rows }, (_, r) => scored.score(r)),
+          features: Array.from({ length: scored.rows }, (_, r) => Array.from(scored.features(r))),
+          synchronous: !returned,
+        });
+      },
+    );
+    returned = true;
+  });
+}
+
+function assertExact(model: GbdtModel, rows: Row[], answer: Answer, what: string): void {
+  assert.equal(answer.scores.length, rows.length, what);
+  rows.forEach((row, r) => {
+    assert.ok(Object.is(answer.scores[r], model.predictRow(row)), `${what}, row ${r}: ${answer.scores[r]} vs ${model.predictRow(row)}`);
+    assert.deepEqual(answer.features[r], Array.from(row), `${what}, row ${r}: features handed back as written`);
+  });
+}
+
+/** Waits until the thread has the model: a job of it is scored there. */
+async function untilOnThread(scoring: ScoringThread, model: GbdtModel): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  const probe = makeRows(1, 99);
+  for (;;) {
+    const before = scoring.stats.rowsOnThread;
+    await scoreJob(scoring, model, probe);
+    if (scoring.stats.rowsOnThread > before) return;
+    if (Date.now() > deadline) assert.fail('the scoring thread never took the model');
+    await sleep(10);
+  }
+}
+
+let model: GbdtModel;
+let other: GbdtModel;
+const threads: ScoringThread[] = [];
+
+function newScoring(): ScoringThread {
+  const scoring = new ScoringThread();
+  threads.push(scoring);
+  return scoring;
+}
+
+before(async () => {
+  model = await train(1, 40);
+  other = await train(2, 25);
+});
+
+after(async () => {
+  await Promise.all(threads.map((t) => t.close()));
+});
+
+test('400 jobs in flight at once, two models interleaved: every score is the request thread\'s exactly', async () => {
+  const scoring = newScoring();
+  scoring.prepare(model);
+  scoring.prepare(other);
+  await untilOnThread(scoring, model);
+  await untilOnThread(scoring, other);
+  const before = { ...scoring.stats };
+  const jobs = Array.from({ length: 400 }, (_, j) => ({ model: j % 3 === 0 ? other : model, rows: makeRows(1 + ((j * 37) % 60), 1000 + j) }));
+  const answers = await Promise.all(jobs.map((j) => scoreJob(scoring, j.model, j.rows)));
+  answers.forEach((a, j) => assertExact(jobs[j].model, jobs[j].rows, a, `job ${j}`));
+  const rows = jobs.reduce((n, j) => n + j.rows.length, 0);
+  assert.equal(scoring.stats.rowsOnThread - before.rowsOnThread, rows, 'every row went to the scoring thread');
+  assert.equal(scoring.stats.rowsHere - before.rowsHere, 0);
+});
+
+test('a job larger than the shared ring is scored on the request thread, exactly', async () => {
+  const scoring = newScoring();
+  await untilOnThread(scoring, model);
+  const rows = makeRows(Math.floor(DATA_FLOATS / (1 + WIDTH)) + 1, 7);
+  const here = scoring.stats.rowsHere;
+  const answer = await scoreJob(scoring, model, rows);
+  assert.equal(answer.synchronous, true);
+  assert.equal(scoring.stats.rowsHere - here, rows.length);
+  const sample = rows.filter((_, r) => r % 997 === 0);
+  assertExact(model, sample, { ...answer, scores: answer.scores.filter((_, r) => r % 997 === 0), features: answer.features.filter((_, r) => r % 997 === 0) }, 'large job');
+  // The ring is still usable afterwards.
+  assertExact(model, rows.slice(0, 10), await scoreJob(scoring, model, rows.slice(0, 10)), 'after the large job');
+});
+
+test('a model is scored at once, on the request thread, until the scoring thread has loaded it', async () => {
+  const scoring = newScoring();
+  const rows = makeRows(20, 5);
+  const first = await scoreJob(scoring, other, rows);
+  assert.equal(first.synchronous, true, 'not loaded yet: scored here');
+  assertExact(other, rows, first, 'first job');
+  assert.equal(scoring.stats.rowsHere, rows.length);
+  await untilOnThread(scoring, other);
+  const onThread = scoring.stats.rowsOnThread;
+  const later = await scoreJob(scoring, other, rows);
+  assert.equal(scoring.stats.rowsOnThread - onThread, rows.length);
+  assertExact(other, rows, later, 'on the thread');
+});
+
+test('a scoring thread that dies with jobs in flight loses none: they are scored here, and a new thread takes over', async () => {
+  const errors: Error[] = [];
+  const scoring = new ScoringThread((err) => errors.push(err));
+  threads.push(scoring);
+  await untilOnThread(scoring, model);
+  const jobs = Array.from({ length: 300 }, (_, j) => makeRows(1 + (j % 40), 5000 + j));
+  const answers = Promise.all(jobs.map((rows) => scoreJob(scoring, model, rows)));
+  await scoring.threadForTests!.terminate();
+  (await answers).forEach((a, j) => assertExact(model, jobs[j], a, `job ${j}`));
+  assert.equal(scoring.stats.threadsStarted, 2);
+  assert.ok(errors.some((e) => /the scoring thread exited/.test(e.message)), errors.map((e) => e.message).join('; '));
+  // The new thread gets the model again and scores it.
+  await untilOnThread(scoring, model);
+  const rows = makeRows(30, 11);
+  assertExact(model, rows, await scoreJob(scoring, model, rows), 'after the restart');
+});
+
+test('close waits for the jobs in flight; after it, jobs are scored on the request thread', async () => {
+  const scoring = newScoring();
+  await untilOnThread(scoring, model);
+  const jobs = Array.from({ length: 100 }, (_, j) => makeRows(1 + (j % 25), 9000 + j));
+  let answered = 0;
+  const answers = jobs.map((rows) => scoreJob(scoring, model, rows).then((a) => (answered++, a)));
+  await scoring.close();
+  assert.equal(answered, jobs.length, 'every job answered before close resolved');
+  (await Promise.all(answers)).forEach((a, j) => assertExact(model, jobs[j], a, `job ${j}`));
+  const rows = makeRows(5, 3);
+  const afterClose = await scoreJob(scoring, model, rows);
+  assert.equal(afterClose.synchronous, true);
+  assertExact(model, rows, afterClose, 'after close');
+});
