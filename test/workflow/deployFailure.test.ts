@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { activityDeps, createActivities } from '../../activities';
@@ -84,15 +84,21 @@ test('v1 becomes the champion', async () => {
   assert.equal(await servedVersion(), 1);
 });
 
-test('the model server cannot load the approved version: deploy fails, v1 stays the champion everywhere', async () => {
+test('the model server cannot load the approved version: deploy fails, v1 stays the champion everywhere', async (t) => {
   await nextCandidate(2);
   const registry = Registry.forHome(stack.config.home);
+  let file: string;
   try {
-    // A damaged artifact: the model server refuses it (its sha256 no longer matches the registry).
-    appendFileSync(artifactPath(registry.get('flight-delays', 2)!.artifactUri), ' ');
+    file = artifactPath(registry.get('flight-delays', 2)!.artifactUri);
   } finally {
     registry.close();
   }
+  // A damaged artifact: the model server refuses it (its sha256 no longer matches the
+  // registry). Artifacts are stored by content, and a retrain on the same data may give v1's
+  // very bytes: the file is mended after this test, so that v1 can be loaded again later.
+  const intact = readFileSync(file);
+  appendFileSync(file, ' ');
+  t.after(() => writeFileSync(file, intact));
   await handle.executeUpdate(approveUpdate, { args: [{ version: 2, by: 'ml-lead', reason: 'looks better' }] });
   const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'deploy-failed' && h.version === 2), 'the deploy of v2 to fail');
   assert.equal(s.stage, 'SERVING');
