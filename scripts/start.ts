@@ -39,12 +39,12 @@ function describe(s: LifecycleStatus): string {
   }
   lines.push(`  waiting for ${s.waitingFor}`);
   lines.push(...monitoringLines(s, { relativeTimes: false }).map((l) => `  ${l}`));
+  const last = s.history.at(-1);
+  if (last) lines.push(`  last event: ${last.event}${last.version ? ` v${last.version}` : ''}${last.reason ? ` (${last.reason})` : ''}`);
   if (s.stage === 'AWAITING_APPROVAL' && s.candidate) {
     lines.push('', 'Approve it with:', `  npx perennial approve ${s.model} --version ${s.candidate.version} --by ml-lead --reason "beats the base rate"`);
     lines.push('or by signal:', `  temporal workflow signal --workflow-id lifecycle/${s.model} --name approve --input '{"version":${s.candidate.version},"by":"ops-lead","reason":"looks good"}'`);
   }
-  const last = s.history.at(-1);
-  if (last) lines.push(`  last event: ${last.event}${last.version ? ` v${last.version}` : ''}${last.reason ? ` (${last.reason})` : ''}`);
   return lines.join('\n');
 }
 

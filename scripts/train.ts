@@ -9,13 +9,20 @@ import { connectClient } from '../src/temporal/connection';
 import { defaultActor, startTraining } from '../src/client/startTraining';
 import { trainingJson, trainingText } from '../src/client/trainingReport';
 
+const USAGE = 'usage: npm run train -- <model|spec file> [--by ID] [--json]';
+
 async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: { by: { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
+  let args;
+  try {
+    args = parseArgs({ allowPositionals: true, options: { by: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  } catch (err) {
+    // An unknown flag or a flag missing its value is a usage error like a missing model.
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { positionals, values } = args;
   if (positionals.length !== 1) {
-    console.error('usage: npm run train -- <model|spec file> [--by ID] [--json]');
+    console.error(USAGE);
     return 2;
   }
   const config = loadConfig();

@@ -124,6 +124,14 @@ test('the train script exits 4 when Temporal is unreachable', async () => {
   assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:\d+/);
 });
 
+test('the train script exits 2 on a usage error: no model, an unknown flag, a flag without its value', () => {
+  for (const args of [[], ['flight-delays', '--nope'], ['flight-delays', '--by']]) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/train.ts', ...args], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8' });
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, /usage: npm run train -- <model\|spec file>/);
+  }
+});
+
 test('monitoring and retrain policies are validated: unknown excluded features, bad durations, bad cron', () => {
   const raw = flightsSpecRaw() as any;
   raw.monitoring.drift.exclude = ['hour', 'weather'];
