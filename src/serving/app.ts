@@ -289,6 +289,8 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   }
 
   const httpLog = log?.child({ component: 'http' });
+  /** Rows admitted to scoring and not yet appended to the prediction log. */
+  let rowsBeingScored = 0;
   const app = Fastify({
     // No per-request logger: a pino child per request costs more than scoring a row.
     // Failures are logged by the error handler below.
@@ -474,17 +476,21 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       const instances = listOf(objectBody(request.body, 'instances'), 'instances', maxInstances);
       const issues = validateInstances(instances, { inputs: champion.artifact.pipeline.inputs, target: champion.artifact.pipeline.target.column });
       if (issues.length) throw problems('instances', issues);
-      if (!predictionLog.canAccept(instances.length)) {
+      // Rows being scored count against the log's limit too: they are logged once scored.
+      if (!predictionLog.canAccept(rowsBeingScored + instances.length)) {
         throw new HttpError(503, 'the prediction log is not keeping up; try again shortly', undefined, { 'retry-after': '1' });
       }
       const { artifact } = champion;
+      rowsBeingScored += instances.length;
       scoring.score(
         artifact.gbdt,
         instances.length,
         champion.featureNames.length,
         (out, offset, row) => artifact.computeFeatures(instances[row] as Record<string, unknown>, out, offset),
-        (scored) => {
+        (error, scored) => {
+          rowsBeingScored -= instances.length;
           try {
+            if (error || !scored) throw error ?? new Error('no scores');
             const now = Date.now();
             const predictions: PredictResponse['predictions'] = [];
             for (let row = 0; row < scored.rows; row++) {

@@ -132,7 +132,12 @@ export class Champions {
         if (this.stopped) return;
         // The alias may have moved again while the artifact loaded: the next poll catches up.
         const previous = state.champion?.version;
-        this.onLoaded?.(loaded);
+        try {
+          this.onLoaded?.(loaded);
+        } catch (err) {
+          // The hook's failure is its own: the version is loaded and served all the same.
+          this.logger?.error({ err, model, version: loaded.version }, 'champion loaded; its onLoaded hook failed');
+        }
         state.champion = loaded;
         state.loadError = null;
         this.loggedErrors.delete(model);

@@ -26,6 +26,11 @@ const WORKER_ENTRY = path.join(__dirname, 'scoringWorker.cjs');
 const MAX_CRASHES = 3;
 /** A model the thread holds is dropped after this long unused (e.g. a champion replaced). */
 const UNLOAD_AFTER_MS = 60_000;
+/**
+ * A thread that completes nothing for this long with jobs in flight is taken for hung: it is
+ * ended, and its jobs are scored here. The largest job the ring holds scores in ~2 s.
+ */
+const STALL_MS = 10_000;
 
 /** A job's rows once scored: valid only during the callback that receives them (their memory is reused after). */
 export interface ScoredRows {
@@ -37,6 +42,9 @@ export interface ScoredRows {
 
 /** Writes row `row`'s features into `out` from `offset`. */
 export type FillFeatures = (out: Float64Array, offset: number, row: number) => void;
+
+/** Gets the scored rows, or why they could not be scored (e.g. features the model does not take). */
+export type ScoredCallback = (error: Error | null, scored: ScoredRows | null) => void;
 
 class Region implements ScoredRows {
   constructor(
@@ -72,10 +80,18 @@ interface Job {
   rows: number;
   width: number;
   offset: number;
-  done: (scored: ScoredRows) => void;
+  done: ScoredCallback;
 }
 
-type WaitAsync = (a: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs?: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+
+/**
+ * Jobs are counted in int32s shared with the scoring thread, so the counts wrap around after
+ * 2^31 jobs (weeks of a busy server): they are compared by their difference, and a job's
+ * slot is its count's low bits (JOB_SLOTS is a power of two).
+ */
+const slotOf = (count: number): number => (count & (JOB_SLOTS - 1)) * JOB_INTS;
+const ahead = (a: number, b: number): boolean => ((a - b) | 0) > 0;
 // Node 20 has it; TypeScript's ES2022 library does not declare it.
 const waitAsync: WaitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync.bind(Atomics);
 
@@ -97,13 +113,22 @@ export class ScoringThread {
   private crashesInARow = 0;
   private collecting = false;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private terminating = false;
   private scratch = new Float64Array(4096);
   private readonly sweeper: NodeJS.Timeout;
   /** Rows scored on the thread, rows scored here, threads started: for tests and operators. */
   readonly stats = { rowsOnThread: 0, rowsHere: 0, threadsStarted: 0 };
 
-  constructor(private readonly onError: (err: Error) => void = () => undefined) {
+  /**
+   * @param o.firstJob @internal where the job counts start (tests start them just below the
+   * int32 wrap-around)
+   */
+  constructor(
+    private readonly onError: (err: Error) => void = () => undefined,
+    o: { firstJob?: number } = {},
+  ) {
+    this.submitted = this.completed = (o.firstJob ?? 0) | 0;
     this.spawn();
     this.sweeper = setInterval(() => this.sweep(), UNLOAD_AFTER_MS / 2).unref();
   }
@@ -111,10 +136,11 @@ export class ScoringThread {
   /**
    * Scores `rows` rows of `width` features with `model`: `fill` writes each row's features,
    * then `done` gets the scores — later, from the scoring thread, or before this returns
-   * when the request thread scores them itself. An error thrown by `done` is reported
-   * through `onError`; `done` should answer its request whatever happens.
+   * when the request thread scores them itself. `done` is called exactly once; an error it
+   * throws is reported through `onError`. It must not call `score` itself: the rows it
+   * reads would be reused.
    */
-  score(model: GbdtModel, rows: number, width: number, fill: FillFeatures, done: (scored: ScoredRows) => void): void {
+  score(model: GbdtModel, rows: number, width: number, fill: FillFeatures, done: ScoredCallback): void {
     const onThread = this.onThread(model);
     const size = rows * (1 + width);
     const offset = onThread && this.inFlight.length < JOB_SLOTS ? this.allocate(size) : -1;
@@ -124,7 +150,7 @@ export class ScoringThread {
     }
     const { data, jobs, counters } = this.views;
     for (let r = 0; r < rows; r++) fill(data, offset + rows + r * width, r);
-    const at = (this.submitted % JOB_SLOTS) * JOB_INTS;
+    const at = slotOf(this.submitted);
     jobs[at + JOB_MODEL] = onThread.id;
     jobs[at + JOB_ROWS] = rows;
     jobs[at + JOB_OFFSET] = offset;
@@ -133,7 +159,8 @@ export class ScoringThread {
     this.inFlight.push({ model: onThread, rows, width, offset, done });
     onThread.inFlight++;
     this.tail = offset + size;
-    Atomics.store(counters, SUBMITTED, ++this.submitted);
+    this.submitted = (this.submitted + 1) | 0;
+    Atomics.store(counters, SUBMITTED, this.submitted);
     this.ringDoorbell();
     void this.collect();
   }
@@ -144,16 +171,17 @@ export class ScoringThread {
   }
 
   /** Waits for the jobs in flight, then ends the thread. Later jobs are scored on the request thread. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.sweeper);
-    while (this.inFlight.length > 0 && this.worker) await sleep(2);
-    const worker = this.worker;
-    this.terminating = true;
-    this.worker = undefined;
-    this.control?.close();
-    await worker?.terminate();
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      this.closed = true;
+      clearInterval(this.sweeper);
+      while (this.inFlight.length > 0 && this.worker) await sleep(2);
+      const worker = this.worker;
+      this.terminating = true;
+      this.worker = undefined;
+      this.control?.close();
+      await worker?.terminate();
+    })());
   }
 
   /** @internal The scoring thread, for tests that make it die. */
@@ -161,19 +189,17 @@ export class ScoringThread {
     return this.worker;
   }
 
-  private scoreHere(model: GbdtModel, rows: number, width: number, fill: FillFeatures, done: (scored: ScoredRows) => void): void {
+  private scoreHere(model: GbdtModel, rows: number, width: number, fill: FillFeatures, done: ScoredCallback): void {
     const size = rows * (1 + width);
     if (this.scratch.length < size) this.scratch = new Float64Array(Math.max(size, 2 * this.scratch.length));
     const data = this.scratch;
     for (let r = 0; r < rows; r++) fill(data, rows + r * width, r);
-    scoreRows(model, data, 0, rows, width);
-    this.stats.rowsHere += rows;
-    done(new Region(data, 0, rows, width));
+    this.answer(model, data, 0, rows, width, done, false);
   }
 
   /** The model as the thread has it, once loaded there; until then undefined (and it is sent). */
   private onThread(gbdt: GbdtModel): ThreadModel | undefined {
-    if (!this.worker) return undefined;
+    if (!this.worker || this.closed) return undefined;
     let model = this.models.get(gbdt);
     if (!model || model.thread !== this.thread) {
       model = { id: this.nextId++, gbdt, state: 'loading', thread: this.thread, lastUsed: 0, inFlight: 0 };
@@ -197,18 +223,28 @@ export class ScoringThread {
     return this.tail + size <= head ? this.tail : -1;
   }
 
-  /** Answers the jobs the thread has completed, until none is in flight. */
+  /** Answers the jobs the thread has completed, until none is in flight; ends a thread that stalls. */
   private async collect(): Promise<void> {
     if (this.collecting) return;
     this.collecting = true;
     try {
       while (this.inFlight.length > 0) {
         const thread = this.thread;
-        const wait = waitAsync(this.views.counters, COMPLETED, this.completed);
-        if (wait.async) await wait.value;
+        const before = this.completed;
+        const wait = waitAsync(this.views.counters, COMPLETED, before, STALL_MS);
+        const outcome = wait.async ? await wait.value : wait.value;
         // A thread that died meanwhile had its jobs answered by `lost`.
-        if (thread === this.thread) this.answerCompleted();
+        if (thread !== this.thread) continue;
+        if (outcome === 'timed-out' && Atomics.load(this.views.counters, COMPLETED) === before) {
+          this.onError(new Error(`the scoring thread completed nothing in ${STALL_MS / 1000} s with ${this.inFlight.length} jobs in flight; ending it`));
+          // Its 'exit' runs `lost`, which scores the jobs here.
+          await this.worker?.terminate();
+          continue;
+        }
+        this.answerCompleted();
       }
+    } catch (err) {
+      this.onError(err instanceof Error ? err : new Error(String(err)));
     } finally {
       this.collecting = false;
     }
@@ -217,25 +253,36 @@ export class ScoringThread {
   private answerCompleted(): void {
     const { counters, jobs, data } = this.views;
     const completed = Atomics.load(counters, COMPLETED);
-    while (this.completed < completed) {
-      const job = this.inFlight.shift()!;
-      const at = (this.completed % JOB_SLOTS) * JOB_INTS;
-      this.completed++;
-      if (jobs[at + JOB_STATUS] === STATUS_SCORED) {
-        this.stats.rowsOnThread += job.rows;
-        this.crashesInARow = 0;
-      } else {
-        scoreRows(job.model.gbdt, data, job.offset, job.rows, job.width);
-        this.stats.rowsHere += job.rows;
-      }
-      this.answer(job);
+    while (ahead(completed, this.completed)) {
+      const job = this.inFlight[0];
+      const scoredThere = jobs[slotOf(this.completed) + JOB_STATUS] === STATUS_SCORED;
+      if (scoredThere) this.crashesInARow = 0;
+      this.answer(job.model.gbdt, data, job.offset, job.rows, job.width, job.done, scoredThere);
+      // Freed only now: its rows stay intact while `done` reads them.
+      this.inFlight.shift();
+      job.model.inFlight--;
+      this.completed = (this.completed + 1) | 0;
     }
   }
 
-  private answer(job: Job): void {
-    job.model.inFlight--;
+  /** Calls `done` with the rows at `offset`, scoring them first unless the thread has. Never throws. */
+  private answer(model: GbdtModel, data: Float64Array, offset: number, rows: number, width: number, done: ScoredCallback, scoredThere: boolean): void {
+    let scored: ScoredRows;
     try {
-      job.done(new Region(this.views.data, job.offset, job.rows, job.width));
+      if (!scoredThere) scoreRows(model, data, offset, rows, width);
+      scored = new Region(data, offset, rows, width);
+    } catch (err) {
+      this.call(done, err instanceof Error ? err : new Error(String(err)), null);
+      return;
+    }
+    if (scoredThere) this.stats.rowsOnThread += rows;
+    else this.stats.rowsHere += rows;
+    this.call(done, null, scored);
+  }
+
+  private call(done: ScoredCallback, error: Error | null, scored: ScoredRows | null): void {
+    try {
+      done(error, scored);
     } catch (err) {
       this.onError(err instanceof Error ? err : new Error(String(err)));
     }
@@ -243,7 +290,9 @@ export class ScoringThread {
 
   private spawn(): void {
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(WORKER_ENTRY, { workerData: { ring: this.views.counters.buffer, control: port2 }, transferList: [port2] });
+    Atomics.store(this.views.counters, SUBMITTED, this.submitted);
+    Atomics.store(this.views.counters, COMPLETED, this.completed);
+    const worker = new Worker(WORKER_ENTRY, { workerData: { ring: this.views.counters.buffer, control: port2, firstJob: this.completed }, transferList: [port2] });
     this.stats.threadsStarted++;
     this.worker = worker;
     this.control = port1;
@@ -273,9 +322,8 @@ export class ScoringThread {
     this.byId.clear();
     const { counters, data } = this.views;
     for (const job of this.inFlight.splice(0)) {
-      scoreRows(job.model.gbdt, data, job.offset, job.rows, job.width);
-      this.stats.rowsHere += job.rows;
-      this.answer(job);
+      job.model.inFlight--;
+      this.answer(job.model.gbdt, data, job.offset, job.rows, job.width, job.done, false);
     }
     this.submitted = 0;
     this.completed = 0;

@@ -11,7 +11,7 @@ import {
   ringViews, scoreRows, type ScoringControl, type ScoringReply,
 } from './scoringRing';
 
-const { ring, control } = workerData as { ring: SharedArrayBuffer; control: MessagePort };
+const { ring, control, firstJob } = workerData as { ring: SharedArrayBuffer; control: MessagePort; firstJob: number };
 const { counters, jobs, data } = ringViews(ring);
 const models = new Map<number, GbdtModel>();
 /** A sleep is cut short this often anyway (ms): a safety net, not the way work arrives. */
@@ -33,7 +33,7 @@ function handle(message: ScoringControl): void {
 }
 
 function score(job: number): void {
-  const at = (job % JOB_SLOTS) * JOB_INTS;
+  const at = (job & (JOB_SLOTS - 1)) * JOB_INTS;
   const model = models.get(jobs[at + JOB_MODEL]);
   const rows = jobs[at + JOB_ROWS];
   const offset = jobs[at + JOB_OFFSET];
@@ -50,15 +50,16 @@ function score(job: number): void {
   }
 }
 
-let done = 0;
+// Job counts are int32s that wrap around after 2^31 jobs: compared by their difference.
+let done = firstJob | 0;
 for (;;) {
   // The doorbell is read before looking for work: anything asked after this read rings it
   // again, and the wait below returns at once.
   const bell = Atomics.load(counters, DOORBELL);
   for (let m = receiveMessageOnPort(control); m; m = receiveMessageOnPort(control)) handle(m.message as ScoringControl);
-  if (done < Atomics.load(counters, SUBMITTED)) {
+  if (((Atomics.load(counters, SUBMITTED) - done) | 0) > 0) {
     score(done);
-    done++;
+    done = (done + 1) | 0;
     Atomics.store(counters, COMPLETED, done);
     Atomics.notify(counters, COMPLETED);
     continue;

@@ -48,15 +48,16 @@ interface Answer {
 }
 
 /** One job of `rows` through the scoring thread. */
-function scoreJob(scoring: ScoringThread, model: GbdtModel, rows: Row[]): Promise<Answer> {
-  return new Promise((resolve) => {
+function scoreJob(scoring: ScoringThread, model: GbdtModel, rows: Row[], width = WIDTH): Promise<Answer> {
+  return new Promise((resolve, reject) => {
     let returned = false;
     scoring.score(
       model,
       rows.length,
-      WIDTH,
-      (out, offset, r) => out.set(rows[r], offset),
-      (scored) => {
+      width,
+      (out, offset, r) => out.set(rows[r].subarray(0, width), offset),
+      (error, scored) => {
+        if (error || !scored) return reject(error ?? new Error('no scores'));
         resolve({
           scores: Array.from({ length: scored.rows }, (_, r) => scored.score(r)),
           features: Array.from({ length: scored.rows }, (_, r) => Array.from(scored.features(r))),
@@ -166,6 +167,35 @@ test('a scoring thread that dies with jobs in flight loses none: they are scored
   await untilOnThread(scoring, model);
   const rows = makeRows(30, 11);
   assertExact(model, rows, await scoreJob(scoring, model, rows), 'after the restart');
+});
+
+test('job counts wrap around the shared int32s (after 2^31 jobs) without losing a job', async () => {
+  const scoring = new ScoringThread(undefined, { firstJob: 2 ** 31 - 40 });
+  threads.push(scoring);
+  await untilOnThread(scoring, model);
+  const onThread = scoring.stats.rowsOnThread;
+  // Some one at a time, some in flight together, across the wrap.
+  const jobs = Array.from({ length: 120 }, (_, j) => makeRows(1 + (j % 9), 700 + j));
+  const answers: Answer[] = [];
+  for (const rows of jobs.slice(0, 60)) answers.push(await scoreJob(scoring, model, rows));
+  answers.push(...(await Promise.all(jobs.slice(60).map((rows) => scoreJob(scoring, model, rows)))));
+  answers.forEach((a, j) => assertExact(model, jobs[j], a, `job ${j}`));
+  assert.equal(scoring.stats.rowsOnThread - onThread, jobs.reduce((n, rows) => n + rows.length, 0), 'all on the scoring thread');
+});
+
+test('rows the model cannot take get an error, on either thread, and the thread goes on', async () => {
+  const errors: Error[] = [];
+  const scoring = new ScoringThread((err) => errors.push(err));
+  threads.push(scoring);
+  const narrow = makeRows(3, 21);
+  // Not loaded yet: the request thread scores, and says why it cannot.
+  await assert.rejects(scoreJob(scoring, model, narrow, WIDTH - 1), /expected 5 values, got 4/);
+  await untilOnThread(scoring, model);
+  // Loaded: the scoring thread cannot score them either; the request thread reports it.
+  await assert.rejects(scoreJob(scoring, model, narrow, WIDTH - 1), /expected 5 values, got 4/);
+  const rows = makeRows(4, 22);
+  assertExact(model, rows, await scoreJob(scoring, model, rows), 'after the refusals');
+  assert.equal(scoring.stats.threadsStarted, 1);
 });
 
 test('close waits for the jobs in flight; after it, jobs are scored on the request thread', async () => {
