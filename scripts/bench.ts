@@ -39,6 +39,7 @@ import { fetchModelStatus } from '../src/serving/client';
 import { startLifecycle } from '../src/client/startLifecycle';
 import { approveUpdate, DEFAULT_CONTINUE_AS_NEW_AFTER, retrainNowUpdate, statusQuery } from '../workflows';
 import { benchServing, type LoadResult } from './bench/servingBench';
+import { homeWithChampion } from './bench/demoChampion';
 import { benchDrift } from './bench/driftBench';
 import { runTraffic } from '../src/traffic';
 import { createLogger } from '../src/logging';
@@ -443,8 +444,22 @@ async function printLifecycle(): Promise<void> {
   loaded.spec.retrain = undefined;
   const { promotions, serving } = await benchLifecycle(loaded);
   console.log(`  approval → served: median ${fmt(median(promotions), 2)} s over ${promotions.length} promotions (${promotions.map((t) => fmt(t, 2)).join(', ')} s)`);
+  printServing(`the lifecycle bench's small champion (${loaded.spec.trainer.params.rounds} trees, depth ${loaded.spec.trainer.params.maxDepth}; scored on the request thread, batch 1)`, serving);
+  // The model npm start serves: the shipped spec's own trainer parameters.
+  const demo = flightsSpec('flights-bench-serving', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-05']);
+  const home = path.join(tmpdir(), `perennial-bench-serving-${process.pid}`);
+  try {
+    await homeWithChampion(home, demo);
+    const params = demo.spec.trainer.params;
+    printServing(`the shipped spec's model (${params.rounds} trees, depth ${params.maxDepth}, as npm start trains it; scored on the scoring thread)`, await benchServing(home, demo.spec.name, flightInstances(500)));
+  } finally {
+    removeHome(home);
+  }
+}
+
+function printServing(model: string, serving: Awaited<ReturnType<typeof benchServing>>): void {
   const rounds = serving.pairs;
-  console.log(`\n# model server on loopback, batch 1, autocannon with 8 connections: ${rounds.length} rounds, each with fresh server processes, 5 s per side, the side loaded first alternating`);
+  console.log(`\n# model server on loopback with ${model}: batch 1, autocannon with 8 connections, ${rounds.length} rounds, each with fresh server processes, 5 s per side, the side loaded first alternating`);
   for (const [i, { perennial: p, baseline: b }] of rounds.entries()) {
     const cpu =
       p.cpuUsPerRequest !== undefined && b.cpuUsPerRequest !== undefined

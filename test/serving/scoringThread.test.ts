@@ -78,9 +78,9 @@ function assertExact(model: GbdtModel, rows: Row[], answer: Answer, what: string
 }
 
 /** Waits until the thread has the model: a job of it is scored there. */
-async function untilOnThread(scoring: ScoringThread, model: GbdtModel): Promise<void> {
+async function untilOnThread(scoring: ScoringThread, model: GbdtModel, rows = 1): Promise<void> {
   const deadline = Date.now() + 20_000;
-  const probe = makeRows(1, 99);
+  const probe = makeRows(rows, 99);
   for (;;) {
     const before = scoring.stats.rowsOnThread;
     await scoreJob(scoring, model, probe);
@@ -101,8 +101,8 @@ function newScoring(): ScoringThread {
 }
 
 before(async () => {
-  model = await train(1, 40);
-  other = await train(2, 25);
+  model = await train(1, 60);
+  other = await train(2, 55);
 });
 
 after(async () => {
@@ -122,6 +122,20 @@ test('400 jobs in flight at once, two models interleaved: every score is the req
   const rows = jobs.reduce((n, j) => n + j.rows.length, 0);
   assert.equal(scoring.stats.rowsOnThread - before.rowsOnThread, rows, 'every row went to the scoring thread');
   assert.equal(scoring.stats.rowsHere - before.rowsHere, 0);
+});
+
+test('a job of few tree walks stays on the request thread: one row of a 20-tree model, but not three', async () => {
+  const small = await train(3, 20);
+  const scoring = newScoring();
+  await untilOnThread(scoring, small, 3);
+  const one = makeRows(1, 31);
+  let before = { ...scoring.stats };
+  assertExact(small, one, await scoreJob(scoring, small, one), 'one row');
+  assert.deepEqual([scoring.stats.rowsHere - before.rowsHere, scoring.stats.rowsOnThread - before.rowsOnThread], [1, 0]);
+  const three = makeRows(3, 32);
+  before = { ...scoring.stats };
+  assertExact(small, three, await scoreJob(scoring, small, three), 'three rows');
+  assert.deepEqual([scoring.stats.rowsHere - before.rowsHere, scoring.stats.rowsOnThread - before.rowsOnThread], [0, 3]);
 });
 
 test('a job larger than the shared ring is scored on the request thread, exactly', async () => {
