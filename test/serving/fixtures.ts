@@ -1,63 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { ArtifactStore } from '../../src/artifacts/store';
 import { artifactPath } from '../../src/artifacts/store';
 import { withDuckDb } from '../../src/data/duckdb';
 import { readWindow } from '../../src/data/read';
-import { Registry, type ModelVersion } from '../../src/registry/registry';
 import type { LoadedSpec } from '../../src/spec/load';
-import { evaluateModel, ingest, trainModel, validateData } from '../../src/training/steps';
 import type { RawColumns } from '../../src/features/pipeline';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
-export interface TrainedVersion {
-  version: ModelVersion;
-  snapshotUri: string;
-}
-
-/**
- * Trains real versions of a spec with the library's training steps (ingest once, then
- * one training per parameter set) and registers them: what the training workflow does,
- * without Temporal. Returns them in version order.
- */
-export async function trainVersions(home: string, loaded: LoadedSpec, variants: { rounds: number; maxDepth: number }[]): Promise<TrainedVersion[]> {
-  const store = ArtifactStore.forHome(home);
-  const spec = loaded.spec;
-  const snapshot = await ingest(spec, store);
-  const prepared = await validateData(spec, snapshot.uri, store);
-  const registry = Registry.forHome(home);
-  try {
-    const out: TrainedVersion[] = [];
-    for (const [i, v] of variants.entries()) {
-      const variant = { ...spec, trainer: { ...spec.trainer, params: { ...spec.trainer.params, rounds: v.rounds, maxDepth: v.maxDepth } } };
-      const trained = await trainModel(variant, snapshot.uri, prepared.pipelineUri, store, { checkpointKey: `${spec.name}-${i}`, profileUri: prepared.profileUri });
-      const evaluation = await evaluateModel(variant, snapshot.uri, trained.artifactUri);
-      const { version } = registry.register({
-        model: spec.name,
-        artifactUri: trained.artifactUri,
-        artifactSha256: trained.artifactSha256,
-        metrics: { ...evaluation.model, holdout: evaluation.model, baseRate: evaluation.baseRate },
-        lineage: {
-          datasetUri: snapshot.uri,
-          datasetSha256: snapshot.sha256,
-          specHash: loaded.specHash,
-          codeVersion: 'test',
-          profileUri: trained.profileUri ?? prepared.profileUri,
-          pipelineUri: prepared.pipelineUri,
-          workflowId: `test/${spec.name}/${i + 1}`,
-          runId: `run-${i + 1}`,
-          trainedBy: 'test',
-          trainedAt: new Date().toISOString(),
-        },
-      });
-      out.push({ version, snapshotUri: snapshot.uri });
-    }
-    return out;
-  } finally {
-    registry.close();
-  }
-}
+export { trainVersions, type TrainedVersion } from '../../src/training/trainVersions';
 
 /** Raw rows of a snapshot window, one object per row (timestamps as epoch ms). */
 export async function windowRows(loaded: LoadedSpec, snapshotUri: string, which: 'training' | 'holdout'): Promise<Record<string, unknown>[]> {
