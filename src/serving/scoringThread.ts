@@ -95,8 +95,8 @@ type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs?: numbe
 
 /**
  * Jobs are counted in int32s shared with the scoring thread, so the counts wrap around after
- * 2^31 jobs (weeks of a busy server): they are compared by their difference, and a job's
- * slot is its count's low bits (JOB_SLOTS is a power of two).
+ * 2^31 jobs (about a month at 1,000 jobs/s): they are compared by their difference, and a
+ * job's slot is its count's low bits (JOB_SLOTS is a power of two).
  */
 const slotOf = (count: number): number => (count & (JOB_SLOTS - 1)) * JOB_INTS;
 const ahead = (a: number, b: number): boolean => ((a - b) | 0) > 0;
