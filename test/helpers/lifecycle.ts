@@ -1,5 +1,6 @@
+import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { statusQuery } from '../../workflows';
 import { LifecycleStatus } from '../../src/lifecycle/contract';
 
@@ -28,4 +29,13 @@ function checkedStatus(raw: unknown): LifecycleStatus {
   const parsed = LifecycleStatus.strict().safeParse(raw);
   if (!parsed.success) throw new Error(`the status query does not match the LifecycleStatus schema: ${parsed.error.message}\n${JSON.stringify(raw, null, 2)}`);
   return raw as LifecycleStatus;
+}
+
+/** An update the lifecycle refuses: its validator's reason matches `reason`, and nothing ran. */
+export async function refusedUpdate(p: Promise<unknown>, reason: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+    assert.match(String((err.cause as Error | undefined)?.message ?? err.message), reason);
+    return true;
+  });
 }

@@ -6,7 +6,7 @@ import { Registry } from '../../src/registry/registry';
 import { approveUpdate, rejectSignal, rejectUpdate, retrainNowUpdate, statusQuery, updateSpecUpdate, type lifecycle } from '../../workflows';
 import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
-import { waitForStatus } from '../helpers/lifecycle';
+import { refusedUpdate, waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
 
 // A lifecycle with no champion: its first candidate fails the gate (IDLE), then the next is
@@ -52,19 +52,13 @@ test('the first candidate fails its gate: the lifecycle rests IDLE, with no cham
   const predicted = await predictStatus();
   assert.equal(predicted.status, 503);
   assert.match(predicted.body.error ?? '', /has no champion loaded yet/);
-  await assert.rejects(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'anyway' }] }), (err: Error) => {
-    assert.match(String((err.cause as Error | undefined)?.message), /no candidate is awaiting approval \(stage IDLE\)/);
-    return true;
-  });
+  await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'anyway' }] }), /no candidate is awaiting approval \(stage IDLE\)/);
 });
 
 test('from IDLE a retrain is allowed; its candidate rejected by signal leaves the lifecycle IDLE, the rejection in the ledger', async () => {
   // A spec that does not validate is refused with its problems and changes nothing.
   const invalid = { ...spec(0.55).spec, evaluation: { gates: { min: { auc: 'high' } } } };
-  await assert.rejects(handle.executeUpdate(updateSpecUpdate, { args: [{ spec: invalid, by: 'ml-lead', reason: 'typo' }] }), (err: Error) => {
-    assert.match(String((err.cause as Error | undefined)?.message), /^invalid spec: evaluation\.gates\.min\.auc: /);
-    return true;
-  });
+  await refusedUpdate(handle.executeUpdate(updateSpecUpdate, { args: [{ spec: invalid, by: 'ml-lead', reason: 'typo' }] }), /^invalid spec: evaluation\.gates\.min\.auc: /);
   assert.equal((await handle.query(statusQuery)).specVersion, 1);
   await handle.executeUpdate(updateSpecUpdate, { args: [{ spec: spec(0.55).spec, by: 'ml-lead', reason: 'a reachable bar' }] });
   assert.equal((await handle.query(statusQuery)).specVersion, 2);

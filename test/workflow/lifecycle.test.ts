@@ -1,10 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { startServingStack, type ServingStack } from '../helpers/temporalServer';
 import { smallFlightsSpec } from '../helpers/specs';
-import { waitForStatus } from '../helpers/lifecycle';
+import { refusedUpdate, waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
@@ -68,14 +67,6 @@ async function cliSignal(name: string, input: unknown): Promise<void> {
   child.stderr.on('data', (d: Buffer) => (err += d));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(code, 0, err);
-}
-
-async function refusedUpdate(p: Promise<unknown>, reason: RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
-    assert.match(String((err.cause as Error | undefined)?.message ?? err.message), reason);
-    return true;
-  });
 }
 
 describe('the lifecycle on a real Temporal server and a real model server', () => {

@@ -5,7 +5,7 @@ import { Registry } from '../../src/registry/registry';
 import { approveUpdate, retrainNowUpdate, rollbackUpdate } from '../../workflows';
 import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
-import { waitForStatus } from '../helpers/lifecycle';
+import { refusedUpdate, waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
 
 // An incident does not wait for a 72-hour approval: a rollback asked while a candidate
@@ -52,10 +52,7 @@ test('a rollback while v3 awaits approval withdraws v3 and serves v1 again; v3 c
   } finally {
     registry.close();
   }
-  await assert.rejects(handle.executeUpdate(approveUpdate, { args: [{ version: 3, by: 'ml-lead', reason: 'too late' }] }), (err: Error) => {
-    assert.match(String((err.cause as Error | undefined)?.message), /no candidate is awaiting approval/);
-    return true;
-  });
+  await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 3, by: 'ml-lead', reason: 'too late' }] }), /no candidate is awaiting approval/);
   // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/rollbackDuringApproval.test.ts`.
   await recordHistoryOnPurpose(stack.env.client, handle.workflowId, 'lifecycle-rollback-withdraws.binpb');
 });
