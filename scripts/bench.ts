@@ -444,14 +444,14 @@ async function printLifecycle(): Promise<void> {
   loaded.spec.retrain = undefined;
   const { promotions, serving } = await benchLifecycle(loaded);
   console.log(`  approval → served: median ${fmt(median(promotions), 2)} s over ${promotions.length} promotions (${promotions.map((t) => fmt(t, 2)).join(', ')} s)`);
-  printServing(`the lifecycle bench's small champion (${loaded.spec.trainer.params.rounds} trees, depth ${loaded.spec.trainer.params.maxDepth}; scored on the request thread, batch 1)`, serving);
+  printServing(`the lifecycle bench's small champion (${loaded.spec.trainer.params.rounds} trees, depth ${loaded.spec.trainer.params.maxDepth})`, serving);
   // The model npm start serves: the shipped spec's own trainer parameters.
   const demo = flightsSpec('flights-bench-serving', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-05']);
   const home = path.join(tmpdir(), `perennial-bench-serving-${process.pid}`);
   try {
     await homeWithChampion(home, demo);
     const params = demo.spec.trainer.params;
-    printServing(`the shipped spec's model (${params.rounds} trees, depth ${params.maxDepth}, as npm start trains it; scored on the scoring thread)`, await benchServing(home, demo.spec.name, flightInstances(500)));
+    printServing(`the shipped spec's model (${params.rounds} trees, depth ${params.maxDepth}, as npm start trains it)`, await benchServing(home, demo.spec.name, flightInstances(500)));
   } finally {
     removeHome(home);
   }

@@ -1,16 +1,16 @@
 /**
- * Scoring off the request thread. A forest of a hundred trees is ~100 KB that every
- * prediction walks; on the request thread it evicts the HTTP stack from the CPU caches and
- * the HTTP stack evicts it, so each costs more than alone. Here the request thread computes
- * the features (the same code as training) and hands the rows to a scoring thread through
- * shared memory (scoringRing.ts): no message and no copy per job, one wake-up per batch of
- * completions. A large batch no longer blocks the event loop while it is scored, either.
+ * Where predictions are scored. Every job read in one event-loop turn is answered together
+ * at the turn's end (see `endTurn`). Small jobs are scored on the request thread; large
+ * ones go to a scoring thread, so a batch of a thousand rows does not block the event loop
+ * while it is scored. The request thread computes the features (the same code as
+ * training) and hands the rows over through shared memory (scoringRing.ts): no message
+ * and no copy per job, one wake-up per turn's jobs and per batch of completions.
  *
- * Scores are those of the request thread exactly: the same GbdtModel code, on a model
- * rebuilt from its JSON (which round-trips exactly, as artifacts on disk do). Whenever the
- * thread cannot take a job — the model is still loading on it, the ring is full, the job is
- * larger than the ring, the thread died — the request thread scores it itself, at once. A
- * thread that dies is replaced and the jobs it held are scored here, so no request fails.
+ * Scores are the same on both threads exactly: the same GbdtModel code, on a model rebuilt
+ * from its JSON (which round-trips exactly, as artifacts on disk do). Whenever the thread
+ * cannot take a job — the model is still loading on it, the ring is full, the job is
+ * larger than the ring, the thread died — the request thread scores it itself. A thread
+ * that dies is replaced and the jobs it held are scored here, so no request fails.
  */
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,13 +32,14 @@ const UNLOAD_AFTER_MS = 60_000;
  */
 const STALL_MS = 10_000;
 /**
- * Jobs smaller than this many tree walks (rows × trees) are scored on the request thread:
- * handing a job over costs the request thread a few µs and the scoring thread a wake-up,
- * more than a small forest takes to score one row. Measured in same-run A/Bs: batch 1 of
- * a 100-tree flights model costs the request thread a tenth to a sixth less CPU on the
- * thread; batch 1 of a 20-tree model costs more.
+ * Jobs smaller than this many tree walks (rows × trees) are scored on the request thread.
+ * On this project's 2-core machine a hand-over costs both threads more CPU than a small
+ * job takes to score, and the thread's CPU is taken from the load itself. Measured in
+ * same-run A/Bs with the shipped 100-tree model (8 connections): batch 1 (100 walks)
+ * served ~15 % more requests scored here; batch 4 (400) the same either way; batch 10
+ * (1,000) 13 % and batch 100 10 % more on the thread. Exported for tests.
  */
-const MIN_TREE_WALKS = 50;
+export const MIN_TREE_WALKS = 400;
 
 /** A job's rows once scored: valid only during the callback that receives them (their memory is reused after). */
 export interface ScoredRows {
@@ -91,6 +92,15 @@ interface Job {
   done: ScoredCallback;
 }
 
+/** A job the request thread scores. */
+interface HereJob {
+  model: GbdtModel;
+  rows: number;
+  width: number;
+  fill: FillFeatures;
+  done: ScoredCallback;
+}
+
 type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs?: number) => { async: false; value: string } | { async: true; value: Promise<string> };
 
 /**
@@ -120,6 +130,12 @@ export class ScoringThread {
   private nextId = 1;
   private crashesInARow = 0;
   private collecting = false;
+  /** The job count the thread was last told (SUBMITTED). */
+  private published = 0;
+  /** Jobs the request thread scores at the end of this turn. */
+  private readonly here: HereJob[] = [];
+  /** `endTurn` is scheduled. */
+  private turnEnding = false;
   private closed = false;
   private closing: Promise<void> | undefined;
   private terminating = false;
@@ -136,42 +152,64 @@ export class ScoringThread {
     private readonly onError: (err: Error) => void = () => undefined,
     o: { firstJob?: number } = {},
   ) {
-    this.submitted = this.completed = (o.firstJob ?? 0) | 0;
+    this.submitted = this.completed = this.published = (o.firstJob ?? 0) | 0;
     this.spawn();
     this.sweeper = setInterval(() => this.sweep(), UNLOAD_AFTER_MS / 2).unref();
   }
 
   /**
    * Scores `rows` rows of `width` features with `model`: `fill` writes each row's features,
-   * then `done` gets the scores — later, from the scoring thread, or before this returns
-   * when the request thread scores them itself. `done` is called exactly once; an error it
-   * throws is reported through `onError`. It must not call `score` itself: the rows it
-   * reads would be reused.
+   * then `done` gets the scores, always after this returns: at the end of this event-loop
+   * turn when the request thread scores them, later when the scoring thread does. `done` is
+   * called exactly once; an error it throws is reported through `onError`. It must not
+   * call `score` itself: the rows it reads would be reused.
    */
   score(model: GbdtModel, rows: number, width: number, fill: FillFeatures, done: ScoredCallback): void {
     const onThread = rows * model.rounds >= MIN_TREE_WALKS ? this.onThread(model) : undefined;
     const size = rows * (1 + width);
     const offset = onThread && this.inFlight.length < JOB_SLOTS ? this.allocate(size) : -1;
     if (!onThread || offset < 0) {
-      this.scoreHere(model, rows, width, fill, done);
-      return;
+      this.here.push({ model, rows, width, fill, done });
+    } else {
+      const { data, jobs } = this.views;
+      for (let r = 0; r < rows; r++) fill(data, offset + rows + r * width, r);
+      const at = slotOf(this.submitted);
+      jobs[at + JOB_MODEL] = onThread.id;
+      jobs[at + JOB_ROWS] = rows;
+      jobs[at + JOB_OFFSET] = offset;
+      jobs[at + JOB_WIDTH] = width;
+      jobs[at + JOB_STATUS] = STATUS_PENDING;
+      this.inFlight.push({ model: onThread, rows, width, offset, done });
+      onThread.inFlight++;
+      this.tail = offset + size;
+      this.submitted = (this.submitted + 1) | 0;
     }
-    const { data, jobs, counters } = this.views;
-    for (let r = 0; r < rows; r++) fill(data, offset + rows + r * width, r);
-    const at = slotOf(this.submitted);
-    jobs[at + JOB_MODEL] = onThread.id;
-    jobs[at + JOB_ROWS] = rows;
-    jobs[at + JOB_OFFSET] = offset;
-    jobs[at + JOB_WIDTH] = width;
-    jobs[at + JOB_STATUS] = STATUS_PENDING;
-    this.inFlight.push({ model: onThread, rows, width, offset, done });
-    onThread.inFlight++;
-    this.tail = offset + size;
-    this.submitted = (this.submitted + 1) | 0;
-    Atomics.store(counters, SUBMITTED, this.submitted);
-    this.ringDoorbell();
-    void this.collect();
+    if (!this.turnEnding) {
+      this.turnEnding = true;
+      setImmediate(this.endTurn);
+    }
   }
+
+  /**
+   * Every prediction read in one event-loop turn is answered together, once the turn has
+   * read them all: the thread's jobs are handed over with one wake-up, the request
+   * thread's are scored back to back while the forest is in the CPU caches, and their
+   * responses go out together. Under load this cost less CPU per request than answering
+   * each as it came, on every thread and in the load generator too (same-run A/Bs: 28 µs
+   * less request-thread CPU per batch-1 request of a 20-tree model, a sixth).
+   */
+  private readonly endTurn = (): void => {
+    this.turnEnding = false;
+    const handOver = this.submitted !== this.published;
+    if (handOver) {
+      this.published = this.submitted;
+      Atomics.store(this.views.counters, SUBMITTED, this.submitted);
+      this.ringDoorbell();
+    }
+    // Scored while the thread scores its own; answered first, whatever the thread's speed.
+    for (const job of this.here.splice(0)) this.scoreHere(job);
+    if (handOver) void this.collect();
+  };
 
   /** Sends a model to the thread ahead of its first job (e.g. a champion as it loads). */
   prepare(model: GbdtModel): void {
@@ -197,7 +235,7 @@ export class ScoringThread {
     return this.worker;
   }
 
-  private scoreHere(model: GbdtModel, rows: number, width: number, fill: FillFeatures, done: ScoredCallback): void {
+  private scoreHere({ model, rows, width, fill, done }: HereJob): void {
     const size = rows * (1 + width);
     if (this.scratch.length < size) this.scratch = new Float64Array(Math.max(size, 2 * this.scratch.length));
     const data = this.scratch;
@@ -334,6 +372,7 @@ export class ScoringThread {
       this.answer(job.model.gbdt, data, job.offset, job.rows, job.width, job.done, false);
     }
     this.submitted = 0;
+    this.published = 0;
     this.completed = 0;
     this.tail = 0;
     Atomics.store(counters, SUBMITTED, 0);

@@ -50,8 +50,16 @@ function score(job: number): void {
   }
 }
 
+/**
+ * Completions are announced when the thread has caught up with the jobs handed over, or
+ * after this long (ms) without an announcement: the request thread then wakes once for a
+ * turn's jobs, and a large job still does not hold back the answers to those before it.
+ */
+const ANNOUNCE_MS = 0.5;
+
 // Job counts are int32s that wrap around after 2^31 jobs: compared by their difference.
 let done = firstJob | 0;
+let announced = performance.now();
 for (;;) {
   // The doorbell is read before looking for work: anything asked after this read rings it
   // again, and the wait below returns at once.
@@ -61,7 +69,11 @@ for (;;) {
     score(done);
     done = (done + 1) | 0;
     Atomics.store(counters, COMPLETED, done);
-    Atomics.notify(counters, COMPLETED);
+    const now = performance.now();
+    if (((Atomics.load(counters, SUBMITTED) - done) | 0) === 0 || now - announced >= ANNOUNCE_MS) {
+      Atomics.notify(counters, COMPLETED);
+      announced = now;
+    }
     continue;
   }
   Atomics.wait(counters, DOORBELL, bell, NAP_MS);

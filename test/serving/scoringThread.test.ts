@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { trainGbdt, type FeatureMatrix, type GbdtModel } from '../../src/ml/gbdt';
-import { ScoringThread } from '../../src/serving/scoringThread';
+import { MIN_TREE_WALKS, ScoringThread } from '../../src/serving/scoringThread';
 import { DATA_FLOATS } from '../../src/serving/scoringRing';
 
 const WIDTH = 5;
@@ -43,11 +43,12 @@ async function train(seed: number, rounds: number): Promise<GbdtModel> {
 interface Answer {
   scores: number[];
   features: number[][];
-  /** Answered before `score` returned: always so on the request thread, and on the scoring thread when it is that quick. */
-  synchronous: boolean;
 }
 
-/** One job of `rows` through the scoring thread. */
+/** The fewest rows of `model` the scoring thread takes in one job. */
+const threadRows = (model: GbdtModel): number => Math.ceil(MIN_TREE_WALKS / model.rounds);
+
+/** One job of `rows` through the scoring thread. An answer before `score` returns is a failure, on either thread. */
 function scoreJob(scoring: ScoringThread, model: GbdtModel, rows: Row[], width = WIDTH): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let returned = false;
@@ -57,11 +58,11 @@ function scoreJob(scoring: ScoringThread, model: GbdtModel, rows: Row[], width =
       width,
       (out, offset, r) => out.set(rows[r].subarray(0, width), offset),
       (error, scored) => {
+        if (!returned) return reject(new Error('answered before score returned'));
         if (error || !scored) return reject(error ?? new Error('no scores'));
         resolve({
           scores: Array.from({ length: scored.rows }, (_, r) => scored.score(r)),
           features: Array.from({ length: scored.rows }, (_, r) => Array.from(scored.features(r))),
-          synchronous: !returned,
         });
       },
     );
@@ -78,7 +79,7 @@ function assertExact(model: GbdtModel, rows: Row[], answer: Answer, what: string
 }
 
 /** Waits until the thread has the model: a job of it is scored there. */
-async function untilOnThread(scoring: ScoringThread, model: GbdtModel, rows = 1): Promise<void> {
+async function untilOnThread(scoring: ScoringThread, model: GbdtModel, rows = threadRows(model)): Promise<void> {
   const deadline = Date.now() + 20_000;
   const probe = makeRows(rows, 99);
   for (;;) {
@@ -116,7 +117,10 @@ test('400 jobs in flight at once, two models interleaved: every score is the req
   await untilOnThread(scoring, model);
   await untilOnThread(scoring, other);
   const before = { ...scoring.stats };
-  const jobs = Array.from({ length: 400 }, (_, j) => ({ model: j % 3 === 0 ? other : model, rows: makeRows(1 + ((j * 37) % 60), 1000 + j) }));
+  const jobs = Array.from({ length: 400 }, (_, j) => {
+    const m = j % 3 === 0 ? other : model;
+    return { model: m, rows: makeRows(threadRows(m) + ((j * 37) % 60), 1000 + j) };
+  });
   const answers = await Promise.all(jobs.map((j) => scoreJob(scoring, j.model, j.rows)));
   answers.forEach((a, j) => assertExact(jobs[j].model, jobs[j].rows, a, `job ${j}`));
   const rows = jobs.reduce((n, j) => n + j.rows.length, 0);
@@ -124,18 +128,29 @@ test('400 jobs in flight at once, two models interleaved: every score is the req
   assert.equal(scoring.stats.rowsHere - before.rowsHere, 0);
 });
 
-test('a job of few tree walks stays on the request thread: one row of a 20-tree model, but not three', async () => {
+test(`a job of fewer than ${MIN_TREE_WALKS} tree walks stays on the request thread: one row of a 20-tree model, or 19, but not 20`, async () => {
   const small = await train(3, 20);
   const scoring = newScoring();
-  await untilOnThread(scoring, small, 3);
-  const one = makeRows(1, 31);
-  let before = { ...scoring.stats };
-  assertExact(small, one, await scoreJob(scoring, small, one), 'one row');
-  assert.deepEqual([scoring.stats.rowsHere - before.rowsHere, scoring.stats.rowsOnThread - before.rowsOnThread], [1, 0]);
-  const three = makeRows(3, 32);
-  before = { ...scoring.stats };
-  assertExact(small, three, await scoreJob(scoring, small, three), 'three rows');
-  assert.deepEqual([scoring.stats.rowsHere - before.rowsHere, scoring.stats.rowsOnThread - before.rowsOnThread], [0, 3]);
+  await untilOnThread(scoring, small);
+  for (const [n, here] of [[1, true], [19, true], [20, false]] as const) {
+    const rows = makeRows(n, 30 + n);
+    const before = { ...scoring.stats };
+    assertExact(small, rows, await scoreJob(scoring, small, rows), `${n} rows`);
+    assert.deepEqual([scoring.stats.rowsHere - before.rowsHere, scoring.stats.rowsOnThread - before.rowsOnThread], here ? [n, 0] : [0, n], `${n} rows`);
+  }
+});
+
+test('the jobs of one event-loop turn are answered together at its end, in the order they came, on both threads', async () => {
+  const scoring = newScoring();
+  await untilOnThread(scoring, model);
+  const jobs = Array.from({ length: 12 }, (_, j) => makeRows(j % 2 === 0 ? 1 : threadRows(model) + j, 400 + j));
+  const order: number[] = [];
+  const answers = jobs.map((rows, j) => scoreJob(scoring, model, rows).then((a) => (order.push(j), a)));
+  // Scheduled after the jobs: it runs after the request thread has answered its own.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, [0, 2, 4, 6, 8, 10], "the request thread's jobs, answered by the end of the turn");
+  (await Promise.all(answers)).forEach((a, j) => assertExact(model, jobs[j], a, `job ${j}`));
+  assert.deepEqual(order.slice(6), [1, 3, 5, 7, 9, 11], "then the scoring thread's, in order");
 });
 
 test('a job larger than the shared ring is scored on the request thread, exactly', async () => {
@@ -144,7 +159,6 @@ test('a job larger than the shared ring is scored on the request thread, exactly
   const rows = makeRows(Math.floor(DATA_FLOATS / (1 + WIDTH)) + 1, 7);
   const here = scoring.stats.rowsHere;
   const answer = await scoreJob(scoring, model, rows);
-  assert.equal(answer.synchronous, true);
   assert.equal(scoring.stats.rowsHere - here, rows.length);
   const sample = rows.filter((_, r) => r % 997 === 0);
   assertExact(model, sample, { ...answer, scores: answer.scores.filter((_, r) => r % 997 === 0), features: answer.features.filter((_, r) => r % 997 === 0) }, 'large job');
@@ -152,11 +166,10 @@ test('a job larger than the shared ring is scored on the request thread, exactly
   assertExact(model, rows.slice(0, 10), await scoreJob(scoring, model, rows.slice(0, 10)), 'after the large job');
 });
 
-test('a model is scored at once, on the request thread, until the scoring thread has loaded it', async () => {
+test('a model is scored on the request thread until the scoring thread has loaded it', async () => {
   const scoring = newScoring();
   const rows = makeRows(20, 5);
   const first = await scoreJob(scoring, other, rows);
-  assert.equal(first.synchronous, true, 'not loaded yet: scored here');
   assertExact(other, rows, first, 'first job');
   assert.equal(scoring.stats.rowsHere, rows.length);
   await untilOnThread(scoring, other);
@@ -171,7 +184,7 @@ test('a scoring thread that dies with jobs in flight loses none: they are scored
   const scoring = new ScoringThread((err) => errors.push(err));
   threads.push(scoring);
   await untilOnThread(scoring, model);
-  const jobs = Array.from({ length: 300 }, (_, j) => makeRows(1 + (j % 40), 5000 + j));
+  const jobs = Array.from({ length: 300 }, (_, j) => makeRows(threadRows(model) + (j % 40), 5000 + j));
   const answers = Promise.all(jobs.map((rows) => scoreJob(scoring, model, rows)));
   await scoring.threadForTests!.terminate();
   (await answers).forEach((a, j) => assertExact(model, jobs[j], a, `job ${j}`));
@@ -189,7 +202,7 @@ test('job counts wrap around the shared int32s (after 2^31 jobs) without losing 
   await untilOnThread(scoring, model);
   const onThread = scoring.stats.rowsOnThread;
   // Some one at a time, some in flight together, across the wrap.
-  const jobs = Array.from({ length: 120 }, (_, j) => makeRows(1 + (j % 9), 700 + j));
+  const jobs = Array.from({ length: 120 }, (_, j) => makeRows(threadRows(model) + (j % 9), 700 + j));
   const answers: Answer[] = [];
   for (const rows of jobs.slice(0, 60)) answers.push(await scoreJob(scoring, model, rows));
   answers.push(...(await Promise.all(jobs.slice(60).map((rows) => scoreJob(scoring, model, rows)))));
@@ -201,7 +214,7 @@ test('rows the model cannot take get an error, on either thread, and the thread 
   const errors: Error[] = [];
   const scoring = new ScoringThread((err) => errors.push(err));
   threads.push(scoring);
-  const narrow = makeRows(3, 21);
+  const narrow = makeRows(threadRows(model), 21);
   // Not loaded yet: the request thread scores, and says why it cannot.
   await assert.rejects(scoreJob(scoring, model, narrow, WIDTH - 1), /expected 5 values, got 4/);
   await untilOnThread(scoring, model);
@@ -215,14 +228,14 @@ test('rows the model cannot take get an error, on either thread, and the thread 
 test('close waits for the jobs in flight; after it, jobs are scored on the request thread', async () => {
   const scoring = newScoring();
   await untilOnThread(scoring, model);
-  const jobs = Array.from({ length: 100 }, (_, j) => makeRows(1 + (j % 25), 9000 + j));
+  const jobs = Array.from({ length: 100 }, (_, j) => makeRows(threadRows(model) + (j % 25), 9000 + j));
   let answered = 0;
   const answers = jobs.map((rows) => scoreJob(scoring, model, rows).then((a) => (answered++, a)));
   await scoring.close();
   assert.equal(answered, jobs.length, 'every job answered before close resolved');
   (await Promise.all(answers)).forEach((a, j) => assertExact(model, jobs[j], a, `job ${j}`));
-  const rows = makeRows(5, 3);
-  const afterClose = await scoreJob(scoring, model, rows);
-  assert.equal(afterClose.synchronous, true);
-  assertExact(model, rows, afterClose, 'after close');
+  const rows = makeRows(threadRows(model), 3);
+  const here = scoring.stats.rowsHere;
+  assertExact(model, rows, await scoreJob(scoring, model, rows), 'after close');
+  assert.equal(scoring.stats.rowsHere - here, rows.length, 'scored on the request thread');
 });
