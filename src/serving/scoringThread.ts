@@ -99,6 +99,18 @@ interface HereJob {
   width: number;
   fill: FillFeatures;
   done: ScoredCallback;
+  /** Its features could not be written: it is answered with this. */
+  failed?: Error;
+}
+
+/** Writes the job's features from `from`, row after row; what `fill` threw, if it did. */
+function fillRows(fill: FillFeatures, data: Float64Array, from: number, rows: number, width: number): Error | undefined {
+  try {
+    for (let r = 0; r < rows; r++) fill(data, from + r * width, r);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
 }
 
 type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs?: number) => { async: false; value: string } | { async: true; value: Promise<string> };
@@ -160,19 +172,23 @@ export class ScoringThread {
   /**
    * Scores `rows` rows of `width` features with `model`: `fill` writes each row's features,
    * then `done` gets the scores, always after this returns: at the end of this event-loop
-   * turn when the request thread scores them, later when the scoring thread does. `done` is
-   * called exactly once; an error it throws is reported through `onError`. It must not
-   * call `score` itself: the rows it reads would be reused.
+   * turn when the request thread scores them, later when the scoring thread does. Never
+   * throws: an error, `fill`'s included, goes to `done`. `done` is called exactly once; an
+   * error it throws is reported through `onError`. It must not call `score` itself: the
+   * rows it reads would be reused.
    */
   score(model: GbdtModel, rows: number, width: number, fill: FillFeatures, done: ScoredCallback): void {
     const onThread = rows * model.rounds >= MIN_TREE_WALKS ? this.onThread(model) : undefined;
     const size = rows * (1 + width);
     const offset = onThread && this.inFlight.length < JOB_SLOTS ? this.allocate(size) : -1;
+    let failed: Error | undefined;
     if (!onThread || offset < 0) {
       this.here.push({ model, rows, width, fill, done });
+    } else if ((failed = fillRows(fill, this.views.data, offset + rows, rows, width))) {
+      // Answered with its error at the end of the turn, as any other job.
+      this.here.push({ model, rows, width, fill, done, failed });
     } else {
-      const { data, jobs } = this.views;
-      for (let r = 0; r < rows; r++) fill(data, offset + rows + r * width, r);
+      const { jobs } = this.views;
       const at = slotOf(this.submitted);
       jobs[at + JOB_MODEL] = onThread.id;
       jobs[at + JOB_ROWS] = rows;
@@ -235,12 +251,14 @@ export class ScoringThread {
     return this.worker;
   }
 
-  private scoreHere({ model, rows, width, fill, done }: HereJob): void {
-    const size = rows * (1 + width);
-    if (this.scratch.length < size) this.scratch = new Float64Array(Math.max(size, 2 * this.scratch.length));
-    const data = this.scratch;
-    for (let r = 0; r < rows; r++) fill(data, rows + r * width, r);
-    this.answer(model, data, 0, rows, width, done, false);
+  private scoreHere({ model, rows, width, fill, done, failed }: HereJob): void {
+    if (!failed) {
+      const size = rows * (1 + width);
+      if (this.scratch.length < size) this.scratch = new Float64Array(Math.max(size, 2 * this.scratch.length));
+      failed = fillRows(fill, this.scratch, rows, rows, width);
+      if (!failed) return this.answer(model, this.scratch, 0, rows, width, done, false);
+    }
+    this.call(done, failed, null);
   }
 
   /** The model as the thread has it, once loaded there; until then undefined (and it is sent). */

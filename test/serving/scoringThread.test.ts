@@ -153,6 +153,27 @@ test('the jobs of one event-loop turn are answered together at its end, in the o
   assert.deepEqual(order.slice(6), [1, 3, 5, 7, 9, 11], "then the scoring thread's, in order");
 });
 
+test('features that cannot be written fail their own job only, on either thread: score does not throw', async () => {
+  const scoring = newScoring();
+  await untilOnThread(scoring, model);
+  const jobs = [1, threadRows(model) + 2, 1, threadRows(model) + 3].map((n, j) => makeRows(n, 600 + j));
+  const breaking = (rows: Row[]): Promise<unknown> => {
+    let settle!: (error: Error | null) => void;
+    const answer = new Promise((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve('scored'))));
+    const fill = (out: Float64Array, offset: number, r: number) => {
+      if (r === rows.length - 1) throw new Error('no features for this row');
+      out.set(rows[r], offset);
+    };
+    assert.doesNotThrow(() => scoring.score(model, rows.length, WIDTH, fill, settle));
+    return answer;
+  };
+  const answers = jobs.map((rows, j) => (j < 2 ? breaking(rows) : scoreJob(scoring, model, rows)));
+  await assert.rejects(answers[0], /no features for this row/, 'on the request thread');
+  await assert.rejects(answers[1], /no features for this row/, 'bound for the scoring thread');
+  assertExact(model, jobs[2], (await answers[2]) as Answer, 'the next job here');
+  assertExact(model, jobs[3], (await answers[3]) as Answer, 'the next job on the thread');
+});
+
 test('a job larger than the shared ring is scored on the request thread, exactly', async () => {
   const scoring = newScoring();
   await untilOnThread(scoring, model);
