@@ -1,8 +1,9 @@
 /**
- * Where predictions are scored. Every job read in one event-loop turn is answered together
- * at the turn's end (see `endTurn`). Small jobs are scored on the request thread; large
- * ones go to a scoring thread, so a batch of a thousand rows does not block the event loop
- * while it is scored. The request thread computes the features (the same code as
+ * Where predictions are scored. The jobs read in one event-loop turn are dealt with
+ * together at the turn's end (see `endTurn`). Small jobs are scored and answered then, on
+ * the request thread; large ones are handed to a scoring thread then, and answered as it
+ * completes them, so a batch of a thousand rows does not block the event loop while it is
+ * scored. The request thread computes the features (the same code as
  * training) and hands the rows over through shared memory (scoringRing.ts): no message
  * and no copy per job, one wake-up per turn's jobs and per batch of completions.
  *
@@ -207,10 +208,10 @@ export class ScoringThread {
   }
 
   /**
-   * Every prediction read in one event-loop turn is answered together, once the turn has
-   * read them all: the thread's jobs are handed over with one wake-up, the request
-   * thread's are scored back to back while the forest is in the CPU caches, and their
-   * responses go out together. Under load this cost less CPU per request than answering
+   * The jobs read in one event-loop turn are dealt with together, once the turn has read
+   * them all: the thread's are handed over with one wake-up, the request thread's are
+   * scored back to back while the forest is in the CPU caches, and their responses go out
+   * together. Under load this cost less CPU per request than answering
    * each as it came, on every thread and in the load generator too (same-run A/Bs: 28 µs
    * less request-thread CPU per batch-1 request of a 20-tree model, a sixth).
    */
