@@ -277,7 +277,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
     onError: (err) => log?.error({ err }, 'prediction log write failed; retrying'),
   });
   const scoring = new ScoringThread((err) => log?.error({ err }, 'scoring thread'));
-  // Each champion goes to the scoring thread as it loads, so its first requests are scored there too.
+  // Each champion goes to the scoring thread as it loads, so its first large jobs are scored there too.
   const champions = new Champions({ home: o.home, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }), onLoaded: (c) => scoring.prepare(c.artifact.gbdt) });
   try {
     await champions.start();

@@ -158,7 +158,7 @@ export class ServerMetrics {
     out.push('# TYPE perennial_prediction_log_pending gauge');
     out.push(`perennial_prediction_log_pending ${gauges.pendingLogRows}`);
 
-    out.push('# HELP perennial_scored_rows_total Rows scored, by thread: the scoring thread, or the request thread when the scoring thread could not take them (a model still loading on it, a full ring, a thread that died).');
+    out.push('# HELP perennial_scored_rows_total Rows scored, by thread: the scoring thread (large jobs), or the request thread (small jobs, and any the scoring thread could not take: a model still loading on it, a full ring, a thread that died).');
     out.push('# TYPE perennial_scored_rows_total counter');
     out.push(`perennial_scored_rows_total{thread="scoring"} ${num(gauges.scoredRows.thread)}`);
     out.push(`perennial_scored_rows_total{thread="request"} ${num(gauges.scoredRows.request)}`);
