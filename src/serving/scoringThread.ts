@@ -3,9 +3,9 @@
  * together at the turn's end (see `endTurn`). Small jobs are scored and answered then, on
  * the request thread; large ones are handed to a scoring thread then, and answered as it
  * completes them, so a batch of a thousand rows does not block the event loop while it is
- * scored. The request thread computes the features (the same code as
- * training) and hands the rows over through shared memory (scoringRing.ts): no message
- * and no copy per job, one wake-up per turn's jobs and per batch of completions.
+ * scored. The request thread computes the features (the same code as training) and hands
+ * the rows over through shared memory (scoringRing.ts): no message and no copy per job,
+ * one wake-up per turn's jobs and per batch of completions.
  *
  * Scores are the same on both threads exactly: the same GbdtModel code, on a model rebuilt
  * from its JSON (which round-trips exactly, as artifacts on disk do). Whenever the thread
@@ -211,9 +211,9 @@ export class ScoringThread {
    * The jobs read in one event-loop turn are dealt with together, once the turn has read
    * them all: the thread's are handed over with one wake-up, the request thread's are
    * scored back to back while the forest is in the CPU caches, and their responses go out
-   * together. Under load this cost less CPU per request than answering
-   * each as it came, on every thread and in the load generator too (same-run A/Bs: 28 µs
-   * less request-thread CPU per batch-1 request of a 20-tree model, a sixth).
+   * together. Under load this costs less CPU per request than answering each as it comes,
+   * on every thread and in the load generator too (same-run A/Bs: 29 µs less request-thread
+   * CPU per batch-1 request of a 20-tree model, a sixth).
    */
   private readonly endTurn = (): void => {
     this.turnEnding = false;

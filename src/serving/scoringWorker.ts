@@ -92,6 +92,5 @@ for (;;) {
     if (((Atomics.load(counters, SUBMITTED) - done) | 0) === 0 || performance.now() - announced >= ANNOUNCE_MS) announce();
     continue;
   }
-  if (unannounced) announce();
   Atomics.wait(counters, DOORBELL, bell, NAP_MS);
 }
