@@ -27,6 +27,12 @@ export const STATUS_SCORED = 1;
 /** The scoring thread could not score the job (e.g. it does not have the model): the request thread does. */
 export const STATUS_FAILED = 2;
 
+/**
+ * Where job number `count`'s descriptor starts in `jobs`. Job counts are int32s that wrap
+ * around after 2^31 jobs; a job's slot is its count's low bits (JOB_SLOTS is a power of two).
+ */
+export const slotOf = (count: number): number => (count & (JOB_SLOTS - 1)) * JOB_INTS;
+
 /** Float64s in the data ring: 8 MiB, a thousand rows of a thousand features. */
 export const DATA_FLOATS = 1 << 20;
 

@@ -18,8 +18,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { GbdtModel } from '../ml/gbdt';
 import {
-  COMPLETED, DATA_FLOATS, DOORBELL, JOB_INTS, JOB_MODEL, JOB_OFFSET, JOB_ROWS, JOB_SLOTS, JOB_STATUS, JOB_WIDTH, STATUS_PENDING, STATUS_SCORED, SUBMITTED,
-  newRing, ringViews, scoreRows, type ScoringControl, type ScoringReply,
+  COMPLETED, DATA_FLOATS, DOORBELL, JOB_MODEL, JOB_OFFSET, JOB_ROWS, JOB_SLOTS, JOB_STATUS, JOB_WIDTH, STATUS_PENDING, STATUS_SCORED, SUBMITTED,
+  newRing, ringViews, slotOf, scoreRows, type ScoringControl, type ScoringReply,
 } from './scoringRing';
 
 const WORKER_ENTRY = path.join(__dirname, 'scoringWorker.cjs');
@@ -118,10 +118,8 @@ type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs?: numbe
 
 /**
  * Jobs are counted in int32s shared with the scoring thread, so the counts wrap around after
- * 2^31 jobs (about a month at 1,000 jobs/s): they are compared by their difference, and a
- * job's slot is its count's low bits (JOB_SLOTS is a power of two).
+ * 2^31 jobs (about a month at 1,000 jobs/s): they are compared by their difference.
  */
-const slotOf = (count: number): number => (count & (JOB_SLOTS - 1)) * JOB_INTS;
 const ahead = (a: number, b: number): boolean => ((a - b) | 0) > 0;
 // Node 20 has it; TypeScript's ES2022 library does not declare it.
 const waitAsync: WaitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync.bind(Atomics);

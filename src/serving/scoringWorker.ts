@@ -7,8 +7,8 @@
 import { receiveMessageOnPort, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { GbdtModel } from '../ml/gbdt';
 import {
-  COMPLETED, DOORBELL, JOB_INTS, JOB_MODEL, JOB_OFFSET, JOB_ROWS, JOB_SLOTS, JOB_STATUS, JOB_WIDTH, STATUS_FAILED, STATUS_SCORED, SUBMITTED,
-  ringViews, scoreRows, type ScoringControl, type ScoringReply,
+  COMPLETED, DOORBELL, JOB_MODEL, JOB_OFFSET, JOB_ROWS, JOB_STATUS, JOB_WIDTH, STATUS_FAILED, STATUS_SCORED, SUBMITTED,
+  ringViews, scoreRows, slotOf, type ScoringControl, type ScoringReply,
 } from './scoringRing';
 
 const { ring, control, firstJob } = workerData as { ring: SharedArrayBuffer; control: MessagePort; firstJob: number };
@@ -33,7 +33,7 @@ function handle(message: ScoringControl): void {
 }
 
 function score(job: number): void {
-  const at = (job & (JOB_SLOTS - 1)) * JOB_INTS;
+  const at = slotOf(job);
   const model = models.get(jobs[at + JOB_MODEL]);
   const rows = jobs[at + JOB_ROWS];
   const offset = jobs[at + JOB_OFFSET];
@@ -63,7 +63,7 @@ const ANNOUNCE_MS = 0.5;
 const LONG_JOB_WALKS = 5000;
 
 function treeWalks(job: number): number {
-  const at = (job & (JOB_SLOTS - 1)) * JOB_INTS;
+  const at = slotOf(job);
   return jobs[at + JOB_ROWS] * (models.get(jobs[at + JOB_MODEL])?.rounds ?? 0);
 }
 
