@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { DataValidationError } from '../src/data/errors';
+import { DataSourceError, DataValidationError } from '../src/data/errors';
 import { SpecError } from '../src/spec/load';
 
 /** Runs a step and turns known, permanent errors into typed, non-retryable failures. */
@@ -14,6 +14,9 @@ export async function asActivity<T>(step: () => Promise<T>): Promise<T> {
         nonRetryable: true,
         details: [{ column: err.column, rule: err.rule }],
       });
+    }
+    if (err instanceof DataSourceError) {
+      throw ApplicationFailure.create({ type: 'DataSourceError', message: err.message, nonRetryable: true, details: [{ source: err.source }] });
     }
     if (err instanceof SpecError) {
       throw ApplicationFailure.create({ type: 'SpecError', message: err.message, nonRetryable: true, details: [{ problems: err.problems }] });

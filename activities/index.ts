@@ -8,6 +8,7 @@ import {
   deployActivity,
   evaluateVersionActivity,
   hashSpecActivity,
+  loadKeyRecordsActivity,
   nextTrainingRunActivity,
   recordDecisionActivity,
   restoreChampionActivity,
@@ -35,6 +36,7 @@ export function createActivities(d: ActivityDeps) {
     restoreChampion: restoreChampionActivity(d),
     retireModel: retireModelActivity(d),
     hashSpec: hashSpecActivity(),
+    loadKeyRecords: loadKeyRecordsActivity(d),
     // monitoring and retrain
     checkChampion: checkChampionActivity(d),
     syncRetrainSchedule: syncRetrainScheduleActivity(d),

@@ -6,8 +6,10 @@ import { waitUntilServing } from '../src/serving/client';
 import { identityOfAction, type ActionSource } from '../src/lifecycle/identity';
 import type { Metrics } from '../src/lifecycle/contract';
 import { canonicalJson, sha256 } from '../src/util/hash';
+import type { KeyRecord } from '../src/auth/keyring';
 import type { ActivityDeps } from './deps';
 import { asActivity } from './failures';
+import { heartbeating } from './heartbeat';
 
 /** The next run number of `train/<model>/<n>`, from the registry's per-model sequence. */
 export const nextTrainingRunActivity = (d: ActivityDeps) =>
@@ -20,7 +22,7 @@ export const evaluateVersionActivity = (d: ActivityDeps) =>
   async function evaluateVersion(input: { spec: ModelSpec; version: number; snapshotUri: string }): Promise<Metrics> {
     const v = d.registry.get(input.spec.name, input.version);
     if (!v) throw ApplicationFailure.nonRetryable(`${input.spec.name} has no version ${input.version}`, 'VersionNotFound');
-    return asActivity(async () => (await evaluateModel(input.spec, input.snapshotUri, v.artifactUri)).model);
+    return heartbeating(() => asActivity(async () => (await evaluateModel(input.spec, input.snapshotUri, v.artifactUri)).model));
   };
 
 /**
@@ -90,6 +92,12 @@ function moveChampionBack(d: ActivityDeps, model: string, failed: number, previo
 export const retireModelActivity = (d: ActivityDeps) =>
   async function retireModel(input: { model: string }): Promise<void> {
     d.registry.clearAlias(input.model, 'champion');
+  };
+
+/** The key records of these names, as the registry has them: the lifecycle checks their endorsements itself. */
+export const loadKeyRecordsActivity = (d: ActivityDeps) =>
+  async function loadKeyRecords(input: { names: string[] }): Promise<KeyRecord[]> {
+    return d.registry.keyRecords(input.names.slice(0, 200));
   };
 
 /** The spec's hash exactly as `parseSpec` computes it (sha256 of canonical JSON), for a spec changed in flight. */

@@ -28,6 +28,8 @@ import { trainGbdt, type FeatureMatrix, type GbdtModel } from '../src/ml/gbdt';
 import { auc } from '../src/ml/metrics';
 import { ModelArtifact } from '../src/ml/modelArtifact';
 import { loadConfig, type Config } from '../src/config';
+import { Registry } from '../src/registry/registry';
+import { ensureKey, signAction } from '../src/auth/keyStore';
 import { startDevServer } from '../src/temporal/devServer';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
@@ -283,15 +285,26 @@ function removeHome(home: string): void {
   }
 }
 
+/** The benches act as people do: signed, an approver approves and an operator retrains. */
+const BENCH_APPROVAL = { approvers: ['bench-approver'], operators: ['bench-trainer'], signatures: 'required' as const, keys: {}, separationOfDuties: true, timeout: '72h' };
+
+function benchSigner(config: Config): (name: 'bench-approver' | 'bench-trainer', action: string, args: Record<string, unknown>, workflowId: string) => never {
+  const registry = Registry.forHome(config.home);
+  const keys = { 'bench-approver': ensureKey(config.keysDir, registry, 'bench-approver'), 'bench-trainer': ensureKey(config.keysDir, registry, 'bench-trainer') };
+  registry.close();
+  return (name, action, args, workflowId) => signAction(keys[name], workflowId, action, args) as never;
+}
+
 /** Time from an approval (update returns) to the model server answering with the new version; then serving load. */
 async function benchLifecycle(loaded: LoadedSpec, rounds = 3) {
   const home = path.join(tmpdir(), `perennial-bench-lifecycle-${process.pid}`);
   try {
     const promotions = await withLocalStack(home, async ({ config, client, modelServerUrl }) => {
+      const sign = benchSigner(config);
       const { handle } = await startLifecycle(client, config, loaded, 'bench-trainer');
       const times: number[] = [];
       for (let v = 1; v <= rounds; v++) {
-        if (v > 1) await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bench-trainer', reason: 'bench' }] });
+        if (v > 1) await handle.executeUpdate(retrainNowUpdate, { args: [sign('bench-trainer', 'retrainNow', { by: 'bench-trainer', reason: 'bench' }, handle.workflowId)] });
         for (;;) {
           const s = await handle.query(statusQuery);
           if (s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === v) break;
@@ -299,8 +312,9 @@ async function benchLifecycle(loaded: LoadedSpec, rounds = 3) {
           if (failed) throw new Error(`v${v} did not reach approval: ${failed.event} (${failed.reason})`);
           await sleep(100);
         }
+        const approval = sign('bench-approver', 'approve', { version: v, by: 'bench-approver', reason: 'bench' }, handle.workflowId);
         const t = performance.now();
-        await handle.executeUpdate(approveUpdate, { args: [{ version: v, by: 'bench-approver', reason: 'bench' }] });
+        await handle.executeUpdate(approveUpdate, { args: [approval] });
         for (;;) {
           const served = await fetchModelStatus(modelServerUrl, loaded.spec.name);
           if (served?.champion?.version === v) break;
@@ -344,9 +358,10 @@ async function benchMonitorCycle(loaded: LoadedSpec, checks = 12) {
   const home = path.join(tmpdir(), `perennial-bench-monitor-${process.pid}`);
   try {
     return await withLocalStack(home, async ({ config, client, modelServerUrl }) => {
+      const sign = benchSigner(config);
       const { handle } = await startLifecycle(client, config, loaded, 'bench-trainer');
       while ((await handle.query(statusQuery)).stage !== 'AWAITING_APPROVAL') await sleep(100);
-      await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'bench-approver', reason: 'bench' }] });
+      await handle.executeUpdate(approveUpdate, { args: [sign('bench-approver', 'approve', { version: 1, by: 'bench-approver', reason: 'bench' }, handle.workflowId)] });
       while ((await handle.query(statusQuery)).stage !== 'SERVING') await sleep(100);
       const traffic = runTraffic({ spec: loaded.spec, serverUrl: modelServerUrl, scenario: 'same', rows: 100 * checks, rate: 50, batch: 10, labelDelayMs: 0, seed: 1 });
       while ((await handle.query(statusQuery)).monitoring.checks < checks) await sleep(200);
@@ -421,7 +436,7 @@ async function printMonitor(): Promise<void> {
   console.log('\n# monitor cycle on a real Temporal dev server (checks every 2 s on same-distribution traffic)');
   const loaded = flightsSpec('flights-bench-monitor', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-05']);
   loaded.spec.trainer.params = { ...loaded.spec.trainer.params, rounds: 20, maxDepth: 4 };
-  loaded.spec.approval = { approvers: ['bench-approver'], separationOfDuties: true, timeout: '72h' };
+  loaded.spec.approval = BENCH_APPROVAL;
   loaded.spec.evaluation.gates = { min: { auc: 0.55 }, max: {}, beatBaseRate: [], maxRegression: {} };
   loaded.spec.monitoring = { ...loaded.spec.monitoring!, interval: '2s', minRows: 50 };
   const m = await benchMonitorCycle(loaded);
@@ -437,7 +452,7 @@ async function printLifecycle(): Promise<void> {
   // candidates that pass: a smaller model, judged on the next day.
   const loaded = flightsSpec('flights-bench-lifecycle', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-05']);
   loaded.spec.trainer.params = { ...loaded.spec.trainer.params, rounds: 20, maxDepth: 4 };
-  loaded.spec.approval = { approvers: ['bench-approver'], separationOfDuties: true, timeout: '72h' };
+  loaded.spec.approval = BENCH_APPROVAL;
   loaded.spec.evaluation.gates = { min: { auc: 0.55 }, max: {}, beatBaseRate: ['logLoss'], maxRegression: { auc: 0.005 } };
   // The shipped spec's retrain cooldown (6h) and budget would refuse the bench's back-to-back
   // retrainNow rounds; without a retrain policy retrains run on demand only.

@@ -5,7 +5,8 @@
 import { main } from '../src/cli/main';
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // Exit once stdout has taken everything: a piped --json answer is never cut short.
+  (code) => process.stdout.write('', () => process.exit(code)),
   (err: unknown) => {
     console.error(err instanceof Error ? err.stack ?? err.message : err);
     process.exit(1);

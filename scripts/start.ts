@@ -8,7 +8,9 @@
  * `npm start` picks up the same lifecycle.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig, workflowUrl } from '../src/config';
+import { loadConfig, workflowUrl, type Config } from '../src/config';
+import { Registry } from '../src/registry/registry';
+import { createKey, currentKeys, readLocalKey } from '../src/auth/keyStore';
 import { createLogger } from '../src/logging';
 import { findSpec } from '../src/spec/load';
 import { ensureTemporalServer, prepareNamespace } from '../src/temporal/ensureServer';
@@ -43,7 +45,7 @@ function describe(s: LifecycleStatus): string {
   if (last) lines.push(`  last event: ${last.event}${last.version ? ` v${last.version}` : ''}${last.reason ? ` (${last.reason})` : ''}`);
   if (s.stage === 'AWAITING_APPROVAL' && s.candidate) {
     lines.push('', 'Approve it with:', `  npx perennial approve ${s.model} --version ${s.candidate.version} --by ml-lead --reason "beats the base rate"`);
-    lines.push('or by signal:', `  temporal workflow signal --workflow-id lifecycle/${s.model} --name approve --input '{"version":${s.candidate.version},"by":"ops-lead","reason":"looks good"}'`);
+    lines.push('or by signal (the same signed payload goes into the Web UI\'s "Send a Signal"):', `  temporal workflow signal --workflow-id lifecycle/${s.model} --name approve --input "$(npx perennial approve ${s.model} --version ${s.candidate.version} --by ops-lead --reason 'looks good' --print-signal)"`);
   }
   return lines.join('\n');
 }
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
   void stopped.then(() => (stopping = true));
   const running = worker.run();
 
+  demoKeys(config, loaded, logger);
   const { handle, started } = await startLifecycle(client, config, loaded, DEMO_ACTOR);
   console.log(`\nperennial is up.`);
   console.log(`  Temporal Web UI: ${config.uiUrl}/namespaces/${config.namespace}/workflows`);
@@ -103,6 +106,28 @@ async function main(): Promise<void> {
   await connection.close();
   if (temporal) await temporal.stop();
   logger.info('stopped cleanly (the lifecycle lives on in Temporal; npm start resumes it)');
+}
+
+/**
+ * On first start, keys for the demo spec's approvers and operators, so the approve command
+ * printed below works as is. Nothing else in perennial makes keys on its own.
+ */
+function demoKeys(config: Config, loaded: LoadedSpec, logger: Logger): void {
+  const registry = Registry.forHome(config.home);
+  try {
+    const names = new Set([...loaded.spec.approval.approvers, ...(loaded.spec.approval.operators ?? [])]);
+    for (const name of names) {
+      if (readLocalKey(config.keysDir, name)) continue;
+      if (currentKeys(registry, name).length > 0) {
+        logger.warn({ name }, `${name} has a registered key but none in ${config.keysDir}: actions by ${name} must be signed where that key is`);
+        continue;
+      }
+      const { key } = createKey(config.keysDir, registry, name);
+      logger.info({ name, fingerprint: key.fingerprint, file: `${config.keysDir}/${name}.key` }, `created a demo key for ${name}`);
+    }
+  } finally {
+    registry.close();
+  }
 }
 
 /**

@@ -3,11 +3,20 @@
  * the running Temporal server and worker, waits, and prints the registered version.
  */
 import { parseArgs } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
 import { loadConfig } from '../src/config';
 import { findSpec } from '../src/spec/load';
 import { connectClient } from '../src/temporal/connection';
 import { defaultActor, startTraining } from '../src/client/startTraining';
 import { trainingJson, trainingText } from '../src/client/trainingReport';
+
+/** The innermost cause of a failure chain, with its type when it is an ApplicationFailure. */
+function rootFailure(err: Error): { message: string; type?: string } {
+  let e: Error = err;
+  while (e.cause instanceof Error) e = e.cause;
+  return { message: e.message, type: e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined };
+}
 
 const USAGE = 'usage: npm run train -- <model|spec file> [--by ID] [--json]';
 
@@ -38,7 +47,18 @@ async function main(): Promise<number> {
   try {
     const handle = await startTraining(client, config, loaded, by);
     if (!values.json) console.error(`started ${handle.workflowId}; waiting for a worker on task queue "${config.taskQueue}"...`);
-    const result = await handle.result();
+    let result;
+    try {
+      result = await handle.result();
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      // The activity's own error, not "Workflow execution failed".
+      const cause = rootFailure(err);
+      const failure = { ok: false, workflowId: handle.workflowId, runId: handle.firstExecutionRunId, error: cause.message, type: cause.type };
+      if (values.json) console.log(JSON.stringify(failure));
+      else console.error(`training ${handle.workflowId} failed${cause.type ? ` (${cause.type})` : ''}: ${cause.message}`);
+      return 1;
+    }
     const runId = handle.firstExecutionRunId;
     console.log(values.json ? JSON.stringify(trainingJson(result, handle.workflowId, runId, config)) : trainingText(result, handle.workflowId, runId, config));
     return 0;
@@ -48,7 +68,8 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  // Exit once stdout has taken everything: a piped --json answer is never cut short.
+  (code) => process.stdout.write('', () => process.exit(code)),
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);

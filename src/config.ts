@@ -10,6 +10,8 @@ import { z } from 'zod';
  */
 export const ConfigSchema = z.object({
   PERENNIAL_HOME: z.string().min(1).default('.perennial'),
+  /** Where `perennial keys create` keeps private keys (default $PERENNIAL_HOME/keys). */
+  PERENNIAL_KEYS_DIR: z.string().min(1).optional(),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233')
@@ -27,6 +29,8 @@ export const ConfigSchema = z.object({
   PERENNIAL_SERVER_FLUSH_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(500),
   PERENNIAL_SERVER_LOG_MAX_PENDING: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   PERENNIAL_SERVER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(1024 * 1024),
+  /** A request (headers and body) must arrive whole within this; a slow or stalled client is cut off (408). */
+  PERENNIAL_SERVER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   PERENNIAL_SERVER_MAX_INSTANCES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -35,6 +39,8 @@ export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 export interface Config {
   home: string;
+  /** Private keys of the actors on this machine (mode 0600 files). */
+  keysDir: string;
   temporalAddress: string;
   /** True when the address came from the user (env, config file or envconfig profile), not the local default. */
   addressIsExplicit: boolean;
@@ -55,6 +61,7 @@ export interface Config {
     /** Predictions are refused (503) while this many logged rows wait for the disk. */
     logMaxPending: number;
     maxBodyBytes: number;
+    requestTimeoutMs: number;
     maxInstances: number;
   };
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
@@ -120,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const { address: _ignored, ...connection } = profile.connectionOptions;
   return {
     home: path.resolve(c.PERENNIAL_HOME),
+    keysDir: path.resolve(c.PERENNIAL_KEYS_DIR ?? path.join(c.PERENNIAL_HOME, 'keys')),
     temporalAddress: address ?? DEFAULT_TEMPORAL_ADDRESS,
     addressIsExplicit: address !== undefined,
     namespace: c.TEMPORAL_NAMESPACE ?? profile.namespace ?? 'default',
@@ -136,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       flushRows: c.PERENNIAL_SERVER_FLUSH_ROWS,
       logMaxPending: c.PERENNIAL_SERVER_LOG_MAX_PENDING,
       maxBodyBytes: c.PERENNIAL_SERVER_MAX_BODY_BYTES,
+      requestTimeoutMs: c.PERENNIAL_SERVER_REQUEST_TIMEOUT_MS,
       maxInstances: c.PERENNIAL_SERVER_MAX_INSTANCES,
     },
     logLevel: c.LOG_LEVEL,

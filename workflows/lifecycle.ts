@@ -11,6 +11,7 @@ import {
   defineSignal,
   defineUpdate,
   executeChild,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -30,6 +31,9 @@ import {
   HISTORY_LIMIT,
   REFUSED_LIMIT,
   RollbackRequest,
+  UpdateSpecRequest,
+  boundedReason,
+  refusedBy,
   type CheckSummary,
   type HistoryEntry,
   type LifecycleStatus,
@@ -40,7 +44,11 @@ import {
 } from '../src/lifecycle/contract';
 import { CARRIED_FORMAT, readCarriedState, type CarriedState } from '../src/lifecycle/carriedState';
 import { evaluateGate } from '../src/lifecycle/gate';
-import { checkDecision, checkPause, checkResume, checkRetire, checkRetrain, checkRollback, type Check, type LifecycleView } from '../src/lifecycle/actionRules';
+import { authorize, checkDecision, checkPause, checkResume, checkRetire, checkRetrain, checkRollback, type Check, type LifecycleView } from '../src/lifecycle/actionRules';
+import { allowedActors, policyChanged, type LifecycleAction } from '../src/lifecycle/actions';
+import { buildKeyring, type KeyRecord } from '../src/auth/keyring';
+import type { Signer, VerifyContext } from '../src/auth/signature';
+import { canonicalJson } from '../src/util/canonicalJson';
 import { checkSummary, nextBreachRun } from '../src/lifecycle/checkSummary';
 import { recentRetrains, retrainHeldBack, retrainSpec, retrainTrigger, retrainWindows } from '../src/lifecycle/retrainPolicy';
 import type { MonitorCheckSummary } from '../src/monitoring/check';
@@ -79,7 +87,7 @@ export const retireUpdate = defineUpdate<ActionAck, [ActorRequest]>('retire');
 export const retrainNowUpdate = defineUpdate<ActionAck, [ActorRequest]>('retrainNow');
 export const pauseUpdate = defineUpdate<ActionAck, [ActorRequest]>('pause');
 export const resumeUpdate = defineUpdate<ActionAck, [ActorRequest]>('resume');
-export const updateSpecUpdate = defineUpdate<ActionAck, [{ spec: unknown; by: string; reason: string }]>('updateSpec');
+export const updateSpecUpdate = defineUpdate<ActionAck, [UpdateSpecRequest]>('updateSpec');
 // The same actions as signals, for `temporal workflow signal` and the Web UI's "Send a Signal".
 export const approveSignal = defineSignal<[unknown]>('approve');
 export const rejectSignal = defineSignal<[unknown]>('reject');
@@ -88,6 +96,8 @@ export const retireSignal = defineSignal<[unknown]>('retire');
 export const retrainNowSignal = defineSignal<[unknown]>('retrainNow');
 export const pauseSignal = defineSignal<[unknown]>('pause');
 export const resumeSignal = defineSignal<[unknown]>('resume');
+/** Reload the keys of the spec's approvers and operators from the registry (a key registered after the lifecycle started). Carries nothing. */
+export const refreshKeysSignal = defineSignal<[]>('refreshKeys');
 
 interface Candidate {
   version: number;
@@ -104,7 +114,18 @@ interface PendingAction<T> {
   payload: T;
   /** How a person sent it; none when perennial itself asked (an automatic retrain). */
   source?: ActionSource;
+  /** Whose signature proved it, when it was signed. */
+  signer?: Signer | null;
 }
+
+/** Signed signals held while the lifecycle reloads keys (one signed by a key it does not know yet). */
+const PARKED_LIMIT = 10;
+/** Accepted signatures remembered until they expire, so none is accepted twice; when full, new ones wait. */
+const NONCE_LIMIT = 256;
+/** The most the carried state may weigh as JSON; the oldest history entries give way first. */
+export const CARRIED_STATE_LIMIT_BYTES = 256 * 1024;
+/** The largest spec `updateSpec` takes, as canonical JSON. */
+const SPEC_LIMIT_BYTES = 64 * 1024;
 
 const hashing = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
@@ -151,6 +172,23 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   let retire: PendingAction<ActorRequest> | null = null;
   let retrain: PendingAction<ActorRequest> | null = null;
   let deployTarget: { version: number; metrics: Metrics; reason: string } | null = null;
+  let trainingFor = carried?.trainingFor ?? input.startedBy;
+  // Metrics of every version this lifecycle deployed, for rollbacks.
+  const versionMetrics = new Map<number, Metrics>(carried ? Object.entries(carried.versionMetrics).map(([v, m]) => [Number(v), m]) : []);
+  // Pause and resume are recorded in the ledger from the loop (handlers cannot run activities in order).
+  const pendingNotes: { name: string; by: string; reason: string; source: ActionSource; signer?: Signer | null }[] = [];
+
+  // Who may act. Decided once, at the start of the run: runs that began before signed actions
+  // (no marker in their history) keep accepting any `by` until they continue as new.
+  const signedActions = patched('signed-actions');
+  let keyRecords: KeyRecord[] = carried?.keyRecords ?? [];
+  let keyring = buildKeyring(keyRecords);
+  // The first run of a chain (or one continued from a run before signed actions) loads keys first.
+  let keysWanted = signedActions && carried?.keyRecords === undefined;
+  let keysLoading = false;
+  const usedNonces: { nonce: string; expiresAt: string }[] = carried?.usedNonces ? [...carried.usedNonces] : [];
+  const parked: { name: LifecycleAction; raw: unknown; ordinal: number }[] = [];
+  const signalsSeen = new Map<string, number>();
 
   const model = spec.name;
   const now = () => new Date().toISOString();
@@ -192,7 +230,26 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     paused,
     retrain: { recent: [...retrainStarts], blockedBy },
     run,
+    auth: authStatus(),
   });
+
+  function authStatus(): LifecycleStatus['auth'] {
+    if (!signedActions) return { signatures: 'legacy', keys: [], ignored: [] };
+    const pins = spec.approval.keys ?? {};
+    const names = keyNames();
+    const keys = names.flatMap((name) =>
+      pins[name] !== undefined
+        ? [{ name, fingerprint: pins[name], trust: 'pinned' as const }]
+        : (keyring.current.get(name) ?? []).map((k) => ({ name, fingerprint: k.fingerprint, trust: k.trust })),
+    );
+    return { signatures: spec.approval.signatures ?? 'required', keys, ignored: keyring.ignored.slice(-10) };
+  }
+
+  /** Everyone whose keys this lifecycle needs: approvers, operators, pinned names. */
+  function keyNames(): string[] {
+    const a = spec.approval;
+    return [...new Set([...a.approvers, ...(a.operators ?? []), ...Object.keys(a.keys ?? {})])].sort();
+  }
 
   /** Monitoring watches a served champion, unless the spec has none or a person paused it. */
   function monitoringOn(): boolean {
@@ -250,19 +307,23 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   // Noted in the history once the ledger has it: the code after a decision (e.g. leaving
   // TRAINING after a failed gate) then runs in the same activation, so `status` never shows
   // the decision beside the stage it ends. History is workflow state only: no command moves.
-  const record = async (decisionName: string, e: { version?: number; by: string; reason: string; details?: Record<string, unknown> }, source?: ActionSource) => {
+  const record = async (decisionName: string, e: { version?: number; by: string; reason: string; details?: Record<string, unknown> }, source?: ActionSource, signer?: Signer | null) => {
     await ledgerStep.recordDecision({
-      entry: { model, decision: decisionName, workflowId, runId, ...e },
+      entry: { model, decision: decisionName, workflowId, runId, ...e, ...(signer ? { signer: { name: signer.name, fingerprint: signer.fingerprint } } : {}) },
       dedupeKey: `${workflowId}:${runId}:${++ledgerSeq}`,
       source,
     });
     note(decisionName, { version: e.version, by: e.by, reason: e.reason });
   };
 
-  const refuse = (action: string, via: Refusal['via'], reason: string, by?: string) => {
-    refused.push({ at: now(), action, via, by, reason });
+  // What a refused sender wrote is kept only in a bounded, escaped form: three 2 MB `by`s
+  // once made the status answer and the carried state too large to send.
+  const refuse = (action: string, via: Refusal['via'], reason: string, by?: unknown) => {
+    const r: Refusal = { at: now(), action, via, by: refusedBy(by), reason: boundedReason(reason) };
+    if (r.by === undefined) delete r.by;
+    refused.push(r);
     if (refused.length > REFUSED_LIMIT) refused.splice(0, refused.length - REFUSED_LIMIT);
-    log.warn('refused action', { action, via, by, reason });
+    log.warn('refused action', { ...r });
   };
 
   // ---- checking human actions: the same rules for updates and signals ------------------
@@ -284,7 +345,28 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     },
     nowMs: Date.now(),
     rollbackWithdrawsCandidate,
+    auth: authContext(),
   });
+
+  // Read-only: update validators call it, and they do not run on replay.
+  function authContext(): VerifyContext | null {
+    if (!signedActions) return null;
+    const t = Date.now();
+    const live = usedNonces.filter((u) => Date.parse(u.expiresAt) > t);
+    return { workflowId, nowMs: t, keyring, pins: spec.approval.keys ?? {}, isUsed: (n) => live.some((u) => u.nonce === n), full: live.length >= NONCE_LIMIT };
+  }
+
+  function pruneNonces(): void {
+    const t = Date.now();
+    for (let i = usedNonces.length - 1; i >= 0; i--) if (Date.parse(usedNonces[i].expiresAt) <= t) usedNonces.splice(i, 1);
+  }
+
+  /** An accepted signature is spent: the same signed payload sent again is refused as a replay. */
+  function spend(signer: Signer | null): void {
+    if (!signer) return;
+    pruneNonces();
+    usedNonces.push({ nonce: signer.nonce, expiresAt: signer.expiresAt });
+  }
 
   const updateSource = (): ActionSource => ({ kind: 'update', updateId: currentUpdateInfo()?.id ?? '' });
 
@@ -302,57 +384,85 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
    * refused signal changes nothing and is listed in `status.refused`.
    */
   function onAction<T extends Record<string, unknown>>(
-    name: string,
+    name: LifecycleAction,
     update: UpdateDefinition<ActionAck, [T]>,
     signal: SignalDefinition<[unknown]>,
     check: (raw: unknown) => Check<T>,
-    accept: (value: T, source: ActionSource) => string,
+    accept: (value: T, source: ActionSource, signer: Signer | null) => string,
   ): void {
-    setHandler(update, (value) => ({ accepted: true, message: accept(value, updateSource()) }), {
-      validator: (raw) => {
+    setHandler(
+      update,
+      (raw) => {
+        // Checked again: another update accepted since this one's validator ran may have spent its signature.
         const c = check(raw);
-        if (!c.ok) throw new Error(c.reason);
+        if (!c.ok) throw ApplicationFailure.nonRetryable(c.reason, 'ActionRefused');
+        spend(c.signer);
+        return { accepted: true, message: accept(c.value, updateSource(), c.signer) };
       },
-    });
+      {
+        validator: (raw) => {
+          const c = check(raw);
+          if (!c.ok) throw new Error(c.reason);
+        },
+      },
+    );
+    actionChecks.set(name, check as (raw: unknown) => Check<Record<string, unknown>>);
+    actionAccepts.set(name, accept as (value: Record<string, unknown>, source: ActionSource, signer: Signer | null) => string);
     setHandler(signal, (raw) => {
-      const c = check(raw);
-      if (c.ok) accept(c.value, { kind: 'signal', name, match: { ...c.value } });
-      else refuse(name, 'signal', c.reason, c.by);
+      const ordinal = (signalsSeen.get(name) ?? 0) + 1;
+      signalsSeen.set(name, ordinal);
+      onSignal(name, raw, ordinal, true);
     });
   }
 
+  const actionChecks = new Map<LifecycleAction, (raw: unknown) => Check<Record<string, unknown>>>();
+  const actionAccepts = new Map<LifecycleAction, (value: Record<string, unknown>, source: ActionSource, signer: Signer | null) => string>();
+
+  /** A signal is accepted, refused, or — signed by a key this lifecycle does not know yet — held until keys are reloaded. */
+  function onSignal(name: LifecycleAction, raw: unknown, ordinal: number, mayPark: boolean): void {
+    const c = actionChecks.get(name)!(raw);
+    if (c.ok) {
+      spend(c.signer);
+      const value = c.value;
+      actionAccepts.get(name)!(value, { kind: 'signal', name, match: signedActions ? {} : { ...value }, ...(signedActions ? { ordinal } : {}) }, c.signer);
+    } else if (mayPark && c.unknownKey && parked.length < PARKED_LIMIT) {
+      parked.push({ name, raw, ordinal });
+      keysWanted = true;
+    } else refuse(name, 'signal', c.reason, c.by);
+  }
+
   for (const kind of ['approve', 'reject'] as const) {
-    onAction(kind, kind === 'approve' ? approveUpdate : rejectUpdate, kind === 'approve' ? approveSignal : rejectSignal, (raw) => checkDecision(view(), kind, raw), (d, source) => {
-      decision = { kind, payload: d, source };
+    onAction(kind, kind === 'approve' ? approveUpdate : rejectUpdate, kind === 'approve' ? approveSignal : rejectSignal, (raw) => checkDecision(view(), kind, raw), (d, source, signer) => {
+      decision = { kind, payload: d, source, signer };
       refresh();
       return `v${d.version} ${kind === 'approve' ? 'approved' : 'rejected'} by ${d.by}`;
     });
   }
-  onAction('rollback', rollbackUpdate, rollbackSignal, (raw) => checkRollback(view(), raw), (r, source) => {
-    rollback = { payload: r, source };
+  onAction('rollback', rollbackUpdate, rollbackSignal, (raw) => checkRollback(view(), raw), (r, source, signer) => {
+    rollback = { payload: r, source, signer };
     return stage === 'AWAITING_APPROVAL' && candidate ? `rolling back to v${r.toVersion}; v${candidate.version}, awaiting approval, is withdrawn` : `rolling back to v${r.toVersion}`;
   });
-  onAction('retire', retireUpdate, retireSignal, (raw) => checkRetire(view(), raw), (r, source) => {
-    retire = { payload: r, source };
+  onAction('retire', retireUpdate, retireSignal, (raw) => checkRetire(view(), raw), (r, source, signer) => {
+    retire = { payload: r, source, signer };
     return `retiring ${model}`;
   });
-  onAction('retrainNow', retrainNowUpdate, retrainNowSignal, (raw) => checkRetrain(view(), raw), (r, source) => {
-    retrain = { payload: r, source };
+  onAction('retrainNow', retrainNowUpdate, retrainNowSignal, (raw) => checkRetrain(view(), raw), (r, source, signer) => {
+    retrain = { payload: r, source, signer };
     return `retraining ${model} for ${r.by}`;
   });
-  onAction('pause', pauseUpdate, pauseSignal, (raw) => checkPause(view(), raw), (r, source) => {
+  onAction('pause', pauseUpdate, pauseSignal, (raw) => checkPause(view(), raw), (r, source, signer) => {
     paused = { at: now(), by: r.by, reason: r.reason };
     if (stage === 'SERVING') stage = 'PAUSED';
-    pendingNotes.push({ name: 'paused', by: r.by, reason: r.reason, source });
+    pendingNotes.push({ name: 'paused', by: r.by, reason: r.reason, source, signer });
     refresh();
     return `monitoring of ${model} paused`;
   });
-  onAction('resume', resumeUpdate, resumeSignal, (raw) => checkResume(view(), raw), (r, source) => {
+  onAction('resume', resumeUpdate, resumeSignal, (raw) => checkResume(view(), raw), (r, source, signer) => {
     paused = null;
     if (stage === 'PAUSED') stage = champion ? 'SERVING' : 'IDLE';
     // A fresh interval from now: the first check after a pause covers the traffic since the last one.
     monitor.nextCheckAt = null;
-    pendingNotes.push({ name: 'resumed', by: r.by, reason: r.reason, source });
+    pendingNotes.push({ name: 'resumed', by: r.by, reason: r.reason, source, signer });
     refresh();
     return `monitoring of ${model} resumed`;
   });
@@ -360,6 +470,14 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   setHandler(
     updateSpecUpdate,
     async (req) => {
+      let signers: Signer[] = [];
+      if (signedActions) {
+        // Checked again at the handler: a signature may have been spent since the validator ran.
+        const c = checkSpecUpdate(req);
+        if (!c.ok) throw ApplicationFailure.nonRetryable(c.reason, 'ActionRefused');
+        signers = c.signers;
+        for (const sg of signers) spend(sg);
+      }
       const next = ModelSpecSchema.parse(req.spec);
       // The sha256 of the new spec, as lineage records it. Lifecycles started before this
       // change recorded `v<N>` instead: patched() keeps their histories replayable.
@@ -369,12 +487,18 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       specVersion++;
       specHash = nextHash;
       refresh();
-      await record('spec-updated', { by: req.by, reason: req.reason, details: { specVersion, spec: next } }, updateSource());
+      const cosigner = signers[1] ? { cosignedBy: { name: signers[1].name, fingerprint: signers[1].fingerprint, reason: req.cosign?.reason } } : {};
+      await record('spec-updated', { by: req.by, reason: req.reason, details: { specVersion, spec: next, ...cosigner } }, updateSource(), signers[0] ?? null);
       if (JSON.stringify(next.retrain?.schedule ?? null) !== previousSchedule) await syncSchedule(next.retrain?.schedule ?? null);
       return { accepted: true, message: `spec version ${specVersion} in force` };
     },
     {
       validator: (req) => {
+        if (signedActions) {
+          const c = checkSpecUpdate(req);
+          if (!c.ok) throw new Error(c.reason);
+          return;
+        }
         const actor = ActorRequest.safeParse({ by: req?.by, reason: req?.reason });
         if (!actor.success) throw new Error(`malformed payload: ${actor.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
         const next = ModelSpecSchema.safeParse(req.spec);
@@ -383,6 +507,62 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       },
     },
   );
+
+  /**
+   * updateSpec under signed actions: a bounded, valid spec for this model, signed by a current
+   * approver; a change to who decides or what passes (approval, gates, retrain, trainer)
+   * also co-signed by a second approver when the spec separates duties.
+   */
+  function checkSpecUpdate(raw: unknown): { ok: true; signers: Signer[] } | { ok: false; reason: string } {
+    const p = UpdateSpecRequest.safeParse(raw);
+    if (!p.success) return { ok: false, reason: `malformed payload: ${p.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}` };
+    const req = p.data;
+    const size = canonicalJson(req.spec ?? null).length;
+    if (size > SPEC_LIMIT_BYTES) return { ok: false, reason: `the spec is ${size} bytes as JSON; at most ${SPEC_LIMIT_BYTES} are taken` };
+    const next = ModelSpecSchema.safeParse(req.spec);
+    if (!next.success) return { ok: false, reason: `invalid spec: ${next.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    if (next.data.name !== model) return { ok: false, reason: `the spec is for ${next.data.name}, this lifecycle runs ${model}` };
+    const v = view();
+    const main = authorize(v, 'updateSpec', raw as Record<string, unknown>, req.by, req.signature);
+    if (!main.ok) return main;
+    const signers = main.signer ? [main.signer] : [];
+    if (!policyChanged(spec, next.data) || !spec.approval.separationOfDuties) return { ok: true, signers };
+    if (!req.cosign) return { ok: false, reason: `the change touches approval, gates, retrain or trainer: with separation of duties it needs a second approver's co-signature (--cosign FILE, made by another of ${allowedActors(spec, 'updateSpec').join(', ')} with --print-cosign)` };
+    if (req.cosign.by === req.by) return { ok: false, reason: `${req.by} cannot co-sign their own spec change: a second approver must` };
+    // Over the co-signature as sent (the parsed one has its reason trimmed).
+    const sent = (raw as { cosign: Record<string, unknown> }).cosign;
+    const co = authorize(v, 'updateSpec', { spec: (raw as { spec: unknown }).spec, by: sent.by, reason: sent.reason }, req.cosign.by, req.cosign.signature);
+    if (!co.ok) return { ok: false, reason: `co-signature: ${co.reason}` };
+    if (co.signer && main.signer && co.signer.nonce === main.signer.nonce) return { ok: false, reason: 'co-signature: the same signature twice' };
+    return { ok: true, signers: co.signer ? [...signers, co.signer] : signers };
+  }
+
+  // ---- keys ---------------------------------------------------------------------------------
+
+  if (signedActions) {
+    setHandler(refreshKeysSignal, () => {
+      keysWanted = true;
+    });
+  }
+
+  /** Reloads key records when asked (or when a signal came signed by an unknown key), then decides the held signals. */
+  async function keyLoader(): Promise<void> {
+    const keys = proxyActivities<Activities>({
+      startToCloseTimeout: '30 seconds',
+      retry: { maximumInterval: '1 minute' },
+      summary: 'load the approvers\' and operators\' keys',
+    });
+    for (;;) {
+      await condition(() => keysWanted);
+      keysWanted = false;
+      keysLoading = true;
+      keyRecords = await keys.loadKeyRecords({ names: keyNames() });
+      keyring = buildKeyring(keyRecords);
+      keysLoading = false;
+      for (const p of parked.splice(0)) onSignal(p.name, p.raw, p.ordinal, false);
+      refresh();
+    }
+  }
 
   // ---- stages -------------------------------------------------------------------------------
 
@@ -419,6 +599,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     if (champion) {
       const judge = proxyActivities<Activities>({
         startToCloseTimeout: '30 minutes',
+        heartbeatTimeout: '1 minute',
         retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'VersionNotFound'] },
         summary: `score champion v${champion.version} on v${result.version}'s holdout`,
       });
@@ -459,7 +640,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
         version: c.version,
         by: r.payload.by,
         reason: `rollback to v${r.payload.toVersion} asked while v${c.version} awaited approval (its gate compared it with v${champion?.version}): ${r.payload.reason}`,
-      }, r.source);
+      }, r.source, r.signer);
       backToRest();
       return;
     }
@@ -470,11 +651,11 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     }
     const d: NonNullable<typeof decision> = decision;
     if (d.kind === 'reject') {
-      await record('rejected', { version: c.version, by: d.payload.by, reason: d.payload.reason }, d.source);
+      await record('rejected', { version: c.version, by: d.payload.by, reason: d.payload.reason }, d.source, d.signer);
       backToRest();
       return;
     }
-    await record('approved', { version: c.version, by: d.payload.by, reason: d.payload.reason }, d.source);
+    await record('approved', { version: c.version, by: d.payload.by, reason: d.payload.reason }, d.source, d.signer);
     deployTarget = { version: c.version, metrics: c.metrics, reason: `approved by ${d.payload.by}` };
     stage = 'DEPLOYING';
   }
@@ -517,16 +698,10 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     backToRest();
   }
 
-  let trainingFor = carried?.trainingFor ?? input.startedBy;
-  // Metrics of every version this lifecycle deployed, for rollbacks.
-  const versionMetrics = new Map<number, Metrics>(carried ? Object.entries(carried.versionMetrics).map(([v, m]) => [Number(v), m]) : []);
-
-  // Pause and resume are recorded in the ledger from the loop (handlers cannot run activities in order).
-  const pendingNotes: { name: string; by: string; reason: string; source: ActionSource }[] = [];
   async function recordPendingNotes(): Promise<void> {
     while (pendingNotes.length) {
       const n = pendingNotes.shift()!;
-      await record(n.name, { by: n.by, reason: n.reason }, n.source);
+      await record(n.name, { by: n.by, reason: n.reason }, n.source, n.signer);
     }
   }
 
@@ -559,6 +734,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     const interval = durationMs(monitoring.interval);
     const { checkChampion } = proxyActivities<Activities>({
       startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: '1 minute',
       retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['MonitorError'] },
       summary: `monitor check ${monitor.checks + 1} of v${version}`,
     });
@@ -615,7 +791,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     // (runs started before decide as they always did: retrain first).
     if (retrain && !(rollbackWithdrawsCandidate && rollback)) {
       const t = retrain;
-      await record('retrain-requested', { by: t.payload.by, reason: t.payload.reason }, t.source);
+      await record('retrain-requested', { by: t.payload.by, reason: t.payload.reason }, t.source, t.signer);
       retrainStarts = [...recentRetrains(spec.retrain, retrainStarts, Date.now()), now()];
       monitor.consecutiveBreaches = 0;
       blockedBy = null;
@@ -625,7 +801,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       return;
     }
     const r = rollback!;
-    await record('rollback-requested', { version: r.payload.toVersion, by: r.payload.by, reason: r.payload.reason }, r.source);
+    await record('rollback-requested', { version: r.payload.toVersion, by: r.payload.by, reason: r.payload.reason }, r.source, r.signer);
     const metrics = versionMetrics.get(r.payload.toVersion)!;
     deployTarget = { version: r.payload.toVersion, metrics, reason: `rollback by ${r.payload.by}: ${r.payload.reason}` };
     rollback = null;
@@ -637,7 +813,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     const { retireModel } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 }, summary: 'stop serving' });
     await retireModel({ model });
     if (spec.retrain?.schedule) await syncSchedule(null);
-    await record('retired', { version: champion?.version, by: r.payload.by, reason: r.payload.reason }, r.source);
+    await record('retired', { version: champion?.version, by: r.payload.by, reason: r.payload.reason }, r.source, r.signer);
     candidate = null;
     champion = null;
     stage = 'RETIRED';
@@ -653,10 +829,12 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   }
 
   /** The hand-over to the next run: only between stages, with no action half-taken. */
-  const quiet = () => decision === null && rollback === null && retire === null && retrain === null && pendingNotes.length === 0;
+  const quiet = () =>
+    decision === null && rollback === null && retire === null && retrain === null && pendingNotes.length === 0 && !keysWanted && !keysLoading && parked.length === 0;
 
   function carriedState(): CarriedState {
-    return {
+    pruneNonces();
+    const state: CarriedState = {
       format: CARRIED_FORMAT,
       specVersion,
       stage: stage as CarriedState['stage'],
@@ -671,9 +849,18 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       monitor,
       retrainStarts,
       run,
+      ...(signedActions ? { keyRecords, usedNonces } : {}),
     };
+    // Bounded by construction (every list has a limit, every string from outside a length);
+    // should it still weigh too much, the oldest history gives way (the ledger keeps it all).
+    while (history.length > 0 && JSON.stringify(state).length > CARRIED_STATE_LIMIT_BYTES) history.shift();
+    return state;
   }
 
+  // Beside the main loop for the whole run; a cancelled lifecycle ends it (nothing to reload then).
+  if (signedActions) keyLoader().catch((err: unknown) => {
+    if (!isCancellation(err)) log.error('the key loader stopped', { error: String(err) });
+  });
   if (!carried && spec.retrain?.schedule) await syncSchedule(spec.retrain.schedule);
   refresh();
   for (;;) {

@@ -25,6 +25,8 @@ export interface TrainingResult {
 
 const quickStep: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
+  // The steps heartbeat while they run: a killed worker's step is retried within a minute.
+  heartbeatTimeout: '1 minute',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 };
 
@@ -65,6 +67,7 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
 
   const { version, created } = await register({
     model: spec.name,
+    spec,
     artifactUri: trained.artifactUri,
     artifactSha256: trained.artifactSha256,
     metrics: { holdout: evaluation.model, baseRate: evaluation.baseRate, holdoutRows: evaluation.holdoutRows },

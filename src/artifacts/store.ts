@@ -69,11 +69,29 @@ export class ArtifactStore {
     rmSync(file, { force: true });
   }
 
+  /** Deletes a named file; a missing one is not an error. */
+  removeNamed(relativePath: string): void {
+    rmSync(path.join(this.root, relativePath), { force: true });
+  }
+
+  /** A named file (e.g. a training checkpoint) with its JSON, or null when there is none. */
+  namedJson(relativePath: string): { uri: string; value: unknown } | null {
+    const target = path.join(this.root, relativePath);
+    if (!existsSync(target)) return null;
+    return { uri: pathToFileURL(target).href, value: JSON.parse(readFileSync(target, 'utf8')) };
+  }
+
   private writeAtomic(target: string, text: string): void {
     mkdirSync(path.dirname(target), { recursive: true });
     const temp = this.tempPath('json');
-    writeFileSync(temp, text);
-    renameSync(temp, target);
+    try {
+      writeFileSync(temp, text);
+      renameSync(temp, target);
+    } catch (err) {
+      // A failed write (ENOSPC, EXDEV, …) leaves no temporary file behind.
+      rmSync(temp, { force: true });
+      throw err;
+    }
   }
 }
 

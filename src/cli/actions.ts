@@ -2,7 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { durationMs } from '../util/duration';
 import type { HistoryEntry, LifecycleStatus } from '../lifecycle/contract';
-import { approveUpdate, pauseUpdate, rejectUpdate, resumeUpdate, retireUpdate, retrainNowUpdate, rollbackUpdate, type ActionAck, type lifecycle } from '../../workflows';
+import { approveUpdate, pauseUpdate, refreshKeysSignal, rejectUpdate, resumeUpdate, retireUpdate, retrainNowUpdate, rollbackUpdate, type ActionAck, type lifecycle } from '../../workflows';
+import { lifecycleWorkflowId } from '../lifecycle/contract';
+import type { LifecycleAction } from '../lifecycle/actions';
+import { KeyError, readLocalKey, signAction, type LocalKey } from '../auth/keyStore';
 import {
   checkActor,
   cliIdentity,
@@ -29,6 +32,10 @@ export interface ActionRequest {
   version?: number;
   /** approve, rollback, retire: wait for the outcome (default true). */
   wait: boolean;
+  /** Print the signed payload for `temporal workflow signal` / the Web UI instead of sending it. */
+  printSignal?: boolean;
+  /** How long the signature stays valid (default 24 h). */
+  lifetimeMs?: number;
 }
 
 /** Extra time beyond the spec's rollout.deployTimeout that an approve/rollback waits for the outcome. */
@@ -39,24 +46,83 @@ const POLL_MS = 500;
 
 type Handle = WorkflowHandle<typeof lifecycle>;
 
-function send(handle: Handle, a: ActionRequest): Promise<ActionAck> {
+/** The lifecycle's name for a CLI action, and its payload before signing. */
+function payloadOf(a: ActionRequest): { name: LifecycleAction; args: Record<string, unknown> } {
   const { by, reason } = a;
   switch (a.action) {
     case 'approve':
-      return handle.executeUpdate(approveUpdate, { args: [{ version: a.version!, by, reason }] });
     case 'reject':
-      return handle.executeUpdate(rejectUpdate, { args: [{ version: a.version!, by, reason }] });
+      return { name: a.action, args: { version: a.version!, by, reason } };
     case 'rollback':
-      return handle.executeUpdate(rollbackUpdate, { args: [{ toVersion: a.version!, by, reason }] });
-    case 'retire':
-      return handle.executeUpdate(retireUpdate, { args: [{ by, reason }] });
+      return { name: 'rollback', args: { toVersion: a.version!, by, reason } };
     case 'retrain':
-      return handle.executeUpdate(retrainNowUpdate, { args: [{ by, reason }] });
-    case 'pause':
-      return handle.executeUpdate(pauseUpdate, { args: [{ by, reason }] });
-    case 'resume':
-      return handle.executeUpdate(resumeUpdate, { args: [{ by, reason }] });
+      return { name: 'retrainNow', args: { by, reason } };
+    default:
+      return { name: a.action, args: { by, reason } };
   }
+}
+
+/** The payload signed with the local key of `--by` (unsigned without one: a lifecycle that needs signatures says so). */
+function signedPayload(a: ActionRequest, key: LocalKey | null): { name: LifecycleAction; payload: Record<string, unknown> } {
+  const { name, args } = payloadOf(a);
+  return { name, payload: key ? signAction(key, lifecycleWorkflowId(a.model), name, args, a.lifetimeMs) : args };
+}
+
+export function localKeyOf(ctx: Ctx, by: string): LocalKey | null {
+  try {
+    return readLocalKey(ctx.config.keysDir, by);
+  } catch (err) {
+    if (err instanceof KeyError) throw new CliError('bad_input', err.message);
+    throw err;
+  }
+}
+
+function send(handle: Handle, name: LifecycleAction, payload: Record<string, unknown>): Promise<ActionAck> {
+  const args = [payload] as never;
+  switch (name) {
+    case 'approve':
+      return handle.executeUpdate(approveUpdate, { args });
+    case 'reject':
+      return handle.executeUpdate(rejectUpdate, { args });
+    case 'rollback':
+      return handle.executeUpdate(rollbackUpdate, { args });
+    case 'retire':
+      return handle.executeUpdate(retireUpdate, { args });
+    case 'retrainNow':
+      return handle.executeUpdate(retrainNowUpdate, { args });
+    case 'pause':
+      return handle.executeUpdate(pauseUpdate, { args });
+    case 'resume':
+      return handle.executeUpdate(resumeUpdate, { args });
+    case 'updateSpec':
+      throw new Error('updateSpec is sent by update-spec');
+  }
+}
+
+/** A lifecycle's refusal because it does not know the signing key yet (registered after it loaded keys). */
+export const UNKNOWN_KEY = /is not a current key of .* known to this lifecycle/;
+
+/**
+ * Asks the lifecycle to reload keys from the registry and waits until it knows `fingerprint`
+ * (or WORKER_TIMEOUT_MS passes): for a key created after the lifecycle last loaded keys.
+ */
+export async function refreshKeys(ctx: Ctx, handle: Handle, fingerprint: string, webUi: string): Promise<void> {
+  await handle.signal(refreshKeysSignal);
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const s = await queryStatus(ctx, handle, webUi);
+    if (s.auth?.keys.some((k) => k.fingerprint === fingerprint)) return;
+    await sleep(POLL_MS);
+  }
+}
+
+/** `--print-signal`: the signed payload, one line of JSON on stdout, nothing sent. */
+export function printSignal(ctx: Ctx, a: ActionRequest): CommandResult {
+  checkActor(a.by);
+  const key = localKeyOf(ctx, a.by);
+  if (!key) throw new CliError('bad_input', `no key of ${a.by} in ${ctx.config.keysDir} to sign with: create one with npx perennial keys create --as ${a.by}`);
+  const { payload } = signedPayload(a, key);
+  return { exitCode: 0, json: payload, text: JSON.stringify(payload) };
 }
 
 /**
@@ -67,6 +133,8 @@ function send(handle: Handle, a: ActionRequest): Promise<ActionAck> {
 export async function actionCommand(ctx: Ctx, a: ActionRequest): Promise<CommandResult> {
   checkActor(a.by);
   if (a.reason.trim() === '') throw new CliError('bad_input', '--reason must not be empty');
+  if (a.printSignal) return printSignal(ctx, a);
+  const key = localKeyOf(ctx, a.by);
   const identity = cliIdentity(a.by);
   const client = await connect(ctx.config, identity);
   try {
@@ -77,13 +145,27 @@ export async function actionCommand(ctx: Ctx, a: ActionRequest): Promise<Command
     const before = deploys ? await queryStatus(ctx, handle, webUi) : undefined;
 
     let ack: ActionAck;
+    const attempt = () => {
+      const { name, payload } = signedPayload(a, key);
+      return workerBound(send(handle, name, payload), ctx, `the ${a.action} update`, webUi);
+    };
     try {
-      ack = await workerBound(send(handle, a), ctx, `the ${a.action} update`, webUi);
+      try {
+        ack = await attempt();
+      } catch (err) {
+        // A key made after the lifecycle last loaded keys: it reloads them, and the action is signed afresh.
+        if (!(key && err instanceof WorkflowUpdateFailedError && UNKNOWN_KEY.test(rootMessage(err.cause ?? err)))) throw err;
+        await refreshKeys(ctx, handle, key.fingerprint, webUi);
+        ack = await attempt();
+      }
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const reason = rootMessage(err.cause ?? err);
         cliLogger(ctx.config).warn({ model: a.model, action: a.action, by: a.by, reason, version: a.version, requestReason: a.reason, identity, workflowId: handle.workflowId, runId: description.runId }, 'refused action');
-        throw new CliError('refused', reason, base, [`Web UI: ${webUi}`]);
+        throw new CliError('refused', reason, base, [
+          ...(!key && /^unsigned/.test(reason) ? [`no key of ${a.by} in ${ctx.config.keysDir}: create one with npx perennial keys create --as ${a.by}`] : []),
+          `Web UI: ${webUi}`,
+        ]);
       }
       if (err instanceof WorkflowNotFoundError) throw new CliError('not_found', `the lifecycle of ${a.model} ended before the ${a.action} arrived`, base, [`Web UI: ${webUi}`]);
       throw err;

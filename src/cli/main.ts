@@ -8,6 +8,11 @@ import { startLifecycleCommand } from './startLifecycle';
 import { statusCommand } from './status';
 import { trafficCommand } from './traffic';
 import { USAGE } from './usage';
+import { keysCommand } from './keys';
+import { validateCommand } from './validate';
+import { updateSpecCommand } from './updateSpec';
+import { DURATION_PATTERN, durationMs } from '../util/duration';
+import { MAX_SIGNATURE_LIFETIME_MS } from '../auth/signature';
 
 type Flag =
   | 'by'
@@ -24,19 +29,32 @@ type Flag =
   | 'from'
   | 'batch'
   | 'seed'
-  | 'max-seconds';
+  | 'max-seconds'
+  | 'print-signal'
+  | 'expires'
+  | 'as'
+  | 'replace'
+  | 'key'
+  | 'cosign'
+  | 'print-cosign';
+
+/** Every action command signs with the local key of --by; these say how. */
+const SIGNING: Flag[] = ['print-signal', 'expires'];
 
 const COMMANDS: Record<string, { args: string; flags: Flag[]; required: Flag[] }> = {
   list: { args: '', flags: ['json'], required: [] },
   'start-lifecycle': { args: '<model|spec file>', flags: ['by', 'json'], required: [] },
   status: { args: '<model>', flags: ['json'], required: [] },
-  approve: { args: '<model>', flags: ['version', 'by', 'reason', 'json', 'no-wait'], required: ['version', 'by', 'reason'] },
-  reject: { args: '<model>', flags: ['version', 'by', 'reason', 'json'], required: ['version', 'by', 'reason'] },
-  rollback: { args: '<model>', flags: ['to', 'by', 'reason', 'json', 'no-wait'], required: ['to', 'by', 'reason'] },
-  retire: { args: '<model>', flags: ['by', 'reason', 'json', 'no-wait'], required: ['by', 'reason'] },
-  retrain: { args: '<model>', flags: ['by', 'reason', 'json'], required: ['by', 'reason'] },
-  pause: { args: '<model>', flags: ['by', 'reason', 'json'], required: ['by', 'reason'] },
-  resume: { args: '<model>', flags: ['by', 'reason', 'json'], required: ['by', 'reason'] },
+  approve: { args: '<model>', flags: ['version', 'by', 'reason', 'json', 'no-wait', ...SIGNING], required: ['version', 'by', 'reason'] },
+  reject: { args: '<model>', flags: ['version', 'by', 'reason', 'json', ...SIGNING], required: ['version', 'by', 'reason'] },
+  rollback: { args: '<model>', flags: ['to', 'by', 'reason', 'json', 'no-wait', ...SIGNING], required: ['to', 'by', 'reason'] },
+  retire: { args: '<model>', flags: ['by', 'reason', 'json', 'no-wait', ...SIGNING], required: ['by', 'reason'] },
+  retrain: { args: '<model>', flags: ['by', 'reason', 'json', ...SIGNING], required: ['by', 'reason'] },
+  pause: { args: '<model>', flags: ['by', 'reason', 'json', ...SIGNING], required: ['by', 'reason'] },
+  resume: { args: '<model>', flags: ['by', 'reason', 'json', ...SIGNING], required: ['by', 'reason'] },
+  'update-spec': { args: '<model> <spec file>', flags: ['by', 'reason', 'json', 'cosign', 'print-cosign', 'expires'], required: ['by', 'reason'] },
+  validate: { args: '<spec file>', flags: ['json'], required: [] },
+  keys: { args: '<create|list|revoke>', flags: ['as', 'replace', 'key', 'json'], required: [] },
   traffic: {
     args: '<model|spec file>',
     flags: ['scenario', 'rows', 'rate', 'label-delay', 'no-labels', 'from', 'to', 'batch', 'seed', 'max-seconds', 'json'],
@@ -60,6 +78,13 @@ const OPTIONS = {
   batch: { type: 'string' },
   seed: { type: 'string' },
   'max-seconds': { type: 'string' },
+  'print-signal': { type: 'boolean', default: false },
+  expires: { type: 'string' },
+  as: { type: 'string' },
+  replace: { type: 'boolean', default: false },
+  key: { type: 'string' },
+  cosign: { type: 'string' },
+  'print-cosign': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -120,8 +145,9 @@ async function run(argv: string[], json: boolean): Promise<CommandResult> {
   if (stray.length) throw new CliError('usage', `${command} takes no ${stray.map((s) => `--${s}`).join(', ')} (usage: npx perennial ${command} ${shape.args} ${shape.flags.map((f) => `--${f}`).join(' ')})`);
   const missing = shape.required.filter((k) => values[k] === undefined);
   if (missing.length) throw new CliError('usage', `${command} needs ${missing.map((s) => `--${s}`).join(', ')}`);
-  const wantArgs = shape.args ? 1 : 0;
-  if (rest.length !== wantArgs) throw new CliError('usage', `${command} takes ${wantArgs ? `one argument, ${shape.args}` : 'no arguments'} (got ${rest.length})`);
+  const wantArgs = (shape.args.match(/</g) ?? []).length;
+  if (rest.length !== wantArgs) throw new CliError('usage', `${command} takes ${wantArgs ? `${wantArgs === 1 ? 'one argument' : `${wantArgs} arguments`}, ${shape.args}` : 'no arguments'} (got ${rest.length})`);
+  const lifetimeMs = values.expires === undefined ? undefined : expiresArg(values.expires);
 
   config = loadConfig();
   const ctx: Ctx = { config, json };
@@ -135,6 +161,12 @@ async function run(argv: string[], json: boolean): Promise<CommandResult> {
       return statusCommand(ctx, modelName(target));
     case 'traffic':
       return trafficCommand(ctx, target, values);
+    case 'validate':
+      return validateCommand(ctx, target);
+    case 'keys':
+      return keysCommand(ctx, target, { as: values.as, replace: values.replace, key: values.key });
+    case 'update-spec':
+      return updateSpecCommand(ctx, { model: modelName(target), specFile: rest[1], by: values.by!, reason: values.reason!, cosignFile: values.cosign, printCosign: values['print-cosign'], lifetimeMs });
     default: {
       const action = command as ActionName;
       const raw = action === 'rollback' ? values.to : values.version;
@@ -145,9 +177,19 @@ async function run(argv: string[], json: boolean): Promise<CommandResult> {
         reason: values.reason!,
         version: raw === undefined ? undefined : versionArg(action === 'rollback' ? '--to' : '--version', raw),
         wait: !values['no-wait'],
+        printSignal: values['print-signal'],
+        lifetimeMs,
       });
     }
   }
+}
+
+/** `--expires 7d`: how long a signature stays valid (at most 31 days: the lifecycle refuses longer). */
+function expiresArg(raw: string): number {
+  if (!DURATION_PATTERN.test(raw)) throw new CliError('bad_input', `malformed --expires ${JSON.stringify(raw)}: expected a duration such as 30m, 24h or 7d`);
+  const ms = durationMs(raw);
+  if (ms <= 0 || ms > MAX_SIGNATURE_LIFETIME_MS) throw new CliError('bad_input', `--expires ${raw}: a signature may be valid for at most 31 days`);
+  return ms;
 }
 
 /** `--version 3` / `--version v3`: a positive whole number, or bad input (exit 2). */

@@ -1,7 +1,7 @@
 import { workflowUrl } from '../config';
 import { lifecycleWorkflowId, type LifecycleStatus, type Metrics } from '../lifecycle/contract';
-import { cliIdentity, actorOrDefault, connect, describeLifecycle, noLifecycle, queryStatus, type Ctx } from './context';
-import { EXIT, f4, relative, type CommandResult } from './output';
+import { cliIdentity, actorOrDefault, connect, describeLifecycle, noLifecycle, queryStatus, rootMessage, type Ctx } from './context';
+import { CliError, EXIT, f4, relative, type CommandResult } from './output';
 
 const HISTORY_SHOWN = 10;
 const REFUSED_SHOWN = 5;
@@ -14,8 +14,19 @@ export async function statusCommand(ctx: Ctx, model: string): Promise<CommandRes
     if (!description) throw noLifecycle(ctx, model);
     const workflowId = lifecycleWorkflowId(model);
     const webUi = workflowUrl(ctx.config, workflowId, description.runId);
-    const status = await queryStatus(ctx, client.workflow.getHandle(workflowId, description.runId), webUi);
     const ended = description.status.name === 'RUNNING' ? '' : `lifecycle ended: ${description.status.name}`;
+    let status: LifecycleStatus;
+    try {
+      status = await queryStatus(ctx, client.workflow.getHandle(workflowId, description.runId), webUi);
+    } catch (err) {
+      if (!ended || err instanceof CliError) throw err;
+      // A lifecycle that was terminated (or failed) cannot always answer a query: say what happened.
+      const at = description.closeTime ? ` at ${description.closeTime.toISOString()}` : '';
+      throw new CliError('not_found', `the lifecycle of ${model} is not running: it was ${description.status.name}${at}, and its last state cannot be queried (${rootMessage(err)})`, { model, workflowId, status: description.status.name, webUi }, [
+        `its history is in the Web UI: ${webUi}`,
+        `start a new one with: npx perennial start-lifecycle ${model} --by <you>`,
+      ]);
+    }
     return { exitCode: EXIT.ok, json: status, text: statusText(status, webUi, ended) };
   } finally {
     await client.connection.close();
@@ -60,7 +71,12 @@ export function statusText(s: LifecycleStatus, webUi: string, ended = ''): strin
   }
   if (s.refused.length > 0) {
     out.push(`refused (last ${Math.min(REFUSED_SHOWN, s.refused.length)} of ${s.refused.length}; refused updates are only in the CLI's log):`);
-    for (const r of s.refused.slice(-REFUSED_SHOWN)) out.push(`  ${r.at}  ${r.action} by ${r.by ?? '?'} via ${r.via}: ${r.reason}`);
+    // What refused senders wrote is shown escaped: no control sequence of theirs reaches the terminal.
+    for (const r of s.refused.slice(-REFUSED_SHOWN)) out.push(`  ${r.at}  ${r.action} by ${printable(r.by ?? '?', 64)} via ${r.via}: ${printable(r.reason, 300)}`);
+  }
+  if (s.auth) {
+    if (s.auth.signatures !== 'required') out.push(`signatures: ${s.auth.signatures === 'off' ? 'OFF (the spec says approval.signatures: off)' : 'not checked (a lifecycle started before signed actions, until it continues as new)'}`);
+    for (const k of s.auth.keys) out.push(`key:        ${k.name} ${k.fingerprint} (${k.trust === 'first-registered' ? 'the first key registered for the name: trusted on first use; pin it in approval.keys' : k.trust})`);
   }
   out.push(`Web UI: ${webUi}`);
   return out.join('\n');
@@ -83,4 +99,10 @@ export function monitoringLines(s: LifecycleStatus, o: { relativeTimes?: boolean
   if (s.retrain.blockedBy) out.push(`  retrain held back: ${s.retrain.blockedBy}`);
   if (s.retrain.recent.length) out.push(`  recent retrains: ${s.retrain.recent.join(', ')}`);
   return out;
+}
+
+/** `text` with control characters escaped and cut to `max` characters. */
+function printable(text: string, max: number): string {
+  const cut = text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

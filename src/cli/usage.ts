@@ -24,6 +24,17 @@ commands:
   resume <model> --by ID --reason TEXT    restart monitoring: the next check is one interval from now
   retire <model> --by ID --reason TEXT [--no-wait]
                                           stop serving and end the lifecycle; waits until it has ended
+  update-spec <model> <spec file> --by ID --reason TEXT [--cosign FILE | --print-cosign]
+                                          swap the lifecycle's spec; a change to approval, gates, retrain or
+                                          trainer also needs a second approver's co-signature (they run the
+                                          same command with --print-cosign > FILE)
+  validate <spec file>                    check a spec offline (no Temporal): exit 0, or 2 with every problem
+                                          (an unknown key names the nearest known one)
+  keys create --as NAME [--replace]       make NAME's signing key: private in $PERENNIAL_KEYS_DIR (default
+                                          $PERENNIAL_HOME/keys, mode 0600), public in the registry; a name
+                                          that has a key needs it here (--replace also revokes it)
+  keys list                               registered keys by name, with fingerprints and trust
+  keys revoke --as NAME --key FP          revoke one of NAME's keys (signed by NAME's key here)
   traffic <model> --scenario same|later-months|shift --rows N --rate R (--label-delay S | --no-labels)
           [--from DATE --to DATE] [--batch B] [--seed N] [--max-seconds T]
                                           replay N rows of the model's data source to the model server
@@ -39,8 +50,12 @@ commands:
                                                           holds a value rare or unseen in the training window
   help                                    this text
 
---by ID      who acts (letters, digits and . _ @ -); the Temporal client identity sent with every action is
-             perennial-cli:<by>@<hostname>, recorded in the ledger beside it
+--by ID      who acts (letters, digits and . _ @ -); every action is signed with ID's key from the keys
+             folder, and the Temporal client identity perennial-cli:<by>@<hostname> is recorded beside it
+--print-signal
+             (every action) print the signed payload as one line of JSON for \`temporal workflow signal
+             --input\` or the Web UI's "Send a Signal", and send nothing
+--expires D  how long a signature stays valid (default 24h, at most 31d)
 --reason     why; required for every action, recorded in the lifecycle history and the ledger
 --json       exactly one JSON object on stdout, also on errors: {"ok": false, "error", "code", "exitCode"}
              (status --json prints the lifecycle's status query result unchanged)

@@ -7,6 +7,8 @@ export function trainingJson(result: TrainingResult, workflowId: string, runId: 
   return {
     model: result.model,
     version: result.version,
+    /** sha256 of the model artifact: same inputs (data, spec, seed, code) give the same one. */
+    artifactSha256: result.registered.artifactSha256,
     metrics: result.evaluation,
     lineage: result.registered.lineage,
     workflowId,

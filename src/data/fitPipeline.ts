@@ -11,6 +11,9 @@ import { targetSql } from './targetSql';
  * canonical form serving sees, so a lookup at serving time finds the same row.
  */
 export async function fitPipeline(db: DuckDBConnection, snapshotFile: string, spec: ModelSpec): Promise<FittedPipeline> {
+  // One thread: a parallel avg() adds its doubles in an order that depends on scheduling, and
+  // a lookup statistic differing in its last bit made two trainings on the same data differ.
+  await db.run('SET threads = 1');
   const normalized = Object.entries(spec.data.columns).map(([n, c]) => normalizedColumnSql(n, c));
   await db.run(
     `CREATE OR REPLACE TEMP TABLE training AS

@@ -4,6 +4,7 @@ import type { ModelSpec } from '../spec/modelSpec';
 import { ArtifactStore, type StoredArtifact } from '../artifacts/store';
 import { describeRelation, checkSchema } from './schema';
 import { ident, literal, sourceRelation, windowPredicate, withDuckDb } from './duckdb';
+import { asSourceError } from './errors';
 
 export interface DatasetSnapshot extends StoredArtifact {
   rows: { training: number; holdout: number };
@@ -16,16 +17,25 @@ export interface DatasetSnapshot extends StoredArtifact {
  */
 export async function snapshotTrainingData(spec: ModelSpec, store: ArtifactStore): Promise<DatasetSnapshot> {
   return withDuckDb(async (db) => {
-    checkSchema(await describeRelation(db, sourceRelation(spec)), spec);
+    checkSchema(await readSource(() => describeRelation(db, sourceRelation(spec)), spec), spec);
     await db.run('SET threads = 1');
     const temp = store.tempPath('parquet');
     try {
-      const rows = await copyWindows(db, spec, temp);
+      const rows = await readSource(() => copyWindows(db, spec, temp), spec);
       return { ...(await store.adoptFile('datasets', temp, 'parquet')), rows };
     } finally {
       rmSync(temp, { force: true });
     }
   });
+}
+
+/** Reading the source: an error that says the source is wrong becomes a DataSourceError (not retried). */
+async function readSource<T>(read: () => Promise<T>, spec: ModelSpec): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    throw asSourceError(err, spec.data.source);
+  }
 }
 
 async function copyWindows(db: DuckDBConnection, spec: ModelSpec, file: string): Promise<DatasetSnapshot['rows']> {

@@ -1,5 +1,7 @@
 import type { ModelSpec } from '../spec/modelSpec';
+import { verifyAction, type Signature, type Signer, type VerifyContext } from '../auth/signature';
 import { ActorRequest, Decision, RollbackRequest, type Stage } from './contract';
+import { roleRefusal, type LifecycleAction } from './actions';
 import { retrainHeldBack } from './retrainPolicy';
 
 /**
@@ -27,9 +29,17 @@ export interface LifecycleView {
    * in lifecycles started before this rule, whose histories refused it.
    */
   rollbackWithdrawsCandidate: boolean;
+  /**
+   * Who may act and how it is proven: null in lifecycles started before signed actions
+   * (their histories accepted any `by`); otherwise roles always, and signatures unless the
+   * spec turns them off.
+   */
+  auth: VerifyContext | null;
 }
 
-export type Check<T> = { ok: true; value: T } | { ok: false; reason: string; by?: string };
+export type Check<T> =
+  | { ok: true; value: T; signer: Signer | null }
+  | { ok: false; reason: string; by?: string; unknownKey?: true };
 
 interface Schema<T> {
   safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
@@ -37,21 +47,43 @@ interface Schema<T> {
 
 function parsed<T>(schema: Schema<T>, raw: unknown): Check<T> {
   const r = schema.safeParse(raw);
-  if (r.success) return { ok: true, value: r.data };
+  if (r.success) return { ok: true, value: r.data, signer: null };
   const by = typeof raw === 'object' && raw && typeof (raw as { by?: unknown }).by === 'string' ? (raw as { by: string }).by : undefined;
   return { ok: false, by, reason: `malformed payload: ${r.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}` };
 }
 
-/** Parses the payload, then applies `rule`: a string from it is the reason for a refusal. */
-function checked<T extends { by: string }>(schema: Schema<T>, raw: unknown, rule: (value: T) => string | null): Check<T> {
+/**
+ * Parses the payload, checks who sent it (role, then signature), then applies `rule`: a
+ * string from it is the reason for a refusal.
+ */
+function checked<T extends { by: string; signature?: Signature }>(v: LifecycleView, action: LifecycleAction, schema: Schema<T>, raw: unknown, rule: (value: T) => string | null): Check<T> {
   const p = parsed(schema, raw);
   if (!p.ok) return p;
+  const who = authorize(v, action, raw as Record<string, unknown>, p.value.by, p.value.signature);
+  if (!who.ok) return { ...who, by: p.value.by };
   const reason = rule(p.value);
-  return reason === null ? p : { ok: false, reason, by: p.value.by };
+  return reason === null ? { ok: true, value: p.value, signer: who.signer } : { ok: false, reason, by: p.value.by };
+}
+
+/** Who the spec's own retrain schedule (workflows/scheduledRetrain.ts) acts as. */
+export const SCHEDULE_ACTOR = 'perennial-schedule';
+
+/** The role and the signature of `by` for `action`: the same rules for every action, update or signal. */
+export function authorize(v: LifecycleView, action: LifecycleAction, raw: Record<string, unknown>, by: string, signature: Signature | undefined): { ok: true; signer: Signer | null } | { ok: false; reason: string; unknownKey?: true } {
+  if (!v.auth) return { ok: true, signer: null };
+  // The spec's schedule asks for what the spec already orders (one retrain at a time, within
+  // cooldown and budget); a retrain promotes nothing without a signed approval. Without a
+  // schedule in the spec, nobody may act in its name.
+  if (action === 'retrainNow' && by === SCHEDULE_ACTOR && v.spec.retrain?.schedule) return { ok: true, signer: null };
+  const role = roleRefusal(v.spec, action, by);
+  if (role) return { ok: false, reason: role };
+  if (v.spec.approval.signatures === 'off') return { ok: true, signer: null };
+  const verified = verifyAction(v.auth, action, raw, by, signature);
+  return verified.ok ? { ok: true, signer: verified.signer } : verified;
 }
 
 export function checkDecision(v: LifecycleView, kind: 'approve' | 'reject', raw: unknown): Check<Decision> {
-  return checked(Decision, raw, (d) => {
+  return checked(v, kind, Decision, raw, (d) => {
     const c = v.candidate;
     if (v.stage !== 'AWAITING_APPROVAL' || !c) return `no candidate is awaiting approval (stage ${v.stage})`;
     const decided = v.pending.decision;
@@ -68,7 +100,7 @@ export function checkDecision(v: LifecycleView, kind: 'approve' | 'reject', raw:
 }
 
 export function checkRollback(v: LifecycleView, raw: unknown): Check<RollbackRequest> {
-  return checked(RollbackRequest, raw, (r) => {
+  return checked(v, 'rollback', RollbackRequest, raw, (r) => {
     // An incident does not wait for a pending approval: the rollback withdraws the candidate
     // (its gate judged it against the champion being rolled away from).
     const awaiting = v.stage === 'AWAITING_APPROVAL' && v.rollbackWithdrawsCandidate;
@@ -86,7 +118,7 @@ export function checkRollback(v: LifecycleView, raw: unknown): Check<RollbackReq
 }
 
 export function checkRetire(v: LifecycleView, raw: unknown): Check<ActorRequest> {
-  return checked(ActorRequest, raw, () => {
+  return checked(v, 'retire', ActorRequest, raw, () => {
     if (v.stage === 'RETIRED' || v.pending.retire) return 'the lifecycle is already retired or retiring';
     if (v.stage === 'TRAINING' || v.stage === 'DEPLOYING') return `cannot retire while ${v.stage}; try again when it is done`;
     return null;
@@ -95,7 +127,7 @@ export function checkRetire(v: LifecycleView, raw: unknown): Check<ActorRequest>
 
 /** One retrain at a time, none while a candidate awaits, none within the cooldown or past the budget. */
 export function checkRetrain(v: LifecycleView, raw: unknown): Check<ActorRequest> {
-  return checked(ActorRequest, raw, () => {
+  return checked(v, 'retrainNow', ActorRequest, raw, () => {
     if (v.pending.retrain || v.stage === 'TRAINING') return 'a training is already in progress';
     if (v.stage === 'AWAITING_APPROVAL') return `cannot retrain while v${v.candidate?.version} awaits a decision; approve or reject it first`;
     if (v.stage !== 'SERVING' && v.stage !== 'IDLE' && v.stage !== 'PAUSED') return `cannot retrain while ${v.stage}; try again when it is done`;
@@ -104,7 +136,7 @@ export function checkRetrain(v: LifecycleView, raw: unknown): Check<ActorRequest
 }
 
 export function checkPause(v: LifecycleView, raw: unknown): Check<ActorRequest> {
-  return checked(ActorRequest, raw, () => {
+  return checked(v, 'pause', ActorRequest, raw, () => {
     if (v.paused) return `monitoring is already paused (by ${v.paused.by} at ${v.paused.at})`;
     if (v.stage === 'RETIRED' || v.pending.retire) return 'the lifecycle is retired or retiring';
     if (!v.spec.monitoring) return `${v.model}'s spec has no monitoring section: nothing to pause`;
@@ -113,5 +145,5 @@ export function checkPause(v: LifecycleView, raw: unknown): Check<ActorRequest> 
 }
 
 export function checkResume(v: LifecycleView, raw: unknown): Check<ActorRequest> {
-  return checked(ActorRequest, raw, () => (v.paused ? null : 'monitoring is not paused'));
+  return checked(v, 'resume', ActorRequest, raw, () => (v.paused ? null : 'monitoring is not paused'));
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KeyRecord } from '../auth/keyring';
 import { HistoryEntry, LifecycleStatus, Metrics, MonitorState, Paused, Refusal } from './contract';
 
 /**
@@ -23,6 +24,10 @@ export const CarriedState = z.object({
   monitor: MonitorState,
   retrainStarts: z.array(z.string()),
   run: z.number().int().positive(),
+  /** Key records the lifecycle last loaded (absent from runs before signed actions: then it loads them). */
+  keyRecords: z.array(KeyRecord).max(2000).optional(),
+  /** Accepted signatures not yet expired: a replay of one is refused in the next run too. */
+  usedNonces: z.array(z.object({ nonce: z.string(), expiresAt: z.string() })).max(512).optional(),
 });
 export type CarriedState = z.infer<typeof CarriedState>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Signature } from '../auth/signature';
 
 /**
  * The lifecycle's public contract: stages, the payloads of human actions, and the
@@ -9,16 +10,17 @@ import { z } from 'zod';
 export const Stage = z.enum(['TRAINING', 'AWAITING_APPROVAL', 'DEPLOYING', 'SERVING', 'IDLE', 'PAUSED', 'RETIRED']);
 export type Stage = z.infer<typeof Stage>;
 
-/** Who acts. Self-declared: an audit trail, not authentication. */
+/** Who acts: a name in the spec's approvers or operators, proven by a signature with that name's key. */
 export const Actor = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected an id of letters, digits and . _ @ - (at most 64)');
 
-const Reason = z.string().trim().min(1, 'a reason is required').max(2000);
+export const Reason = z.string().trim().min(1, 'a reason is required').max(2000);
 
 /** Payload of `approve` and `reject`, by update or signal. */
 export const Decision = z.strictObject({
   version: z.number().int().positive(),
   by: Actor,
   reason: Reason,
+  signature: Signature.optional(),
 });
 export type Decision = z.infer<typeof Decision>;
 
@@ -26,12 +28,27 @@ export const RollbackRequest = z.strictObject({
   toVersion: z.number().int().positive(),
   by: Actor,
   reason: Reason,
+  signature: Signature.optional(),
 });
 export type RollbackRequest = z.infer<typeof RollbackRequest>;
 
 /** Payload of `retire`, `retrainNow`, `pause` and `resume`. */
-export const ActorRequest = z.strictObject({ by: Actor, reason: Reason });
+export const ActorRequest = z.strictObject({ by: Actor, reason: Reason, signature: Signature.optional() });
 export type ActorRequest = z.infer<typeof ActorRequest>;
+
+/** A second approver's signature over the same spec change (`--print-cosign`). */
+export const Cosign = z.strictObject({ by: Actor, reason: Reason, signature: Signature });
+export type Cosign = z.infer<typeof Cosign>;
+
+/** Payload of `updateSpec`: the new spec (validated as a ModelSpec), signed; a policy change with separation of duties also co-signed. */
+export const UpdateSpecRequest = z.strictObject({
+  spec: z.unknown(),
+  by: Actor,
+  reason: Reason,
+  signature: Signature.optional(),
+  cosign: Cosign.optional(),
+});
+export type UpdateSpecRequest = z.infer<typeof UpdateSpecRequest>;
 
 export const Metrics = z.object({ auc: z.number(), logLoss: z.number(), accuracy: z.number(), brier: z.number() });
 export type Metrics = z.infer<typeof Metrics>;
@@ -129,11 +146,42 @@ export const LifecycleStatus = z.object({
   }),
   /** Runs of this lifecycle so far (continue-as-new starts a new run in the same chain). */
   run: z.number(),
+  /**
+   * Who may sign: `required` checks every human action's signature, `off` (a sandbox's
+   * spec) does not, `legacy` is a lifecycle started before signatures (until it continues as new).
+   */
+  auth: z
+    .object({
+      signatures: z.enum(['required', 'off', 'legacy']),
+      keys: z.array(z.object({ name: z.string(), fingerprint: z.string(), trust: z.enum(['first-registered', 'endorsed', 'pinned']) })),
+      /** Key records in the registry the lifecycle did not honour, and why. */
+      ignored: z.array(z.string()),
+    })
+    .optional(),
 });
 export type LifecycleStatus = z.infer<typeof LifecycleStatus>;
 
 export const HISTORY_LIMIT = 50;
 export const REFUSED_LIMIT = 20;
+/** Longest refusal reason kept (a zod message can quote a sender's key names). */
+export const REFUSED_REASON_LIMIT = 300;
+
+/**
+ * A refused sender's `by` as status keeps it: as sent when it is a well-formed actor id,
+ * otherwise escaped (no control characters reach a terminal) and cut to 64 characters.
+ */
+export function refusedBy(by: unknown): string | undefined {
+  if (typeof by !== 'string') return undefined;
+  if (Actor.safeParse(by).success) return by;
+  const escaped = JSON.stringify(by.slice(0, 64)).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.length > 64 ? `${escaped.slice(0, 63)}…` : escaped;
+}
+
+/** A refusal's reason, cut to REFUSED_REASON_LIMIT with control characters escaped (it may quote what a sender wrote). */
+export function boundedReason(reason: string): string {
+  const cut = reason.length > REFUSED_REASON_LIMIT ? `${reason.slice(0, REFUSED_REASON_LIMIT - 1)}…` : reason;
+  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 export function lifecycleWorkflowId(model: string): string {
   return `lifecycle/${model}`;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { KeyRecord } from '../auth/keyring';
 
 /** What a version depended on: enough to trace any prediction back to data and code. */
 export interface Lineage {
@@ -23,6 +24,8 @@ export interface ModelVersion {
   artifactSha256: string;
   metrics: Record<string, unknown>;
   lineage: Lineage;
+  /** The spec the version was trained under, as canonical JSON (absent for versions registered before it was kept). */
+  specJson?: string;
 }
 
 export type NewVersion = Omit<ModelVersion, 'version'>;
@@ -95,11 +98,53 @@ export class Registry {
         dedupe_key TEXT UNIQUE
       );
       CREATE INDEX IF NOT EXISTS monitor_checks_model_at ON monitor_checks (model, at);
+      CREATE TABLE IF NOT EXISTS actor_keys (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL, op TEXT NOT NULL CHECK (op IN ('add', 'revoke')),
+        public_key TEXT NOT NULL, fingerprint TEXT NOT NULL, at TEXT NOT NULL,
+        endorsed_by TEXT, endorsement TEXT
+      );
+      CREATE INDEX IF NOT EXISTS actor_keys_name ON actor_keys (name, seq);
+      CREATE TRIGGER IF NOT EXISTS actor_keys_append_only_update BEFORE UPDATE ON actor_keys
+        BEGIN SELECT RAISE(ABORT, 'key records are append-only'); END;
+      CREATE TRIGGER IF NOT EXISTS actor_keys_append_only_delete BEFORE DELETE ON actor_keys
+        BEGIN SELECT RAISE(ABORT, 'key records are append-only'); END;
       CREATE TRIGGER IF NOT EXISTS ledger_append_only_update BEFORE UPDATE ON ledger
         BEGIN SELECT RAISE(ABORT, 'the promotion ledger is append-only'); END;
       CREATE TRIGGER IF NOT EXISTS ledger_append_only_delete BEFORE DELETE ON ledger
         BEGIN SELECT RAISE(ABORT, 'the promotion ledger is append-only'); END;
     `);
+    // Registries made before signed actions: the ledger gains the verified signer's columns.
+    const columns = (this.db.prepare('PRAGMA table_info(ledger)').all() as { name: string }[]).map((c) => c.name);
+    if (!columns.includes('signed_by')) this.db.exec('ALTER TABLE ledger ADD COLUMN signed_by TEXT; ALTER TABLE ledger ADD COLUMN key_fingerprint TEXT;');
+    const versionColumns = (this.db.prepare('PRAGMA table_info(versions)').all() as { name: string }[]).map((c) => c.name);
+    if (!versionColumns.includes('spec_json')) this.db.exec('ALTER TABLE versions ADD COLUMN spec_json TEXT;');
+  }
+
+  /** Appends a key record (add or revoke); whether it is honoured is the lifecycle's call (src/auth/keyring.ts). */
+  appendKeyRecord(r: Omit<KeyRecord, 'seq'>): KeyRecord {
+    const row = this.db
+      .prepare('INSERT INTO actor_keys (name, op, public_key, fingerprint, at, endorsed_by, endorsement) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq')
+      .get(r.name, r.op, r.publicKey, r.fingerprint, r.at, r.endorsedBy, r.endorsement) as { seq: number };
+    return { ...r, seq: row.seq };
+  }
+
+  /**
+   * Key records of these names (all of them when none are given), oldest first; at most
+   * `limit` per name (the oldest: a name's chain of trust starts with its first key).
+   */
+  keyRecords(names?: readonly string[], limit = 500): KeyRecord[] {
+    const rows = (names
+      ? this.db.prepare(`SELECT * FROM actor_keys WHERE name IN (${names.map(() => '?').join(',') || "''"}) ORDER BY seq`).all(...names)
+      : this.db.prepare('SELECT * FROM actor_keys ORDER BY seq').all()) as { seq: number; name: string; op: 'add' | 'revoke'; public_key: string; fingerprint: string; at: string; endorsed_by: string | null; endorsement: string | null }[];
+    const perName = new Map<string, number>();
+    return rows
+      .filter((r) => {
+        const n = (perName.get(r.name) ?? 0) + 1;
+        perName.set(r.name, n);
+        return n <= limit;
+      })
+      .map((r) => ({ seq: r.seq, name: r.name, op: r.op, publicKey: r.public_key, fingerprint: r.fingerprint, at: r.at, endorsedBy: r.endorsed_by, endorsement: r.endorsement }));
   }
 
   /** The next number of a per-model sequence (e.g. training runs): atomic across processes. */
@@ -127,12 +172,12 @@ export class Registry {
       this.db
         .prepare(
           `INSERT INTO versions (model, version, artifact_uri, artifact_sha256, metrics, dataset_uri, dataset_sha256,
-             spec_hash, code_version, profile_uri, pipeline_uri, workflow_id, run_id, trained_by, trained_at, registered_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             spec_hash, code_version, profile_uri, pipeline_uri, workflow_id, run_id, trained_by, trained_at, registered_at, spec_json)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(v.model, n, v.artifactUri, v.artifactSha256, JSON.stringify(v.metrics), l.datasetUri, l.datasetSha256,
           l.specHash, l.codeVersion, l.profileUri, l.pipelineUri, l.workflowId, l.runId, l.trainedBy, l.trainedAt,
-          new Date().toISOString());
+          new Date().toISOString(), v.specJson ?? null);
       return { version: { ...v, version: n }, created: true };
     });
     return tx.immediate();
@@ -195,11 +240,11 @@ export class Registry {
     const at = e.at ?? new Date().toISOString();
     this.db
       .prepare(
-        `INSERT INTO ledger (model, version, decision, by, identity, reason, at, workflow_id, run_id, details, dedupe_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+        `INSERT INTO ledger (model, version, decision, by, identity, reason, at, workflow_id, run_id, details, dedupe_key, signed_by, key_fingerprint)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
       )
       .run(e.model, e.version ?? null, e.decision, e.by, e.identity ?? null, e.reason, at, e.workflowId ?? null, e.runId ?? null,
-        JSON.stringify(e.details ?? {}), e.dedupeKey ?? null);
+        JSON.stringify(e.details ?? {}), e.dedupeKey ?? null, e.signer?.name ?? null, e.signer?.fingerprint ?? null);
     const row = e.dedupeKey
       ? this.db.prepare('SELECT * FROM ledger WHERE dedupe_key = ?').get(e.dedupeKey)
       : this.db.prepare('SELECT * FROM ledger WHERE id = last_insert_rowid()').get();
@@ -301,6 +346,8 @@ export interface LedgerEntry {
   workflowId?: string;
   runId?: string;
   details?: Record<string, unknown>;
+  /** The name and key fingerprint a verified signature proved (absent: unsigned, e.g. perennial's own decisions). */
+  signer?: { name: string; fingerprint: string };
 }
 
 export interface LedgerRow extends LedgerEntry {
@@ -320,6 +367,8 @@ interface LedgerDbRow {
   workflow_id: string | null;
   run_id: string | null;
   details: string;
+  signed_by: string | null;
+  key_fingerprint: string | null;
 }
 
 function toLedgerRow(r: LedgerDbRow): LedgerRow {
@@ -335,6 +384,7 @@ function toLedgerRow(r: LedgerDbRow): LedgerRow {
     workflowId: r.workflow_id ?? undefined,
     runId: r.run_id ?? undefined,
     details: JSON.parse(r.details) as Record<string, unknown>,
+    ...(r.signed_by && r.key_fingerprint ? { signer: { name: r.signed_by, fingerprint: r.key_fingerprint } } : {}),
   };
 }
 
@@ -354,6 +404,7 @@ interface VersionRow {
   run_id: string;
   trained_by: string;
   trained_at: string;
+  spec_json: string | null;
 }
 
 function toVersion(r: VersionRow): ModelVersion {
@@ -375,5 +426,6 @@ function toVersion(r: VersionRow): ModelVersion {
       trainedBy: r.trained_by,
       trainedAt: r.trained_at,
     },
+    ...(r.spec_json ? { specJson: r.spec_json } : {}),
   };
 }

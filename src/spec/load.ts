@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { canonicalJson, sha256 } from '../util/hash';
 import { ModelSpec } from './modelSpec';
+import { specProblems } from './problems';
 
 export class SpecError extends Error {
   constructor(
@@ -28,10 +29,7 @@ export const SHIPPED_SPECS_DIR = path.resolve(__dirname, '../../specs');
 export function parseSpec(raw: unknown, source = '<inline>', baseDir?: string): LoadedSpec {
   const parsed = ModelSpec.safeParse(raw);
   if (!parsed.success) {
-    throw new SpecError(
-      source,
-      parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(spec)'}: ${i.message}`),
-    );
+    throw new SpecError(source, specProblems(parsed.error));
   }
   const spec = parsed.data;
   if (baseDir && !spec.data.source.startsWith('npm:') && !path.isAbsolute(spec.data.source)) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isCalendarDateTime } from '../util/calendar';
 import { DURATION_PATTERN } from '../util/duration';
+import { Actor } from '../lifecycle/contract';
 
 /**
  * ModelSpec: the one place a user describes a model. Everything else — the snapshot
@@ -18,17 +19,17 @@ const isoDate = z
   .refine((s) => isCalendarDateTime(s) && !Number.isNaN(Date.parse(asUtc(s.replace(' ', 'T')))), 'not a real calendar date and time of day');
 
 export const ColumnSpec = z.discriminatedUnion('type', [
-  z.object({
+  z.strictObject({
     type: z.literal('timestamp'),
     nullable: z.boolean().default(false),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal('number'),
     nullable: z.boolean().default(false),
     min: z.number().optional(),
     max: z.number().optional(),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal('string'),
     nullable: z.boolean().default(false),
     /** The allowed values; omit to allow any. */
@@ -43,17 +44,17 @@ export const Window = z
 export type Window = z.infer<typeof Window>;
 
 /** How a row's target (0/1) is derived from a source column. */
-export const TargetSpec = z.object({
+export const TargetSpec = z.strictObject({
   name: identifier,
   column: identifier,
   positiveWhen: z.union([
-    z.object({ gt: z.number() }),
-    z.object({ gte: z.number() }),
-    z.object({ lt: z.number() }),
-    z.object({ lte: z.number() }),
-    z.object({ equals: z.union([z.number(), z.string(), z.boolean()]) }),
-    z.object({ in: z.array(z.union([z.number(), z.string()])).min(1) }),
-  ]),
+    z.strictObject({ gt: z.number() }),
+    z.strictObject({ gte: z.number() }),
+    z.strictObject({ lt: z.number() }),
+    z.strictObject({ lte: z.number() }),
+    z.strictObject({ equals: z.union([z.number(), z.string(), z.boolean()]) }),
+    z.strictObject({ in: z.array(z.union([z.number(), z.string()])).min(1) }),
+  ], { message: 'expected exactly one operator: gt, gte, lt, lte (a number), equals (a value) or in (a list), e.g. { gt: 15 }' }),
 });
 export type TargetSpec = z.infer<typeof TargetSpec>;
 
@@ -62,14 +63,14 @@ export type DatePart = z.infer<typeof DatePart>;
 
 /** A statistic computed per key over the training window only (DuckDB, in SQL). */
 export const LookupStat = z.discriminatedUnion('agg', [
-  z.object({ agg: z.literal('count') }),
+  z.strictObject({ agg: z.literal('count') }),
   /** Target rate shrunk towards the global rate: (positives + m·rate) / (count + m). */
-  z.object({ agg: z.literal('targetRate'), smoothing: z.number().nonnegative().default(20) }),
-  z.object({ agg: z.literal('mean'), column: identifier }),
+  z.strictObject({ agg: z.literal('targetRate'), smoothing: z.number().nonnegative().default(20) }),
+  z.strictObject({ agg: z.literal('mean'), column: identifier }),
 ]);
 export type LookupStat = z.infer<typeof LookupStat>;
 
-export const LookupTableSpec = z.object({
+export const LookupTableSpec = z.strictObject({
   keys: z.array(identifier).min(1),
   stats: z.record(identifier, LookupStat),
 });
@@ -77,22 +78,22 @@ export type LookupTableSpec = z.infer<typeof LookupTableSpec>;
 
 /** A row-wise transform of the input columns, shared by training and serving. */
 export const FeatureTransform = z.discriminatedUnion('from', [
-  z.object({ from: z.literal('column'), column: identifier }),
-  z.object({ from: z.literal('datePart'), column: identifier, part: DatePart }),
-  z.object({ from: z.literal('lookup'), table: identifier, stat: identifier }),
+  z.strictObject({ from: z.literal('column'), column: identifier }),
+  z.strictObject({ from: z.literal('datePart'), column: identifier, part: DatePart }),
+  z.strictObject({ from: z.literal('lookup'), table: identifier, stat: identifier }),
   /** Category code from the training window's vocabulary; unseen values are missing. */
-  z.object({ from: z.literal('category'), column: identifier, maxCategories: z.number().int().min(2).max(254).default(64) }),
+  z.strictObject({ from: z.literal('category'), column: identifier, maxCategories: z.number().int().min(2).max(254).default(64) }),
 ]);
 export type FeatureTransform = z.infer<typeof FeatureTransform>;
 
-export const FeatureSpec = z.object({
+export const FeatureSpec = z.strictObject({
   name: identifier,
   kind: z.enum(['numeric', 'categorical']),
   transform: FeatureTransform,
 });
 export type FeatureSpec = z.infer<typeof FeatureSpec>;
 
-export const GbdtParamsSpec = z.object({
+export const GbdtParamsSpec = z.strictObject({
   rounds: z.number().int().min(1).max(10_000).default(100),
   learningRate: z.number().positive().max(1).default(0.1),
   maxDepth: z.number().int().min(1).max(16).default(6),
@@ -102,7 +103,7 @@ export const GbdtParamsSpec = z.object({
   seed: z.number().int().default(42),
 });
 
-export const TrainerSpec = z.object({
+export const TrainerSpec = z.strictObject({
   type: z.literal('gbdt'),
   params: GbdtParamsSpec.default(GbdtParamsSpec.parse({})),
   /** Write a checkpoint every this many rounds, so a retried attempt resumes instead of restarting. */
@@ -115,7 +116,7 @@ export type Metric = z.infer<typeof Metric>;
 /** Which way each metric improves: gates and the performance floor read it the same way. */
 export const HIGHER_IS_BETTER: Readonly<Record<Metric, boolean>> = { auc: true, accuracy: true, logLoss: false, brier: false };
 
-export const EvaluationSpec = z.object({
+export const EvaluationSpec = z.strictObject({
   metrics: z.array(Metric).min(1).default(['auc', 'logLoss', 'accuracy', 'brier']),
   gates: z
     .object({
@@ -132,16 +133,27 @@ export const EvaluationSpec = z.object({
 
 const Duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 90s, 15m, 72h or 7d');
 
-export const ApprovalSpec = z.object({
-  /** Who may approve or reject a candidate. */
-  approvers: z.array(z.string().min(1)).min(1),
+const Fingerprint = z.string().regex(/^[0-9a-f]{32}$/, 'expected a key fingerprint (32 hex digits, as `npx perennial keys list` prints it)');
+
+export const ApprovalSpec = z.strictObject({
+  /** Who may approve, reject, roll back, retire and change policy. */
+  approvers: z.array(Actor).min(1).max(50),
+  /** Who may pause, resume and retrain now (default: the approvers). */
+  operators: z.array(Actor).min(1).max(50).optional(),
+  /**
+   * `required`: every human action is signed by its actor's key (`npx perennial keys create`).
+   * `off` only for a sandbox: then `by` is whatever the sender writes.
+   */
+  signatures: z.enum(['required', 'off']).default('required'),
+  /** Pinned key fingerprints by name; a name without one trusts the first key registered for it. */
+  keys: z.record(Actor, Fingerprint).default({}),
   /** When on, whoever started a training may not approve its candidate. */
   separationOfDuties: z.boolean().default(true),
   /** A candidate nobody decided on by then is rejected. */
   timeout: Duration.default('72h'),
 });
 
-export const RolloutSpec = z.object({
+export const RolloutSpec = z.strictObject({
   /** How long the model server may take to serve a promoted version before the promotion is undone. */
   deployTimeout: Duration.default('2m'),
 });
@@ -149,7 +161,7 @@ export const RolloutSpec = z.object({
 const Thresholds = z.partialRecord(Metric, z.number());
 
 /** How live traffic is compared with the champion's training profile (src/drift/report.ts). */
-export const DriftPolicySpec = z.object({
+export const DriftPolicySpec = z.strictObject({
   /** Family-wise significance of one check: same-distribution traffic breaches at most this often. */
   alpha: z.number().gt(0).lt(1).default(0.01),
   /** How the p-value tests of many features share alpha. */
@@ -173,7 +185,7 @@ export const DriftPolicySpec = z.object({
 });
 export type DriftPolicySpec = z.infer<typeof DriftPolicySpec>;
 
-export const PerformanceSpec = z.object({
+export const PerformanceSpec = z.strictObject({
   /** Fewer labeled rows than this: performance is not judged. */
   minLabeled: z.number().int().min(10).default(200),
   /** Judge the most recent this many labeled rows. */
@@ -187,7 +199,7 @@ export const PerformanceSpec = z.object({
 export type PerformanceSpec = z.infer<typeof PerformanceSpec>;
 
 /** The SERVING stage's durable loop: every `interval`, the newest logged traffic against the champion. */
-export const MonitoringSpec = z.object({
+export const MonitoringSpec = z.strictObject({
   interval: Duration.default('1h'),
   /** Fewer new rows than this: the check records "not enough data" and decides nothing. */
   minRows: z.number().int().min(1).default(500),
@@ -200,29 +212,29 @@ export const MonitoringSpec = z.object({
 });
 export type MonitoringSpec = z.infer<typeof MonitoringSpec>;
 
-export const RetrainSpec = z.object({
+export const RetrainSpec = z.strictObject({
   /** Retrain after this many consecutive drift breaches; null: drift alone never retrains. */
-  onDrift: z.object({ consecutiveBreaches: z.number().int().min(1).default(3) }).nullable().default({ consecutiveBreaches: 3 }),
+  onDrift: z.strictObject({ consecutiveBreaches: z.number().int().min(1).default(3) }).nullable().default({ consecutiveBreaches: 3 }),
   /** Retrain when live performance falls through the monitoring floor. */
   onPerformance: z.boolean().default(true),
   /** A Temporal Schedule (visible and pausable in the Web UI) that asks for a retrain. */
-  schedule: z.union([z.object({ cron: z.string().regex(/^\S+( \S+){4}$/, 'expected a cron expression of five fields, e.g. "0 3 * * 1"') }), z.object({ every: Duration })]).optional(),
+  schedule: z.union([z.strictObject({ cron: z.string().regex(/^\S+( \S+){4}$/, 'expected a cron expression of five fields, e.g. "0 3 * * 1"') }), z.strictObject({ every: Duration })]).optional(),
   /** No retrain starts within this time of the previous one. */
   cooldown: Duration.default('24h'),
   /** At most `max` retrains in any `per`. */
-  budget: z.object({ max: z.number().int().min(1).default(3), per: Duration.default('7d') }).default({ max: 3, per: '7d' }),
+  budget: z.strictObject({ max: z.number().int().min(1).default(3), per: Duration.default('7d') }).default({ max: 3, per: '7d' }),
   /**
    * Window lengths of a retrain, counted back from the latest event time labeled traffic
    * reached (event time, not the wall clock); default: the spec's own window lengths.
    */
-  window: z.object({ training: Duration.optional(), holdout: Duration.optional() }).default({}),
+  window: z.strictObject({ training: Duration.optional(), holdout: Duration.optional() }).default({}),
 });
 export type RetrainSpec = z.infer<typeof RetrainSpec>;
 
-const ModelSpecShape = z.object({
+const ModelSpecShape = z.strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected a lower-case name of letters, digits and -'),
     description: z.string().optional(),
-    data: z.object({
+    data: z.strictObject({
       /** Parquet or CSV path or glob; relative to the spec file, or `npm:<package>/<path>`. */
       source: z.string().min(1),
       format: z.enum(['parquet', 'csv']).optional(),
@@ -230,7 +242,7 @@ const ModelSpecShape = z.object({
       columns: z.record(identifier, ColumnSpec),
       training: Window,
       holdout: Window,
-      minRows: z.object({ training: z.number().int().min(1).default(1000), holdout: z.number().int().min(1).default(200) }).default({ training: 1000, holdout: 200 }),
+      minRows: z.strictObject({ training: z.number().int().min(1).default(1000), holdout: z.number().int().min(1).default(200) }).default({ training: 1000, holdout: 200 }),
     }),
     target: TargetSpec,
     lookups: z.record(identifier, LookupTableSpec).default({}),

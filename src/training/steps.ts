@@ -112,20 +112,27 @@ export async function trainModel(spec: ModelSpec, snapshotUri: string, pipelineU
   const raw = await loadWindow(spec, snapshotUri, 'training');
   const x = featureMatrix(pipeline, raw);
   const y = labels(pipeline, raw);
-  const resumeFrom = o.resumeFrom ? GbdtModel.fromJSON(readJsonArtifact(o.resumeFrom.uri)) : undefined;
+  // The checkpoint file on disk, not only the one a (throttled) heartbeat reported: a worker
+  // killed right after writing it must not send the retry back to round 0. The file is named
+  // by this training run, so any there is this run's own.
+  const checkpointPath = `checkpoints/${encodeURIComponent(o.checkpointKey)}.json`;
+  const checkpointFile = store.namedJson(checkpointPath);
+  const resumeFrom = checkpointFile ? GbdtModel.fromJSON(checkpointFile.value) : o.resumeFrom ? GbdtModel.fromJSON(readJsonArtifact(o.resumeFrom.uri)) : undefined;
   const every = spec.trainer.checkpointEvery;
-  let lastCheckpoint: Checkpoint | undefined = o.resumeFrom;
+  let lastCheckpoint: Checkpoint | undefined = checkpointFile && resumeFrom ? { uri: checkpointFile.uri, round: resumeFrom.rounds } : o.resumeFrom;
   const gbdt = await trainGbdt(x, y, {
     params: spec.trainer.params,
     resumeFrom,
     onRound: async (p, model) => {
       if (p.round % every === 0 && p.round < p.rounds) {
-        const uri = store.putNamedJson(`checkpoints/${encodeURIComponent(o.checkpointKey)}.json`, model().toJSON());
+        const uri = store.putNamedJson(checkpointPath, model().toJSON());
         lastCheckpoint = { uri, round: p.round };
       }
       await o.onProgress?.({ ...p, checkpoint: lastCheckpoint });
     },
   });
+  // Done: a later attempt of this run (its completion lost with its worker) starts afresh.
+  store.removeNamed(checkpointPath);
   const artifact = new ModelArtifact(spec.name, pipeline, gbdt);
   const stored = store.putJson('models', artifact.toJSON());
   const profileUri = o.profileUri

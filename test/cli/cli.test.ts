@@ -9,6 +9,7 @@ import { startServingStack, freePort, type ServingStack } from '../helpers/tempo
 import { flightsSpecRaw, smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { expectExit, runCli, type CliRun } from '../helpers/cli';
+import { signers, type Signers } from '../helpers/signing';
 import { Registry } from '../../src/registry/registry';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { statusQuery, type lifecycle } from '../../workflows';
@@ -19,14 +20,27 @@ const APPROVER = 'ml-lead';
 
 let stack: ServingStack;
 let specFile: string;
+let people: Signers;
 
-/** `node scripts/perennial.js …` as a child process, with the stack's settings. */
+/**
+ * `node scripts/perennial.js …` as a child process, with the stack's settings: it signs
+ * with the keys `signers` made in the stack's keys folder (named outright, so a
+ * PERENNIAL_KEYS_DIR of the environment the tests run in does not reach the CLI).
+ */
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  return runCli(args, { ...stack.env, ...env });
+  return runCli(args, { ...stack.env, PERENNIAL_KEYS_DIR: stack.config.keysDir, ...env });
+}
+
+/** The ledger row of a signed action names the signer and the key it signed with. */
+function assertSignedBy(row: { signer?: { name: string; fingerprint: string } } | undefined, name: string): void {
+  assert.equal(row?.signer?.name, name);
+  assert.equal(row?.signer?.fingerprint, people.key(name).fingerprint);
 }
 
 before(async () => {
   stack = await startServingStack();
+  // Keys (as `npx perennial keys create --as NAME` makes them) before the lifecycle starts: it loads them when it starts.
+  people = signers(stack.config, [APPROVER, 'ops-lead', STARTER]);
   const loaded = smallFlightsSpec((raw) => {
     raw.name = MODEL;
     raw.approval = { approvers: [APPROVER, 'ops-lead', STARTER], separationOfDuties: true, timeout: '72h' };
@@ -171,6 +185,8 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
       const approved = registry.ledger(MODEL).find((e) => e.decision === 'approved');
       assert.equal(approved?.by, APPROVER);
       assert.equal(approved?.identity, `perennial-cli:${APPROVER}@${hostname()}`);
+      assertSignedBy(approved, APPROVER);
+      assertSignedBy(registry.ledger(MODEL).find((e) => e.decision === 'paused'), APPROVER);
     } finally {
       registry.close();
     }
@@ -194,9 +210,49 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
     try {
       const rejected = registry.ledger(MODEL).filter((e) => e.decision === 'rejected');
       assert.deepEqual(rejected.map((e) => [e.version, e.by, e.reason, e.identity]), [[2, 'ops-lead', 'worse on Monday mornings', `perennial-cli:ops-lead@${hostname()}`]]);
+      assertSignedBy(rejected[0], 'ops-lead');
     } finally {
       registry.close();
     }
+  });
+
+  test('keys create --replace after the start: the lifecycle learns the new key when the CLI resumes with it; --print-signal prints a signal that works', async () => {
+    const made = await cli(['keys', 'create', '--as', 'ops-lead', '--replace', '--json']);
+    expectExit(made, 0);
+    const fingerprint = String(made.json.fingerprint);
+    assert.notEqual(fingerprint, people.key('ops-lead').fingerprint);
+    assert.equal(made.json.revoked, people.key('ops-lead').fingerprint);
+    // The lifecycle loaded ops-lead's old key when it started: the CLI's first resume is refused
+    // as signed by an unknown key; it sends refreshKeys, signs again, and the resume is taken.
+    const resumed = await cli(['resume', MODEL, '--by', 'ops-lead', '--reason', 'new laptop', '--json']);
+    expectExit(resumed, 0);
+    assert.equal(resumed.json.outcome, 'resumed');
+    // The lifecycle records the resume in the ledger from its loop, a moment after accepting it.
+    const resumedRow = async () => {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+        const registry = Registry.forHome(stack.home);
+        try {
+          const row = registry.ledger(MODEL).filter((e) => e.decision === 'resumed').at(-1);
+          if (row) return row;
+        } finally {
+          registry.close();
+        }
+      }
+      throw new Error('no resumed row in the ledger within 60 s');
+    };
+    assert.equal((await resumedRow()).signer?.fingerprint, fingerprint);
+    // The signal path: one line of signed JSON on stdout, nothing sent.
+    const printed = await cli(['pause', MODEL, '--by', 'ops-lead', '--reason', 'by signal', '--print-signal']);
+    expectExit(printed, 0);
+    assert.equal(printed.stdout.trim().split('\n').length, 1, printed.stdout);
+    const payload = JSON.parse(printed.stdout) as { by: string; signature: { key: string } };
+    assert.equal(payload.signature.key, fingerprint);
+    assert.equal((await handle.query(statusQuery)).paused, null, '--print-signal sends nothing');
+    await handle.signal('pause', payload);
+    await waitForStatus(handle, (st) => st.paused?.by === 'ops-lead', 'paused by the printed signal');
+    // The same printed signal again is a replay.
+    await handle.signal('pause', payload);
+    await waitForStatus(handle, (st) => st.refused.some((r) => /replayed/.test(r.reason)), 'the replayed signal refused');
   });
 
   test('rollback to a version never served → 2; retire → ok and the lifecycle ends', async () => {
@@ -212,5 +268,20 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
     const again = await cli(['retrain', MODEL, '--by', 'ops-lead', '--reason', 'x', '--json']);
     expectExit(again, 3);
     assert.match(String(again.json.error), /not running \(COMPLETED, retired\)/);
+  });
+
+  test('status of a terminated lifecycle says what happened, in words', async () => {
+    const loaded = smallFlightsSpec((raw) => (raw.name = 'cli-terminated'));
+    const started = await startLifecycle(stack.client, stack.config, loaded, STARTER);
+    await started.handle.terminate('operator pulled the plug');
+    // Answered from its last state (exit 0) or, when it cannot be queried, said in words (exit 3).
+    const text = await cli(['status', 'cli-terminated']);
+    assert.ok(text.code === 0 || text.code === 3, `exit ${text.code}: ${text.stderr}`);
+    assert.match(text.stdout + text.stderr, /TERMINATED/);
+    assert.doesNotMatch(text.stdout + text.stderr, /grpc|ServiceError|at .*\.js:\d+/i, 'no raw gRPC error or stack');
+    const json = await cli(['status', 'cli-terminated', '--json']);
+    assert.equal(json.code, text.code);
+    if (json.code === 3) assert.match(String(json.json.error), /was TERMINATED/);
+    else assert.equal(json.json.model, 'cli-terminated');
   });
 });

@@ -9,7 +9,7 @@ import { workflowBundle } from '../helpers/temporalServer';
 import { readCarriedState } from '../../src/lifecycle/carriedState';
 
 // Histories of real runs (recorded by test/workflow/lifecycle.test.ts, idle.test.ts,
-// deployFailure.test.ts and rollbackDuringApproval.test.ts and, for the continuous lifecycle's chain of runs,
+// deployFailure.test.ts, rollbackDuringApproval.test.ts and trust.test.ts and, for the continuous lifecycle's chain of runs,
 // test/workflow/monitoring.test.ts, with PERENNIAL_RECORD_HISTORIES=1) replayed against the current workflow code: a change
 // that would break running lifecycles fails here. Change workflow code under running
 // lifecycles with `patched()` (see README).
@@ -21,16 +21,30 @@ function fixtures(): { name: string; history: temporal.api.history.v1.History }[
     .map((f) => ({ name: f, history: temporal.api.history.v1.History.decode(readFileSync(path.join(HISTORIES, f))) }));
 }
 
+/**
+ * The workflow id a fixture ran under, read from its ledger activities: signed actions name
+ * their lifecycle, so a run replays only under its own id (a fixture without them: its name).
+ */
+function workflowIdOf(name: string, history: temporal.api.history.v1.History): string {
+  for (const e of history.events ?? []) {
+    const input = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0]?.data;
+    if (!input) continue;
+    const id = (JSON.parse(Buffer.from(input).toString()) as { entry?: { workflowId?: string } }).entry?.workflowId;
+    if (id) return id;
+  }
+  return name;
+}
+
 test('every recorded history replays on the current workflow code', async () => {
   const all = fixtures();
-  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
+  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle-signed-actions.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
   const bundle = await workflowBundle();
   for (const { name, history } of all) {
-    await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: bundle }, history, name), name);
+    await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowIdOf(name, history)), name);
   }
 });
 
-test('the fixtures go through the patched branches: the spec hashed by an activity, the champion restored after a failed deploy, a rollback withdrawing a candidate', () => {
+test('the fixtures go through the patched branches: the spec hashed by an activity, the champion restored after a failed deploy, a rollback withdrawing a candidate, signed actions', () => {
   const activities = (name: string) =>
     fixtures()
       .find((f) => f.name === name)!
@@ -44,6 +58,12 @@ test('the fixtures go through the patched branches: the spec hashed by an activi
   const marked = (name: string) => readFileSync(path.join(HISTORIES, name)).includes('rollback-withdraws-candidate');
   assert.ok(marked('lifecycle-rollback-withdraws.binpb'));
   assert.ok(!marked('lifecycle.binpb'));
+  // patched('signed-actions'), decided at the start of a run: keys loaded first, signatures checked.
+  assert.ok(readFileSync(path.join(HISTORIES, 'lifecycle-signed-actions.binpb')).includes('signed-actions'));
+  assert.ok(activities('lifecycle-signed-actions.binpb').includes('loadKeyRecords'));
+  for (const older of ['lifecycle.binpb', 'lifecycle-idle.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle-deploy-failed.binpb']) {
+    assert.ok(!activities(older).includes('loadKeyRecords'), `${older} predates signed actions: its run accepts any by, on replay too`);
+  }
 });
 
 test('a deliberately incompatible change fails replay', async () => {
@@ -64,8 +84,8 @@ test('the lifecycle changed without patched() fails replay of a run recorded bef
   const recordedBefore = fixtures().find((f) => f.name === 'lifecycle.binpb')!.history;
   await assert.rejects(Worker.runReplayHistory({ workflowBundle: unpatched }, recordedBefore), DeterminismViolationError);
   // The same bundle replays a run recorded after every patch: the failure is the missing patch, not the bundling.
-  const recordedAfter = fixtures().find((f) => f.name === 'lifecycle-rollback-withdraws.binpb')!.history;
-  await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: unpatched }, recordedAfter));
+  const recordedAfter = fixtures().find((f) => f.name === 'lifecycle-signed-actions.binpb')!.history;
+  await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: unpatched }, recordedAfter, workflowIdOf('lifecycle-signed-actions.binpb', recordedAfter)));
 });
 
 test('a continued run starts from a carried state this code reads (versioned, zod-validated)', async () => {

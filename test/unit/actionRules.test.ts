@@ -13,7 +13,7 @@ const now = Date.parse('2026-11-27T12:00:00Z');
 function view(over: Partial<LifecycleView> = {}): LifecycleView {
   return {
     model: spec.name, stage: 'SERVING', spec, champion: { version: 1 }, candidate: null, approvedVersions: [1], paused: null, retrainStarts: [],
-    pending: { decision: null, rollbackTo: null, retire: false, retrain: false }, nowMs: now, rollbackWithdrawsCandidate: true, ...over,
+    pending: { decision: null, rollbackTo: null, retire: false, retrain: false }, nowMs: now, rollbackWithdrawsCandidate: true, auth: null, ...over,
   };
 }
 const reason = (c: { ok: boolean; reason?: string }) => (c.ok ? 'accepted' : c.reason);

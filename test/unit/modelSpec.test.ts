@@ -174,3 +174,55 @@ test('windows name real days and times: 2001-02-30 and 24:00 are refused, not ro
   // Leap days that exist, and the last minute of a day, are fine.
   assert.equal(parseSpec(withTraining('2000-02-29', '2001-03-01T23:59:59')).spec.data.training.start, '2000-02-29');
 });
+
+test('an unknown key anywhere is refused with its path and the nearest known key; a wrong operator lists the allowed ones', () => {
+  const raw = flightsSpecRaw() as any;
+  raw.evaluation.gate = raw.evaluation.gates; // once silently dropped: every gate was off
+  delete raw.evaluation.gates;
+  raw.monitorng = raw.monitoring;
+  raw.trainer.params.learning_rate = 0.3;
+  raw.target.positiveWhen = { greater: 15 };
+  assert.throws(
+    () => parseSpec(raw),
+    (err: unknown) => {
+      assert.ok(err instanceof SpecError);
+      const text = err.problems.join('\n');
+      assert.match(text, /evaluation\.gate: unknown key \(did you mean `gates`\?\)/);
+      assert.match(text, /monitorng: unknown key \(did you mean `monitoring`\?\)/);
+      assert.match(text, /trainer\.params\.learning_rate: unknown key \(did you mean `learningRate`\?\)/);
+      assert.match(text, /target\.positiveWhen: expected exactly one operator: gt, gte, lt, lte .* equals .* in/);
+      return true;
+    },
+  );
+});
+
+test('perennial validate: offline, exit 0 for a valid spec, 2 with every problem for an invalid one', () => {
+  const dir = tempHome();
+  const good = path.join(dir, 'good.yaml');
+  writeFileSync(good, YAML.stringify(flightsSpecRaw()));
+  const bad = path.join(dir, 'bad.yaml');
+  const raw = flightsSpecRaw() as any;
+  raw.monitorng = raw.monitoring;
+  raw.approval.approvers = [];
+  writeFileSync(bad, YAML.stringify(raw));
+  // Nothing listens here: validate must not need Temporal.
+  const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', PERENNIAL_HOME: dir };
+  const cli = path.resolve(__dirname, '../../scripts/perennial.js');
+  const ok = spawnSync(process.execPath, [cli, 'validate', good, '--json'], { env, encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout).model, 'flight-delays');
+  const no = spawnSync(process.execPath, [cli, 'validate', bad, '--json'], { env, encoding: 'utf8' });
+  assert.equal(no.status, 2, no.stdout);
+  const problems = JSON.parse(no.stdout).problems as string[];
+  assert.ok(problems.some((p) => /monitorng: unknown key \(did you mean `monitoring`\?\)/.test(p)), problems.join('\n'));
+  assert.ok(problems.some((p) => /approval\.approvers/.test(p)), problems.join('\n'));
+  // An answer far larger than a pipe's buffer arrives whole: the CLI exits only once stdout has it.
+  const many = flightsSpecRaw() as any;
+  for (let i = 0; i < 3000; i++) many[`unknown_key_number_${i}`] = i;
+  const big = path.join(dir, 'big.yaml');
+  writeFileSync(big, YAML.stringify(many));
+  const long = spawnSync(process.execPath, [cli, 'validate', big, '--json'], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(long.status, 2);
+  assert.ok(long.stdout.length > 128 * 1024, `${long.stdout.length} bytes`);
+  assert.equal((JSON.parse(long.stdout).problems as string[]).length, 3000);
+});

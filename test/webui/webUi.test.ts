@@ -7,6 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { startServingStack, type ServingStack } from '../helpers/temporalServer';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
+import { signers, type Signers } from '../helpers/signing';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 
@@ -16,6 +17,7 @@ const OUTPUT = path.resolve(__dirname, '../../test-output');
 
 let stack: ServingStack;
 let browser: Browser;
+let people: Signers;
 let handle: Awaited<ReturnType<typeof startLifecycle>>['handle'];
 
 function chromiumPath(): string {
@@ -29,6 +31,8 @@ function chromiumPath(): string {
 before(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
   stack = await startServingStack();
+  // Keys before the lifecycle starts: it loads them when it starts.
+  people = signers(stack.config, ['ml-lead', 'ops-lead']);
 });
 
 after(async () => {
@@ -92,7 +96,8 @@ test('"Send a Signal" in the Web UI approves the candidate: it is served, and th
   await dialog.getByTestId('signal-select-button').click();
   await dialog.locator('li[role=option]').filter({ hasText: /^\s*approve\s*$/ }).click();
   await dialog.locator('.cm-content').click();
-  await page.keyboard.insertText(JSON.stringify({ version: 1, by: 'ml-lead', reason: 'approved from the Web UI' }));
+  // The signed payload, as `npx perennial approve … --print-signal` prints it for this box.
+  await page.keyboard.insertText(JSON.stringify(people.sign(handle.workflowId, 'approve', { version: 1, by: 'ml-lead', reason: 'approved from the Web UI' })));
   // The editor reformats the JSON when it loses focus, which moves the Submit button: blur first.
   await dialog.locator('.cm-content').evaluate((editor) => (editor as unknown as { blur(): void }).blur());
   await page.waitForTimeout(300);
@@ -107,6 +112,8 @@ test('"Send a Signal" in the Web UI approves the candidate: it is served, and th
     const approved = registry.ledger('flight-delays').find((e) => e.decision === 'approved');
     assert.equal(approved?.by, 'ml-lead');
     assert.equal(approved?.reason, 'approved from the Web UI');
+    assert.equal(approved?.signer?.name, 'ml-lead');
+    assert.equal(approved?.signer?.fingerprint, people.key('ml-lead').fingerprint);
     // The ledger keeps the identity the signal carried; the dev server's Web UI, with no
     // login, sends none (README says so), so it is recorded as unknown rather than invented.
     const signaled = (await handle.fetchHistory()).events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'approve')!;

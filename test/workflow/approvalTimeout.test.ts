@@ -6,6 +6,8 @@ import { approveUpdate, retrainNowUpdate, statusQuery } from '../../workflows';
 import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { refusedUpdate, waitForStatus } from '../helpers/lifecycle';
+import { signers } from '../helpers/signing';
+import { lifetimeOnServerClock } from '../helpers/signedActions';
 
 // Time-skipping test server: the 72-hour approval timeout passes in moments. Only the
 // clock is skipped; training, the registry and the model server are real.
@@ -13,16 +15,21 @@ const stack = timeSkippingWorker('approval-timeout');
 
 test('nobody decides within 72 h: the candidate is rejected as expired and the champion stays', async () => {
   const loaded = smallFlightsSpec((raw) => {
-    raw.approval = { approvers: ['ml-lead'], timeout: '72h' };
+    raw.approval = { approvers: ['ml-lead'], operators: ['ml-lead', 'bob'], timeout: '72h' };
     raw.evaluation = { gates: { min: { auc: 0.55 } } };
     raw.rollout = { deployTimeout: '30s' };
   });
+  // Keys before the lifecycle starts: it loads them when it starts.
+  const people = signers(stack.config, ['ml-lead', 'bob']);
   const { handle } = await startLifecycle(stack.env.client, stack.config, loaded, 'alice');
+  // Valid for a day of the lifecycle's clock, which the test moves days ahead of the wall clock.
+  const signed = async <T extends Record<string, unknown>>(action: string, args: T & { by: string }) =>
+    people.sign(handle.workflowId, action, args, await lifetimeOnServerClock(stack.env));
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'candidate v1');
-  await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'first champion' }] });
+  await handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 1, by: 'ml-lead', reason: 'first champion' })] });
   await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === 1, 'v1 served');
 
-  await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'a challenger nobody will look at' }] });
+  await handle.executeUpdate(retrainNowUpdate, { args: [await signed('retrainNow', { by: 'bob', reason: 'a challenger nobody will look at' })] });
   const pending = await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 2, 'candidate v2');
   const deadline = Date.parse(pending.candidate!.approvalDeadline!);
 
@@ -43,5 +50,5 @@ test('nobody decides within 72 h: the candidate is rejected as expired and the c
   } finally {
     registry.close();
   }
-  await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 2, by: 'ml-lead', reason: 'too late' }] }), /no candidate is awaiting approval/);
+  await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 2, by: 'ml-lead', reason: 'too late' })] }), /no candidate is awaiting approval/);
 });

@@ -12,11 +12,26 @@ import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
 import { refusedUpdate, waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
+import { signers, type Signers } from '../helpers/signing';
+import { lifetimeOnServerClock } from '../helpers/signedActions';
 
 // A failed deploy must leave nothing half-promoted: the registry's champion alias, the model
 // server and the lifecycle's status all keep the previous champion. Time-skipping test
 // server (retry backoffs pass in moments); training, the registry and the model server are real.
 let handle: WorkflowHandle<typeof lifecycle>;
+let people: Signers;
+
+/** `args` signed by `args.by` for this lifecycle, valid for a day of its clock. */
+async function signed<T extends Record<string, unknown>>(action: string, args: T & { by: string }): Promise<T> {
+  return people.sign(handle.workflowId, action, args, await lifetimeOnServerClock(stack.env));
+}
+
+/** The approval among these ledger rows names ml-lead and their key as its signer. */
+function assertApprovalSigned(decisions: { decision: string; signer?: { name: string; fingerprint: string } }[]): void {
+  const approved = decisions.find((e) => e.decision === 'approved');
+  assert.equal(approved?.signer?.name, 'ml-lead');
+  assert.equal(approved?.signer?.fingerprint, people.key('ml-lead').fingerprint);
+}
 
 /**
  * Set by the second test: every `deploy` attempt moves the alias, then dies as a worker lost
@@ -67,19 +82,21 @@ async function servedVersion(): Promise<number> {
 }
 
 async function nextCandidate(version: number): Promise<void> {
-  await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: `challenger v${version}` }] });
+  await handle.executeUpdate(retrainNowUpdate, { args: [await signed('retrainNow', { by: 'bob', reason: `challenger v${version}` })] });
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === version, `candidate v${version}`);
 }
 
 test('v1 becomes the champion', async () => {
   const loaded = smallFlightsSpec((raw) => {
-    raw.approval = { approvers: ['ml-lead'], timeout: '72h' };
+    raw.approval = { approvers: ['ml-lead'], operators: ['ml-lead', 'bob'], timeout: '72h' };
     raw.evaluation = { gates: { min: { auc: 0.55 } } };
     raw.rollout = { deployTimeout: '20s' };
   });
+  // Keys before the lifecycle starts: it loads them when it starts.
+  people = signers(stack.config, ['ml-lead', 'bob']);
   ({ handle } = await startLifecycle(stack.env.client, stack.config, loaded, 'alice'));
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'candidate v1');
-  await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'first champion' }] });
+  await handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 1, by: 'ml-lead', reason: 'first champion' })] });
   await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === 1, 'v1 served');
   assert.equal(await servedVersion(), 1);
 });
@@ -99,7 +116,7 @@ test('the model server cannot load the approved version: deploy fails, v1 stays 
   const intact = readFileSync(file);
   appendFileSync(file, ' ');
   t.after(() => writeFileSync(file, intact));
-  await handle.executeUpdate(approveUpdate, { args: [{ version: 2, by: 'ml-lead', reason: 'looks better' }] });
+  await handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 2, by: 'ml-lead', reason: 'looks better' })] });
   const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'deploy-failed' && h.version === 2), 'the deploy of v2 to fail');
   assert.equal(s.stage, 'SERVING');
   assert.equal(s.champion?.version, 1);
@@ -107,17 +124,18 @@ test('the model server cannot load the approved version: deploy fails, v1 stays 
   const { alias, decisions } = registryState(2);
   assert.equal(alias, 1, 'the alias moved back to v1');
   assert.deepEqual(decisions.map((e) => e.decision), ['trained', 'gate-passed', 'approved', 'deploy-failed']);
+  assertApprovalSigned(decisions);
   assert.match(decisions.at(-1)!.reason, /did not serve flight-delays v2: .*sha256.*; champion restored to v1/);
   assert.equal(await servedVersion(), 1);
   // v2 was never served: it is no rollback target.
-  await refusedUpdate(handle.executeUpdate(rollbackUpdate, { args: [{ toVersion: 2, by: 'ml-lead', reason: 'x' }] }), /v2 was never approved and served here/);
+  await refusedUpdate(handle.executeUpdate(rollbackUpdate, { args: [await signed('rollback', { toVersion: 2, by: 'ml-lead', reason: 'x' })] }), /v2 was never approved and served here/);
 });
 
 test('every deploy attempt is lost after moving the alias: the lifecycle moves it back to v1 and records the failure', async () => {
   await nextCandidate(3);
   loseDeployAttempts = true;
   try {
-    await handle.executeUpdate(approveUpdate, { args: [{ version: 3, by: 'ml-lead', reason: 'looks better' }] });
+    await handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 3, by: 'ml-lead', reason: 'looks better' })] });
     const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'deploy-failed' && h.version === 3), 'the deploy of v3 to fail');
     assert.equal(s.stage, 'SERVING');
     assert.equal(s.champion?.version, 1);
@@ -127,6 +145,7 @@ test('every deploy attempt is lost after moving the alias: the lifecycle moves i
   const { alias, decisions } = registryState(3);
   assert.equal(alias, 1, 'the alias the lost attempts left at v3 is back at v1');
   assert.deepEqual(decisions.map((e) => e.decision), ['trained', 'gate-passed', 'approved', 'deploy-failed']);
+  assertApprovalSigned(decisions);
   assert.match(decisions.at(-1)!.reason, /worker lost in the middle of the deploy/);
   // The model server follows the alias back (it may have picked up v3 meanwhile).
   const deadline = Date.now() + 10_000;
@@ -140,7 +159,7 @@ test('the lifecycle is cancelled while a deploy is under way: the alias goes bac
   await nextCandidate(4);
   hangDeploy = true;
   try {
-    await handle.executeUpdate(approveUpdate, { args: [{ version: 4, by: 'ml-lead', reason: 'looks better' }] });
+    await handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 4, by: 'ml-lead', reason: 'looks better' })] });
     await waitForStatus(handle, (s) => s.stage === 'DEPLOYING', 'the deploy of v4 to start');
     const deadline = Date.now() + 10_000;
     while (registryState(4).alias !== 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -5,6 +5,8 @@ import { startServingStack, type ServingStack } from '../helpers/temporalServer'
 import { smallFlightsSpec } from '../helpers/specs';
 import { refusedUpdate, waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
+import { signers, type Signers } from '../helpers/signing';
+import { signedSpecUpdate } from '../helpers/signedActions';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 import { resolveTemporalBinary } from '../../src/temporal/binaries';
@@ -13,12 +15,15 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { parseSpec, type LoadedSpec } from '../../src/spec/load';
 
 let stack: ServingStack;
+let people: Signers;
 
 const STARTER = 'alice';
+/** Retrains; not an approver. */
+const OPERATOR = 'bob';
 
 function lifecycleSpec(): LoadedSpec {
   return smallFlightsSpec((raw) => {
-    raw.approval = { approvers: ['ml-lead', 'ops-lead', STARTER], separationOfDuties: true, timeout: '72h' };
+    raw.approval = { approvers: ['ml-lead', 'ops-lead', STARTER], operators: ['ml-lead', 'ops-lead', OPERATOR], separationOfDuties: true, timeout: '72h' };
     raw.evaluation = { gates: { min: { auc: 0.55 }, beatBaseRate: ['logLoss'], maxRegression: { auc: 0.005 } } };
     raw.rollout = { deployTimeout: '30s' };
   });
@@ -26,11 +31,21 @@ function lifecycleSpec(): LoadedSpec {
 
 before(async () => {
   stack = await startServingStack();
+  // Keys before the lifecycle starts: it loads them when it starts.
+  people = signers(stack.config, ['ml-lead', 'ops-lead', STARTER, OPERATOR, 'mallory']);
 });
 
 after(async () => {
   await stack?.stop();
 });
+
+const WF = 'lifecycle/flight-delays';
+
+/** The ledger row of a signed action names the signer and the key it signed with. */
+function assertSignedBy(row: { signer?: { name: string; fingerprint: string } } | undefined, name: string): void {
+  assert.equal(row?.signer?.name, name);
+  assert.equal(row?.signer?.fingerprint, people.key(name).fingerprint);
+}
 
 function ledger(model = 'flight-delays') {
   const registry = Registry.forHome(stack.home);
@@ -90,12 +105,13 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
   });
 
   test('invalid approvals are refused with their reason and change nothing', async () => {
-    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 2, by: 'ml-lead', reason: 'ok' }] }), /v2 is unknown: the pending candidate is v1/);
-    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'mallory', reason: 'ok' }] }), /mallory is not an allowed approver/);
-    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: STARTER, reason: 'mine' }] }), /separation of duties/);
-    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: '1', by: 'ml-lead' } as never] }), /malformed payload: version: .*; reason: /);
-    await refusedUpdate(handle.executeUpdate(rejectUpdate, { args: [{ version: 1, by: 'ml-lead', reason: '' }] }), /reason: a reason is required/);
-    await cliSignal('approve', { version: 1, by: 'mallory', reason: 'via signal' });
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [people.sign(WF, 'approve', { version: 2, by: 'ml-lead', reason: 'ok' })] }), /v2 is unknown: the pending candidate is v1/);
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [people.sign(WF, 'approve', { version: 1, by: 'mallory', reason: 'ok' })] }), /mallory is not an allowed approver/);
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [people.sign(WF, 'approve', { version: 1, by: STARTER, reason: 'mine' })] }), /separation of duties/);
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [people.sign(WF, 'approve', { version: '1', by: 'ml-lead' }) as never] }), /malformed payload: version: .*; reason: /);
+    await refusedUpdate(handle.executeUpdate(rejectUpdate, { args: [people.sign(WF, 'reject', { version: 1, by: 'ml-lead', reason: '' })] }), /reason: a reason is required/);
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'unsigned' }] }), /^unsigned: /);
+    await cliSignal('approve', people.sign(WF, 'approve', { version: 1, by: 'mallory', reason: 'via signal' }));
     const s = await waitForStatus(handle, (st) => st.refused.length > 0, 'the refused signal to be recorded');
     assert.equal(s.stage, 'AWAITING_APPROVAL');
     assert.deepEqual(
@@ -107,44 +123,48 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
   });
 
   test('approval by update promotes v1: the model server answers with it', async () => {
-    const ack = await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'beats the base rate' }] });
+    const ack = await handle.executeUpdate(approveUpdate, { args: [people.sign(WF, 'approve', { version: 1, by: 'ml-lead', reason: 'beats the base rate' })] });
     assert.equal(ack.accepted, true);
     const s = await waitForStatus(handle, (st) => st.stage === 'SERVING', 'v1 to be served');
     assert.equal(s.champion?.version, 1);
     assert.equal(await served(), 1);
     assert.equal(await predictVersion(), 1);
-    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ops-lead', reason: 'again' }] }), /no candidate is awaiting approval \(stage SERVING\)/);
+    await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [people.sign(WF, 'approve', { version: 1, by: 'ops-lead', reason: 'again' })] }), /no candidate is awaiting approval \(stage SERVING\)/);
     const approved = ledger().find((e) => e.decision === 'approved')!;
     assert.equal(approved.by, 'ml-lead');
+    assertSignedBy(approved, 'ml-lead');
     assert.equal(approved.identity, 'test', 'the Temporal client identity is recorded beside `by`');
   });
 
   test('a second candidate is approved by signal through the temporal CLI, then rolled back', async () => {
-    await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'new data' }] });
-    await refusedUpdate(handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'again' }] }), /already in progress/);
+    await handle.executeUpdate(retrainNowUpdate, { args: [people.sign(WF, 'retrainNow', { by: OPERATOR, reason: 'new data' })] });
+    await refusedUpdate(handle.executeUpdate(retrainNowUpdate, { args: [people.sign(WF, 'retrainNow', { by: OPERATOR, reason: 'again' })] }), /already in progress/);
     let s = await waitForStatus(handle, (st) => st.stage === 'AWAITING_APPROVAL' && st.candidate?.version === 2, 'candidate v2');
     assert.ok(s.candidate?.championOnSameHoldout, 'the champion was scored on the candidate holdout');
-    await cliSignal('approve', { version: 2, by: 'ops-lead', reason: 'signal from the CLI' });
+    await cliSignal('approve', people.sign(WF, 'approve', { version: 2, by: 'ops-lead', reason: 'signal from the CLI' }));
     s = await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 2, 'v2 to be served');
     assert.equal(await served(), 2);
     assert.equal(await predictVersion(), 2);
     const approvedBySignal = ledger().filter((e) => e.decision === 'approved' && e.version === 2);
     assert.equal(approvedBySignal.length, 1);
     assert.equal(approvedBySignal[0].identity, 'cli-user@ops-laptop');
+    assertSignedBy(approvedBySignal[0], 'ops-lead');
 
-    await refusedUpdate(handle.executeUpdate(rollbackUpdate, { args: [{ toVersion: 7, by: 'ops-lead', reason: 'x' }] }), /v7 was never approved/);
-    await handle.executeUpdate(rollbackUpdate, { args: [{ toVersion: 1, by: 'ops-lead', reason: 'v2 misbehaves' }] });
+    await refusedUpdate(handle.executeUpdate(rollbackUpdate, { args: [people.sign(WF, 'rollback', { toVersion: 7, by: 'ops-lead', reason: 'x' })] }), /v7 was never approved/);
+    await handle.executeUpdate(rollbackUpdate, { args: [people.sign(WF, 'rollback', { toVersion: 1, by: 'ops-lead', reason: 'v2 misbehaves' })] });
     s = await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 1, 'rollback to v1');
     assert.equal(await served(), 1);
     assert.equal(await predictVersion(), 1);
+    assertSignedBy(ledger().find((e) => e.decision === 'rollback-requested'), 'ops-lead');
   });
 
   test('an update and a CLI signal approving the same candidate at once promote it exactly once', async () => {
-    await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'race' }] });
+    await handle.executeUpdate(retrainNowUpdate, { args: [people.sign(WF, 'retrainNow', { by: OPERATOR, reason: 'race' })] });
     await waitForStatus(handle, (st) => st.stage === 'AWAITING_APPROVAL' && st.candidate?.version === 3, 'candidate v3');
     const results = await Promise.allSettled([
-      handle.executeUpdate(approveUpdate, { args: [{ version: 3, by: 'ml-lead', reason: 'race by update' }] }),
-      cliSignal('approve', { version: 3, by: 'ops-lead', reason: 'race by signal' }),
+      // Two approvers, each with a payload of their own (one signature is accepted once).
+      handle.executeUpdate(approveUpdate, { args: [people.sign(WF, 'approve', { version: 3, by: 'ml-lead', reason: 'race by update' })] }),
+      cliSignal('approve', people.sign(WF, 'approve', { version: 3, by: 'ops-lead', reason: 'race by signal' })),
     ]);
     assert.equal(results[1].status, 'fulfilled', 'the signal was delivered');
     await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 3, 'v3 to be served');
@@ -164,9 +184,10 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
   test('a candidate that fails the gate leaves the champion; the reasons are recorded', async () => {
     const strict = lifecycleSpec().spec;
     strict.evaluation.gates.min = { auc: 0.99 };
-    await handle.executeUpdate(updateSpecUpdate, { args: [{ spec: strict, by: 'ml-lead', reason: 'raise the bar' }] });
-    await refusedUpdate(handle.executeUpdate(updateSpecUpdate, { args: [{ spec: { ...strict, name: 'other-model' }, by: 'ml-lead', reason: 'x' }] }), /the spec is for other-model/);
-    await handle.executeUpdate(retrainNowUpdate, { args: [{ by: 'bob', reason: 'try the bar' }] });
+    // A change to the gates, with separation of duties: signed by one approver, co-signed by another.
+    await handle.executeUpdate(updateSpecUpdate, { args: [signedSpecUpdate(people, WF, { spec: strict, by: 'ml-lead', reason: 'raise the bar' }, { by: 'ops-lead', reason: 'agreed' })] });
+    await refusedUpdate(handle.executeUpdate(updateSpecUpdate, { args: [signedSpecUpdate(people, WF, { spec: { ...strict, name: 'other-model' }, by: 'ml-lead', reason: 'x' }, { by: 'ops-lead', reason: 'x' })] }), /the spec is for other-model/);
+    await handle.executeUpdate(retrainNowUpdate, { args: [people.sign(WF, 'retrainNow', { by: OPERATOR, reason: 'try the bar' })] });
     // The history notes a decision once the ledger has it, in the same step as the stage
     // it leads to: a status showing the failure already shows the champion serving again.
     const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'gate-failed' && h.version === 4), 'the gate to fail v4');
@@ -178,6 +199,9 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     assert.equal(await served(), 3);
     assert.equal(s.specVersion, 2);
     assert.equal(s.specHash, parseSpec(strict).specHash, 'the updated spec is hashed as lineage hashes it');
+    const updated = ledger().find((e) => e.decision === 'spec-updated')!;
+    assertSignedBy(updated, 'ml-lead');
+    assert.deepEqual(updated.details?.cosignedBy, { name: 'ops-lead', fingerprint: people.key('ops-lead').fingerprint, reason: 'agreed' });
     const registry = Registry.forHome(stack.home);
     try {
       assert.equal(registry.get('flight-delays', 4)?.lineage.specHash, s.specHash, 'v4 was trained under the updated spec');
@@ -187,7 +211,7 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
   });
 
   test('retire: stops serving and ends the lifecycle cleanly; the ledger holds every decision', async () => {
-    await handle.executeUpdate(retireUpdate, { args: [{ by: 'ops-lead', reason: 'end of the demo' }] });
+    await handle.executeUpdate(retireUpdate, { args: [people.sign(WF, 'retire', { by: 'ops-lead', reason: 'end of the demo' })] });
     const final = await handle.result();
     assert.equal(final.stage, 'RETIRED');
     assert.equal((await handle.describe()).status.name, 'COMPLETED');
@@ -202,6 +226,12 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
       'spec-updated', 'retrain-requested', 'trained v4', 'gate-failed v4',
       'retired v3',
     ]);
+    // Every person's decision carries the signer its signature proved; perennial's own none.
+    const human = new Set(['approved', 'retrain-requested', 'rollback-requested', 'spec-updated', 'retired']);
+    for (const row of ledger()) {
+      if (human.has(row.decision)) assertSignedBy(row, row.by);
+      else assert.equal(row.signer, undefined, `${row.decision} is perennial's own`);
+    }
     await recordHistoriesOnPurpose(handle);
   });
 });

@@ -17,6 +17,8 @@ import { startTimeSkippingStack, type TimeSkippingStack } from '../helpers/timeS
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { windowRows } from '../serving/fixtures';
+import { signers } from '../helpers/signing';
+import { lifetimeOnServerClock } from '../helpers/signedActions';
 
 /**
  * A month of life on the time-skipping test server: 30 days of hourly checks with a
@@ -116,11 +118,13 @@ let trainingRows: Record<string, unknown>[] = [];
 
 test('a month of hourly checks with a drift episode takes exactly the decisions the policy promises', async () => {
   startMs = await env.currentTimeMs();
+  // Keys before the lifecycle starts: it loads them when it starts.
+  const people = signers(config, ['ml-lead']);
   const { handle } = await startLifecycle(env.client, config, loaded, 'alice', { continueAsNewAfter: 200 });
   const first = await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'candidate v1');
   const registry = Registry.forHome(config.home);
   trainingRows = await windowRows(loaded, registry.get(loaded.spec.name, 1)!.lineage.datasetUri, 'training');
-  await handle.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ml-lead', reason: 'first champion' }] });
+  await handle.executeUpdate(approveUpdate, { args: [people.sign(handle.workflowId, 'approve', { version: 1, by: 'ml-lead', reason: 'first champion' }, await lifetimeOnServerClock(env))] });
   await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === 1, 'v1 served');
   startMs = Date.parse((await handle.query(statusQuery)).champion!.since);
   assert.equal(first.monitoring.state, 'idle', 'no champion yet: nothing to watch');

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -62,6 +63,21 @@ async function trainingFailure(loaded: LoadedSpec): Promise<ApplicationFailure> 
   return cause;
 }
 
+/** `npm run train -- <spec file> --by dana [--json]` as a child process, the spec written to the stack's home first. */
+function trainScript(spec: object, fileName: string, json: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const file = path.join(stack.home, fileName);
+  writeFileSync(file, JSON.stringify(spec));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/train.ts', file, '--by', 'dana', ...(json ? ['--json'] : [])], {
+    cwd: path.resolve(__dirname, '../..'),
+    env: { ...process.env, ...stack.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
 describe('training pipeline on a real Temporal dev server', () => {
   test('registers exactly one version with full lineage, and reuses the snapshot on the same input', async () => {
     const loaded = smallFlightsSpec();
@@ -81,6 +97,9 @@ describe('training pipeline on a real Temporal dev server', () => {
     assert.match(l.codeVersion, /^(git:[0-9a-f]{40}(\+dirty)?|package:)/);
     assert.equal(await sha256File(artifactPath(l.datasetUri)), l.datasetSha256, 'the dataset hash is the snapshot file content hash');
     assert.equal(await sha256File(artifactPath(v.artifactUri)), v.artifactSha256);
+    // The spec's text is stored with the version; its hash is the lineage's spec hash.
+    assert.deepEqual(JSON.parse(v.specJson!), JSON.parse(JSON.stringify(loaded.spec)));
+    assert.equal(createHash('sha256').update(v.specJson!).digest('hex'), l.specHash);
 
     const profile = readJsonArtifact(l.profileUri) as DataProfile;
     assert.deepEqual(profile.features.map((f) => f.name), loaded.spec.features.map((f) => f.name));
@@ -178,17 +197,7 @@ describe('training pipeline on a real Temporal dev server', () => {
   });
 
   test('npm run train -- <spec> --by ID --json prints one JSON object: version, metrics, lineage, ids', async () => {
-    const specFile = path.join(stack.home, 'small-flights.json');
-    writeFileSync(specFile, JSON.stringify(smallFlightsSpec().spec));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/train.ts', specFile, '--by', 'dana', '--json'], {
-      cwd: path.resolve(__dirname, '../..'),
-      env: { ...process.env, ...stack.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stdout, stderr } = await trainScript(smallFlightsSpec().spec, 'small-flights.json', true);
     assert.equal(code, 0, stderr);
     const lines = stdout.trim().split('\n');
     assert.equal(lines.length, 1, 'exactly one line on stdout');
@@ -200,6 +209,35 @@ describe('training pipeline on a real Temporal dev server', () => {
     assert.equal(typeof out.runId, 'string');
     assert.ok(out.metrics.model.auc > 0.5 && out.metrics.baseRate.auc === 0.5);
     assert.equal(out.webUi, `${stack.config.uiUrl}/namespaces/default/workflows/${encodeURIComponent(out.workflowId)}/${out.runId}/history`);
+  });
+
+  test('a source that cannot be read fails at once (not retried), and npm run train prints the activity\'s reason in both forms', async () => {
+    const notParquet = path.join(stack.home, 'not-a.parquet');
+    writeFileSync(notParquet, 'this is not parquet');
+    const cases = [
+      { source: path.join(stack.home, 'no-such-file.parquet'), reason: /No files found that match the pattern/ },
+      { source: path.join(stack.home, '*.nothing-matches.parquet'), reason: /No files found that match the pattern/ },
+      { source: notParquet, reason: /No magic bytes found/ },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const spec = smallFlightsSpec().spec;
+      spec.data.source = c.source;
+      const out = await trainScript(spec, `broken-${i}.json`, i % 2 === 0);
+      assert.equal(out.code, 1, out.stderr);
+      if (i % 2 === 0) {
+        const line = JSON.parse(out.stdout.trim()) as { ok: boolean; error: string; type: string; workflowId: string };
+        assert.equal(line.ok, false);
+        assert.equal(line.type, 'DataSourceError');
+        assert.match(line.error, c.reason);
+        // One attempt: the history has a single ingest attempt, no retry after it.
+        const history = await stack.client.workflow.getHandle(line.workflowId).fetchHistory();
+        const attempts = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : []));
+        assert.deepEqual(attempts, [1], 'not retried');
+      } else {
+        assert.match(out.stderr, /training train\/flight-delays\/\d+ failed \(DataSourceError\): cannot read the data source/);
+        assert.match(out.stderr, c.reason);
+      }
+    }
   });
 
   test('a second dataset needs only a second spec: CSV source, other columns, a categorical feature', async () => {

@@ -1,0 +1,40 @@
+import type { Config } from '../../src/config';
+import { Registry } from '../../src/registry/registry';
+import { ensureKey, signAction, type LocalKey } from '../../src/auth/keyStore';
+import type { Signature } from '../../src/auth/signature';
+
+/**
+ * People with keys, as `npx perennial keys create --as NAME` makes them: private keys in the
+ * config's keys folder, public keys in its registry. `sign` signs an action's payload the
+ * way the CLI does, for updates and signals sent from tests.
+ */
+export interface Signers {
+  key(name: string): LocalKey;
+  sign<T extends Record<string, unknown>>(workflowId: string, action: string, args: T & { by: string }, lifetimeMs?: number): T & { signature: Signature };
+}
+
+/**
+ * Keys for `names` are made at once: a lifecycle loads keys when it starts, so make them
+ * before starting it (a key made later reaches it on the refreshKeys signal).
+ */
+export function signers(config: Pick<Config, 'home' | 'keysDir'>, names: readonly string[] = []): Signers {
+  const keys = new Map<string, LocalKey>();
+  const key = (name: string): LocalKey => {
+    let k = keys.get(name);
+    if (!k) {
+      const registry = Registry.forHome(config.home);
+      try {
+        k = ensureKey(config.keysDir, registry, name);
+      } finally {
+        registry.close();
+      }
+      keys.set(name, k);
+    }
+    return k;
+  };
+  for (const n of names) key(n);
+  return {
+    key,
+    sign: (workflowId, action, args, lifetimeMs) => signAction(key(args.by), workflowId, action, args, lifetimeMs),
+  };
+}
