@@ -20,6 +20,8 @@ export interface ModelServerOptions {
   pollMs?: number;
   /** Largest request body (bytes); larger is 413. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** A request must arrive whole (headers and body) within this many ms, else 408. Default 30 s. */
+  requestTimeoutMs?: number;
   /** Most instances in one predict request; more is 413. Default 1000. */
   maxInstances?: number;
   /** Most labels in one labels request; more is 413. Default 10,000. */
@@ -296,6 +298,10 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
     // Failures are logged by the error handler below.
     logger: false,
     bodyLimit: maxBodyBytes,
+    // A client that sends half a body and waits holds a connection no longer than this.
+    requestTimeout: o.requestTimeoutMs ?? 30_000,
+    connectionTimeout: (o.requestTimeoutMs ?? 30_000) * 2,
+    keepAliveTimeout: 5_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
@@ -303,7 +309,16 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   // JSON only, parsed by JSON.parse so a syntax error names its position; `1e999` becomes
   // Infinity and is rejected by validation. Other media types are 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: maxBodyBytes }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: maxBodyBytes }, (req, body, done) => {
+    // Bytes this server would not decode are refused, never read as if they were plain UTF-8.
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      return done(new HttpError(415, `content-encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported: send the JSON body uncompressed`), undefined);
+    }
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      return done(new HttpError(415, `charset ${JSON.stringify(charset.slice(0, 40))} is not supported: send UTF-8 JSON`), undefined);
+    }
     const text = body as string;
     if (text.trim().length === 0) return done(new HttpError(400, 'empty body: expected a JSON object'), undefined);
     try {
@@ -493,19 +508,26 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
             if (error || !scored) throw error ?? new Error('no scores');
             const now = Date.now();
             const predictions: PredictResponse['predictions'] = [];
+            let written: Promise<void> = Promise.resolve();
             for (let row = 0; row < scored.rows; row++) {
               const score = scored.score(row);
               const requestId = uuidv7(now);
-              // Queued before the response is sent: a clean stop (close → flush) loses none of them.
               const instance = instances[row] as Record<string, unknown>;
-              predictionLog.append({ requestId, atMs: now, model: name, modelVersion: champion.version, columns: champion.inputColumns, instance, features: scored.features(row), score });
+              // Rows of one request go to the log in order, so the last one's commit covers them all.
+              written = predictionLog.append({ requestId, atMs: now, model: name, modelVersion: champion.version, columns: champion.inputColumns, instance, features: scored.features(row), score });
               predictions.push({ score, label: score >= 0.5 ? 1 : 0, request_id: requestId });
             }
-            metrics.countPredictions(name, champion.version, scored.rows);
             const body: PredictResponse = { predictions, model_name: name, model_version: champion.version };
-            // compileSerializationSchema compiles once per route and then answers from its cache.
-            reply.header('content-type', JSON_UTF8).serializer(reply.compileSerializationSchema(PREDICT_RESPONSE_SCHEMA)).send(body);
-            observe(request, reply);
+            // A 200 only once every prediction in it is committed to the log: an answer is never lost.
+            written.then(
+              () => {
+                metrics.countPredictions(name, champion.version, scored.rows);
+                // compileSerializationSchema compiles once per route and then answers from its cache.
+                reply.header('content-type', JSON_UTF8).serializer(reply.compileSerializationSchema(PREDICT_RESPONSE_SCHEMA)).send(body);
+                observe(request, reply);
+              },
+              (err: unknown) => reply.send(new HttpError(503, `the prediction could not be logged: ${(err as Error).message}`, undefined, { 'retry-after': '1' })),
+            );
           } catch (err) {
             // Answered (and observed) by the error handler.
             reply.send(err);

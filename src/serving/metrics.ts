@@ -154,7 +154,7 @@ export class ServerMetrics {
     out.push('# TYPE perennial_model_ready gauge');
     for (const g of gauges.ready) out.push(`perennial_model_ready${labelText(g.labels)} ${num(g.value)}`);
 
-    out.push('# HELP perennial_prediction_log_pending Predictions buffered, not yet written to the prediction log.');
+    out.push('# HELP perennial_prediction_log_pending Predictions waiting to be committed to the prediction log (their requests are not answered yet).');
     out.push('# TYPE perennial_prediction_log_pending gauge');
     out.push(`perennial_prediction_log_pending ${gauges.pendingLogRows}`);
 

@@ -55,6 +55,9 @@ function timestampProblem(value: unknown): string | undefined {
 }
 
 /** Why a value does not fit its column, or undefined when it does (null handled by the caller). */
+/** Longest string value an instance may carry. */
+export const MAX_STRING_LENGTH = 256;
+
 export function valueProblem(column: ColumnSpec, value: unknown): string | undefined {
   switch (column.type) {
     case 'timestamp':
@@ -68,6 +71,8 @@ export function valueProblem(column: ColumnSpec, value: unknown): string | undef
       return undefined;
     case 'string':
       if (typeof value !== 'string') return `expected a string, got ${describe(value)}`;
+      // Every string from outside is bounded: it is logged, and a lookup key of it is hashed.
+      if (value.length > MAX_STRING_LENGTH) return `a string of ${value.length} characters: at most ${MAX_STRING_LENGTH}`;
       if (column.categories && !column.categories.includes(value)) {
         return `${JSON.stringify(value.slice(0, 40))} is not one of the declared categories (${column.categories.join(', ')})`;
       }

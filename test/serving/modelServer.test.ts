@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import Database from 'better-sqlite3';
 import { readJsonArtifact } from '../../src/artifacts/store';
 import { featureRow } from '../../src/features/pipeline';
@@ -140,6 +141,22 @@ after(async () => {
   await killServer(server);
   if (home) rmSync(home, { recursive: true, force: true });
 });
+
+/** Polls `done` until it holds; fails naming `what` after `timeoutMs`. */
+async function waitFor(done: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One unlabelled sample of the model server's /metrics. */
+async function metricValue(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : NaN;
+}
 
 describe('model server (child process, TZ=Asia/Kolkata)', () => {
   test('health, model status, 404 for an unknown model, 503 before a champion', async () => {
@@ -541,11 +558,9 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     });
   });
 
-  test('past PERENNIAL_SERVER_LOG_MAX_PENDING rows waiting for the disk, predictions get 503 and are not logged', async () => {
-    const p = await startServerProcess(
-      { PERENNIAL_HOME: home, LOG_LEVEL: 'warn', PERENNIAL_SERVER_FLUSH_MS: '600000', PERENNIAL_SERVER_FLUSH_ROWS: '1000000', PERENNIAL_SERVER_LOG_MAX_PENDING: '250' },
-      await freePort(),
-    );
+  test('past PERENNIAL_SERVER_LOG_MAX_PENDING rows waiting for the disk, predictions get 503 and are not logged; the waiting ones are answered once written', async () => {
+    const p = await startServerProcess({ PERENNIAL_HOME: home, LOG_LEVEL: 'warn', PERENNIAL_SERVER_LOG_MAX_PENDING: '250' }, await freePort());
+    const holder = new Database(path.join(home, 'predictions.sqlite'));
     try {
       const send = (n: number, from: number) =>
         fetch(`${p.url}/v1/models/${FLIGHTS}:predict`, {
@@ -553,27 +568,103 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ instances: holdout.slice(from, from + n).map((r) => flightInstance(r)) }),
         });
-      const ids: string[] = [];
-      for (const [n, from] of [[100, 3200], [100, 3300]]) {
-        const r = await send(n, from);
-        assert.equal(r.status, 200);
-        ids.push(...((await r.json()) as { predictions: { request_id: string }[] }).predictions.map((x) => x.request_id));
-      }
-      // 200 rows wait (batches reach the disk only on stop); 100 more would pass 250.
+      const before = loggedCount();
+      // Another writer holds the log: nothing can be committed, so nothing is answered yet.
+      holder.exec('BEGIN IMMEDIATE');
+      const waiting = [send(100, 3200), send(100, 3300)];
+      let early = false;
+      void Promise.race(waiting).then(() => (early = true));
+      await waitFor(async () => (await metricValue(p.url, 'perennial_prediction_log_pending')) >= 200, 'the 200 rows to wait for the disk');
+      // 200 rows wait; 100 more would pass 250.
       const refused = await send(100, 3400);
       assert.equal(refused.status, 503);
       assert.equal(refused.headers.get('retry-after'), '1');
       assert.match(((await refused.json()) as { error: string }).error, /prediction log is not keeping up/);
-      const fits = await send(50, 3500);
-      assert.equal(fits.status, 200, 'up to the limit is still served');
-      ids.push(...((await fits.json()) as { predictions: { request_id: string }[] }).predictions.map((x) => x.request_id));
-      const before = loggedCount();
-      p.child.kill('SIGTERM');
-      assert.equal(await p.exited, 0, p.output());
+      const fits = send(50, 3500);
+      assert.equal(early, false, 'no 200 before the rows are on disk');
+      holder.exec('ROLLBACK');
+      const answered = await Promise.all([...waiting, fits]);
+      const ids: string[] = [];
+      for (const r of answered) {
+        assert.equal(r.status, 200, 'up to the limit is served once written');
+        ids.push(...((await r.json()) as { predictions: { request_id: string }[] }).predictions.map((x) => x.request_id));
+      }
       await waitLogged(ids, 0);
       assert.equal(loggedCount() - before, 250, 'the served rows, and not one of the refused');
     } finally {
+      holder.close();
       await killServer(p);
+    }
+  });
+
+  test('the edges: a body it would not decode is 415, an overlong string 400, a stalled body is cut off after the request timeout', async () => {
+    const p = await startServerProcess({ PERENNIAL_HOME: home, LOG_LEVEL: 'warn', PERENNIAL_SERVER_REQUEST_TIMEOUT_MS: '1500' }, await freePort());
+    try {
+      const body = JSON.stringify({ instances: [flightInstance(holdout[0])] });
+      const post = (headers: Record<string, string>, b: string = body) => fetch(`${p.url}/v1/models/${FLIGHTS}:predict`, { method: 'POST', headers, body: b });
+      const gz = await post({ 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      assert.equal(gz.status, 415);
+      assert.match(((await gz.json()) as { error: string }).error, /content-encoding "gzip" is not supported/);
+      const latin = await post({ 'content-type': 'application/json; charset=iso-8859-1' });
+      assert.equal(latin.status, 415);
+      assert.match(((await latin.json()) as { error: string }).error, /charset "iso-8859-1" is not supported: send UTF-8/);
+      assert.equal((await post({ 'content-type': 'application/json; charset=UTF-8' })).status, 200, 'UTF-8 said outright is fine');
+      const long = await post({ 'content-type': 'application/json' }, JSON.stringify({ instances: [{ ...flightInstance(holdout[0]), origin: 'X'.repeat(10_000) }] }));
+      assert.equal(long.status, 400);
+      assert.match(JSON.stringify(await long.json()), /a string of 10000 characters: at most 256/);
+      // Half a body, then silence: the server cuts the connection off after its request timeout.
+      const { port } = new URL(p.url);
+      const socket = net.connect(Number(port), '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(`POST /v1/models/${FLIGHTS}:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"instances": [`);
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d));
+      await new Promise((resolve, reject) => {
+        const limit = setTimeout(() => reject(new Error('the stalled connection was still open after 60 s')), 60_000);
+        socket.once('close', () => {
+          clearTimeout(limit);
+          resolve(undefined);
+        });
+      });
+      // Node's request timeout answers 408 when it can, else it just closes: either way the connection is not held.
+      assert.ok(answer === '' || /^HTTP\/1\.1 408/.test(answer), answer);
+    } finally {
+      await killServer(p);
+    }
+  });
+
+  test('kill -9 under load: every prediction answered 200 is in the log', async () => {
+    const p = await startServerProcess({ PERENNIAL_HOME: home, LOG_LEVEL: 'warn' }, await freePort());
+    const answered: string[] = [];
+    let stop = false;
+    const client = async (k: number) => {
+      for (let i = 0; !stop; i++) {
+        try {
+          const r = await fetch(`${p.url}/v1/models/${FLIGHTS}:predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ instances: [flightInstance(holdout[(k * 97 + i) % holdout.length])] }),
+          });
+          if (r.status === 200) answered.push(...((await r.json()) as { predictions: { request_id: string }[] }).predictions.map((x) => x.request_id));
+        } catch {
+          return; // the server is gone: requests in flight never got an answer
+        }
+      }
+    };
+    const clients = Array.from({ length: 16 }, (_, k) => client(k));
+    // Load until a good number is answered (bounded in count and time), then SIGKILL mid-stream.
+    await waitFor(async () => answered.length >= 2000, '2,000 answered predictions', 120_000);
+    p.child.kill('SIGKILL');
+    await p.exited;
+    stop = true;
+    await Promise.all(clients);
+    const db = logDb();
+    try {
+      const stmt = db.prepare('SELECT 1 FROM predictions WHERE request_id = ?');
+      const missing = answered.filter((id) => !stmt.get(id));
+      assert.deepEqual(missing.length, 0, `${missing.length} of ${answered.length} answered predictions are not in the log`);
+    } finally {
+      db.close();
     }
   });
 
@@ -597,23 +688,18 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
       return ids;
     };
 
-    // The default server: the burst is partly flushed by size and time, partly by the stop.
     let ids = await stopDuringBurst(server!, 12);
     assert.ok(ids.length >= 100, `${ids.length} predictions returned before the stop`);
     await waitLogged(ids, 0);
 
-    // A server whose batches reach the disk only on stop: every answered prediction is
-    // still in the buffer when SIGTERM arrives, and all of them are in the log after it.
-    server = await startServerProcess(
-      { PERENNIAL_HOME: home, TZ: 'Asia/Kolkata', LOG_LEVEL: 'warn', PERENNIAL_SERVER_FLUSH_MS: '600000', PERENNIAL_SERVER_FLUSH_ROWS: '1000000' },
-      await freePort(),
-    );
+    // An answered prediction is on disk when it is answered, not only after a stop.
+    server = await startServer();
     const answered = idsOf(await Promise.allSettled(Array.from({ length: 5 }, () => predict(FLIGHTS, instances))));
     assert.equal(answered.length, 500);
     const db = logDb();
     try {
       const stmt = db.prepare('SELECT 1 FROM predictions WHERE request_id = ?');
-      assert.equal(answered.filter((id) => stmt.get(id)).length, 0, 'nothing is on disk before the stop');
+      assert.equal(answered.filter((id) => stmt.get(id)).length, 500, 'every answered prediction is on disk before any stop');
     } finally {
       db.close();
     }

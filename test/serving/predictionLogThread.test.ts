@@ -125,7 +125,25 @@ describe('prediction log thread', () => {
     again.close();
   });
 
-  test('batches go by row count and by time; close writes the rest and later appends throw', async () => {
+  test('an append resolves only once its row is committed: another connection reads it then; a locked log holds the answer back', async () => {
+    const file = path.join(dir, 'durable.sqlite');
+    const log = await PredictionLogThread.open(file, { flushMs: 10_000, busyTimeoutMs: 20, retryMs: 50 });
+    await log.append(served(1));
+    assert.equal(count(file), 1, 'on disk when the append resolved');
+    const holder = new Database(file);
+    holder.exec('BEGIN IMMEDIATE');
+    let answered = false;
+    const second = log.append(served(2)).then(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(answered, false, 'not acknowledged while it cannot be written');
+    holder.exec('ROLLBACK');
+    holder.close();
+    await second;
+    assert.equal(count(file), 2);
+    await log.close();
+  });
+
+  test('batches go by row count and by time; close writes the rest and later appends fail', async () => {
     const file = path.join(dir, 'batches.sqlite');
     const log = await PredictionLogThread.open(file, { flushMs: 100, flushRows: 3 });
     log.append(served(1));
@@ -139,7 +157,7 @@ describe('prediction log thread', () => {
     log.append(served(5));
     await log.close();
     assert.equal(count(file), 5);
-    assert.throws(() => log.append(served(6)), /closed/);
+    await assert.rejects(log.append(served(6)), /closed/);
     assert.equal(log.canAccept(1), false);
   });
 
