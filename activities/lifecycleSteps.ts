@@ -97,7 +97,8 @@ export const retireModelActivity = (d: ActivityDeps) =>
 /** The key records of these names, as the registry has them: the lifecycle checks their endorsements itself. */
 export const loadKeyRecordsActivity = (d: ActivityDeps) =>
   async function loadKeyRecords(input: { names: string[] }): Promise<KeyRecord[]> {
-    return d.registry.keyRecords(input.names.slice(0, 200));
+    // Bounded: the answer travels as a workflow payload and is carried across continue-as-new.
+    return d.registry.keyRecords(input.names.slice(0, 200), 100).slice(0, 1000);
   };
 
 /** The spec's hash exactly as `parseSpec` computes it (sha256 of canonical JSON), for a spec changed in flight. */

@@ -17,6 +17,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
   type SignalDefinition,
@@ -44,9 +45,9 @@ import {
 } from '../src/lifecycle/contract';
 import { CARRIED_FORMAT, readCarriedState, type CarriedState } from '../src/lifecycle/carriedState';
 import { evaluateGate } from '../src/lifecycle/gate';
-import { authorize, checkDecision, checkPause, checkResume, checkRetire, checkRetrain, checkRollback, type Check, type LifecycleView } from '../src/lifecycle/actionRules';
+import { SCHEDULE_ACTOR, authorize, checkDecision, checkPause, checkResume, checkRetire, checkRetrain, checkRollback, type Check, type LifecycleView } from '../src/lifecycle/actionRules';
 import { allowedActors, policyChanged, type LifecycleAction } from '../src/lifecycle/actions';
-import { buildKeyring, type KeyRecord } from '../src/auth/keyring';
+import { buildKeyring, KeyRecord } from '../src/auth/keyring';
 import type { Signer, VerifyContext } from '../src/auth/signature';
 import { canonicalJson } from '../src/util/canonicalJson';
 import { checkSummary, nextBreachRun } from '../src/lifecycle/checkSummary';
@@ -121,9 +122,15 @@ interface PendingAction<T> {
 /** Signed signals held while the lifecycle reloads keys (one signed by a key it does not know yet). */
 const PARKED_LIMIT = 10;
 /** Accepted signatures remembered until they expire, so none is accepted twice; when full, new ones wait. */
-const NONCE_LIMIT = 256;
+const NONCE_LIMIT = 512;
+/** The share of one name: an actor past it waits until some of their signatures expire. */
+const NONCE_LIMIT_PER_NAME = 32;
 /** The most the carried state may weigh as JSON; the oldest history entries give way first. */
 export const CARRIED_STATE_LIMIT_BYTES = 256 * 1024;
+/** Key records a lifecycle keeps (and carries); more is refused by the registry's reader long before. */
+const KEY_RECORDS_LIMIT = 1000;
+/** The shortest time between two key reloads. */
+const KEY_RELOAD_GAP = '5 seconds';
 /** The largest spec `updateSpec` takes, as canonical JSON. */
 const SPEC_LIMIT_BYTES = 64 * 1024;
 
@@ -183,10 +190,16 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   const signedActions = patched('signed-actions');
   let keyRecords: KeyRecord[] = carried?.keyRecords ?? [];
   let keyring = buildKeyring(keyRecords);
-  // The first run of a chain (or one continued from a run before signed actions) loads keys first.
-  let keysWanted = signedActions && carried?.keyRecords === undefined;
+  // Every run reloads keys at its start (the carried ones serve meanwhile): a revocation
+  // reaches a lifecycle at its next run at the latest, and on `refreshKeys` at once.
+  let keysWanted = signedActions;
   let keysLoading = false;
-  const usedNonces: { nonce: string; expiresAt: string }[] = carried?.usedNonces ? [...carried.usedNonces] : [];
+  let keyLoads = 0;
+  // One spec update at a time: a second one is checked against what the first put in force.
+  let specUpdating = false;
+  // When this chain of runs began: carried, so a signature made before it stays refused in later runs.
+  const chainStartedAt = carried?.chainStartedAt ?? workflowInfo().runStartTime.toISOString();
+  const usedNonces: { nonce: string; expiresAt: string; name?: string }[] = carried?.usedNonces ? [...carried.usedNonces] : [];
   const parked: { name: LifecycleAction; raw: unknown; ordinal: number }[] = [];
   const signalsSeen = new Map<string, number>();
 
@@ -234,7 +247,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   });
 
   function authStatus(): LifecycleStatus['auth'] {
-    if (!signedActions) return { signatures: 'legacy', keys: [], ignored: [] };
+    if (!signedActions) return { signatures: 'legacy', keys: [], ignored: [], loads: 0 };
     const pins = spec.approval.keys ?? {};
     const names = keyNames();
     const keys = names.flatMap((name) =>
@@ -242,7 +255,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
         ? [{ name, fingerprint: pins[name], trust: 'pinned' as const }]
         : (keyring.current.get(name) ?? []).map((k) => ({ name, fingerprint: k.fingerprint, trust: k.trust })),
     );
-    return { signatures: spec.approval.signatures ?? 'required', keys, ignored: keyring.ignored.slice(-10) };
+    return { signatures: spec.approval.signatures ?? 'required', keys, ignored: keyring.ignored.slice(-10), loads: keyLoads };
   }
 
   /** Everyone whose keys this lifecycle needs: approvers, operators, pinned names. */
@@ -353,7 +366,16 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     if (!signedActions) return null;
     const t = Date.now();
     const live = usedNonces.filter((u) => Date.parse(u.expiresAt) > t);
-    return { workflowId, nowMs: t, keyring, pins: spec.approval.keys ?? {}, isUsed: (n) => live.some((u) => u.nonce === n), full: live.length >= NONCE_LIMIT };
+    return {
+      workflowId,
+      nowMs: t,
+      chainStartedMs: Date.parse(chainStartedAt),
+      keyring,
+      pins: spec.approval.keys ?? {},
+      isUsed: (n) => live.some((u) => u.nonce === n),
+      // Each name has its own share: one actor signing a lot never locks the others out.
+      full: (name) => live.length >= NONCE_LIMIT || live.filter((u) => u.name === name).length >= NONCE_LIMIT_PER_NAME,
+    };
   }
 
   function pruneNonces(): void {
@@ -365,7 +387,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   function spend(signer: Signer | null): void {
     if (!signer) return;
     pruneNonces();
-    usedNonces.push({ nonce: signer.nonce, expiresAt: signer.expiresAt });
+    usedNonces.push({ nonce: signer.nonce, expiresAt: signer.expiresAt, name: signer.name });
   }
 
   const updateSource = (): ActionSource => ({ kind: 'update', updateId: currentUpdateInfo()?.id ?? '' });
@@ -401,6 +423,8 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       },
       {
         validator: (raw) => {
+          // The spec's schedule asks by signal (workflows/scheduledRetrain.ts), never by update.
+          if (signedActions && name === 'retrainNow' && (raw as { by?: unknown } | null)?.by === SCHEDULE_ACTOR) throw new Error(`${SCHEDULE_ACTOR} asks by signal only`);
           const c = check(raw);
           if (!c.ok) throw new Error(c.reason);
         },
@@ -472,13 +496,21 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     async (req) => {
       let signers: Signer[] = [];
       if (signedActions) {
-        // Checked again at the handler: a signature may have been spent since the validator ran.
+        await condition(() => !specUpdating);
+        // Checked again at the handler, against the spec now in force: a signature may have
+        // been spent, or another update put a new policy in force, since the validator ran.
         const c = checkSpecUpdate(req);
         if (!c.ok) throw ApplicationFailure.nonRetryable(c.reason, 'ActionRefused');
         signers = c.signers;
         for (const sg of signers) spend(sg);
+        specUpdating = true;
       }
-      const next = ModelSpecSchema.parse(req.spec);
+      try {
+      // Runs before signed actions accepted specs the schema now refuses (strict keys): their
+      // replays must take what they took then.
+      const parsed = ModelSpecSchema.safeParse(req.spec);
+      if (!parsed.success && signedActions) throw ApplicationFailure.nonRetryable(`invalid spec: ${parsed.error.issues[0]?.message}`, 'ActionRefused');
+      const next = parsed.success ? parsed.data : (req.spec as ModelSpec);
       // The sha256 of the new spec, as lineage records it. Lifecycles started before this
       // change recorded `v<N>` instead: patched() keeps their histories replayable.
       const nextHash = patched('spec-hash-by-activity') ? await hashing.hashSpec({ spec: next }) : `v${specVersion + 1}`;
@@ -491,6 +523,9 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       await record('spec-updated', { by: req.by, reason: req.reason, details: { specVersion, spec: next, ...cosigner } }, updateSource(), signers[0] ?? null);
       if (JSON.stringify(next.retrain?.schedule ?? null) !== previousSchedule) await syncSchedule(next.retrain?.schedule ?? null);
       return { accepted: true, message: `spec version ${specVersion} in force` };
+      } finally {
+        specUpdating = false;
+      }
     },
     {
       validator: (req) => {
@@ -526,7 +561,9 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
     const main = authorize(v, 'updateSpec', raw as Record<string, unknown>, req.by, req.signature);
     if (!main.ok) return main;
     const signers = main.signer ? [main.signer] : [];
-    if (!policyChanged(spec, next.data) || !spec.approval.separationOfDuties) return { ok: true, signers };
+    // Compared with defaults filled in: a spec carried from before a field existed is not "changed" by it.
+    const current = ModelSpecSchema.safeParse(spec);
+    if (!policyChanged(current.success ? current.data : spec, next.data) || !spec.approval.separationOfDuties) return { ok: true, signers };
     if (!req.cosign) return { ok: false, reason: `the change touches approval, gates, retrain or trainer: with separation of duties it needs a second approver's co-signature (--cosign FILE, made by another of ${allowedActors(spec, 'updateSpec').join(', ')} with --print-cosign)` };
     if (req.cosign.by === req.by) return { ok: false, reason: `${req.by} cannot co-sign their own spec change: a second approver must` };
     // Over the co-signature as sent (the parsed one has its reason trimmed).
@@ -556,11 +593,22 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       await condition(() => keysWanted);
       keysWanted = false;
       keysLoading = true;
-      keyRecords = await keys.loadKeyRecords({ names: keyNames() });
-      keyring = buildKeyring(keyRecords);
-      keysLoading = false;
+      try {
+        // Validated here too: a malformed record in the registry must not stop the lifecycle.
+        const loaded = (await keys.loadKeyRecords({ names: keyNames() })).flatMap((r) => {
+          const ok = KeyRecord.safeParse(r);
+          return ok.success ? [ok.data] : [];
+        });
+        keyRecords = loaded.slice(0, KEY_RECORDS_LIMIT);
+        keyring = buildKeyring(keyRecords);
+        keyLoads++;
+      } finally {
+        keysLoading = false;
+      }
       for (const p of parked.splice(0)) onSignal(p.name, p.raw, p.ordinal, false);
       refresh();
+      // At most one reload every few seconds, however many ask: asking costs the asker, not the lifecycle.
+      await sleep(KEY_RELOAD_GAP);
     }
   }
 
@@ -849,7 +897,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
       monitor,
       retrainStarts,
       run,
-      ...(signedActions ? { keyRecords, usedNonces } : {}),
+      ...(signedActions ? { keyRecords, usedNonces, chainStartedAt } : {}),
     };
     // Bounded by construction (every list has a limit, every string from outside a length);
     // should it still weigh too much, the oldest history gives way (the ledger keeps it all).
@@ -866,6 +914,8 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleStatus>
   for (;;) {
     if (retire && stage !== 'RETIRED') await retireNow();
     const between = stage === 'SERVING' || stage === 'IDLE' || stage === 'PAUSED' || stage === 'AWAITING_APPROVAL';
+    // The hand-over waits for a key reload under way (the stages would return at once meanwhile).
+    if (between && continueAsNewDue() && (keysWanted || keysLoading || parked.length > 0)) await condition(() => !keysWanted && !keysLoading && parked.length === 0);
     if (between && continueAsNewDue() && quiet()) {
       await condition(allHandlersFinished);
       if (quiet()) {

@@ -86,6 +86,10 @@ export function createKey(dir: string, registry: Registry, name: string, opts: {
   if (opts.replace) {
     records.push(registry.appendKeyRecord(endorsed(key, { name, op: 'revoke', publicKey: local!.publicKey, fingerprint: local!.fingerprint, at })));
   }
+  // Someone may have registered a first key for the name meanwhile: then ours is not trusted, and we say so.
+  if (!currentKeys(registry, name).some((k) => k.fingerprint === key.fingerprint)) {
+    throw new KeyError(`the key made for ${name} is not trusted: another first key of ${name} was registered at the same time`);
+  }
   if (local && !opts.replace) renameSync(keyFile(dir, name), path.join(dir, `${name}.${local.fingerprint}.key`));
   writeLocalKey(dir, key);
   return { key, records };
@@ -98,6 +102,8 @@ export function revokeKey(dir: string, registry: Registry, name: string, fingerp
   if (!current.some((k) => k.fingerprint === local.fingerprint)) throw new KeyError(`the key of ${name} in ${dir} (${local.fingerprint}) is not current: it cannot endorse a revocation`);
   const target = registry.keyRecords([name]).find((r) => r.op === 'add' && r.fingerprint === fingerprint);
   if (!target || !current.some((k) => k.fingerprint === fingerprint)) throw new KeyError(`${fingerprint} is not a current key of ${name}`);
+  // A name left without a key could never get a trusted one again (only a current key endorses the next).
+  if (current.length === 1) throw new KeyError(`${fingerprint} is ${name}'s only current key: make its successor first (keys create --as ${name} --replace)`);
   return registry.appendKeyRecord(endorsed(local, { name, op: 'revoke', publicKey: target.publicKey, fingerprint, at: new Date().toISOString() }));
 }
 
@@ -107,9 +113,10 @@ export const DEFAULT_SIGNATURE_LIFETIME_MS = 24 * 3_600_000;
 /** `args` signed by `key` for `action` on `workflowId`: the payload to send, its signature beside the arguments. */
 export function signAction<T extends Record<string, unknown>>(key: LocalKey, workflowId: string, action: string, args: T, lifetimeMs = DEFAULT_SIGNATURE_LIFETIME_MS, nowMs = Date.now()): T & { signature: Signature } {
   const nonce = randomBytes(16).toString('hex');
+  const issuedAt = new Date(nowMs).toISOString();
   const expiresAt = new Date(nowMs + lifetimeMs).toISOString();
-  const sig = signMessage(key.privateKey, actionMessage({ workflowId, action, args, nonce, expiresAt }));
-  return { ...args, signature: { key: key.fingerprint, nonce, expiresAt, sig } };
+  const sig = signMessage(key.privateKey, actionMessage({ workflowId, action, args, nonce, issuedAt, expiresAt }));
+  return { ...args, signature: { key: key.fingerprint, nonce, issuedAt, expiresAt, sig } };
 }
 
 /** The local key of `name`, made and registered first if there is none (benches, tests and npm start's demo keys). */

@@ -43,8 +43,16 @@ export function buildKeyring(records: readonly KeyRecord[]): Keyring {
   const current = new Map<string, TrustedKey[]>();
   const known = new Map<string, { name: string; publicKey: string; revoked: boolean }>();
   const hadKeys = new Set<string>();
+  // A key once revoked for a name stays revoked: a copy of its old `add` record brings nothing back.
+  const revoked = new Set<string>();
   const ignored: string[] = [];
-  for (const r of [...records].sort((a, b) => a.seq - b.seq)) {
+  for (const raw of [...records].sort((a, b) => a.seq - b.seq)) {
+    const parsed = KeyRecord.safeParse(raw);
+    if (!parsed.success) {
+      ignored.push(`record ${String(raw.seq)}: malformed (${parsed.error.issues[0]?.message})`);
+      continue;
+    }
+    const r = parsed.data;
     if (fingerprintOf(r.publicKey) !== r.fingerprint) {
       ignored.push(`record ${r.seq} of ${r.name}: fingerprint does not match its key`);
       continue;
@@ -55,6 +63,10 @@ export function buildKeyring(records: readonly KeyRecord[]): Keyring {
     if (r.op === 'add') {
       if (!known.has(r.fingerprint)) known.set(r.fingerprint, { name: r.name, publicKey: r.publicKey, revoked: false });
       if (keys.some((k) => k.fingerprint === r.fingerprint)) continue;
+      if (revoked.has(`${r.name}/${r.fingerprint}`)) {
+        ignored.push(`record ${r.seq}: ${r.fingerprint} was revoked for ${r.name} and stays revoked`);
+        continue;
+      }
       if (!hadKeys.has(r.name)) {
         current.set(r.name, [{ name: r.name, fingerprint: r.fingerprint, publicKey: r.publicKey, trust: 'first-registered' }]);
         hadKeys.add(r.name);
@@ -70,6 +82,7 @@ export function buildKeyring(records: readonly KeyRecord[]): Keyring {
       continue;
     }
     current.set(r.name, keys.filter((k) => k.fingerprint !== r.fingerprint));
+    revoked.add(`${r.name}/${r.fingerprint}`);
     const k = known.get(r.fingerprint);
     if (k && k.name === r.name) k.revoked = true;
   }

@@ -12,11 +12,12 @@ export interface SignedActionFields {
   /** The payload as sent, without its signature fields. */
   args: Record<string, unknown>;
   nonce: string;
+  issuedAt: string;
   expiresAt: string;
 }
 
 export function actionMessage(f: SignedActionFields): string {
-  return `perennial-action/v1\n${canonicalJson({ workflowId: f.workflowId, action: f.action, args: f.args, nonce: f.nonce, expiresAt: f.expiresAt })}`;
+  return `perennial-action/v1\n${canonicalJson({ workflowId: f.workflowId, action: f.action, args: f.args, nonce: f.nonce, issuedAt: f.issuedAt, expiresAt: f.expiresAt })}`;
 }
 
 export interface KeyRecordFields {

@@ -100,18 +100,18 @@ function send(handle: Handle, name: LifecycleAction, payload: Record<string, unk
 }
 
 /** A lifecycle's refusal because it does not know the signing key yet (registered after it loaded keys). */
-export const UNKNOWN_KEY = /is not a current key of .* known to this lifecycle/;
+export const UNKNOWN_KEY = /is not a current key of \S+ known to this lifecycle/;
 
 /**
- * Asks the lifecycle to reload keys from the registry and waits until it knows `fingerprint`
- * (or WORKER_TIMEOUT_MS passes): for a key created after the lifecycle last loaded keys.
+ * Asks the lifecycle to reload keys from the registry and waits until it has (or 20 s
+ * pass): for a key created after the lifecycle last loaded keys.
  */
-export async function refreshKeys(ctx: Ctx, handle: Handle, fingerprint: string, webUi: string): Promise<void> {
+export async function refreshKeys(ctx: Ctx, handle: Handle, webUi: string): Promise<void> {
+  const before = (await queryStatus(ctx, handle, webUi)).auth?.loads ?? 0;
   await handle.signal(refreshKeysSignal);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const s = await queryStatus(ctx, handle, webUi);
-    if (s.auth?.keys.some((k) => k.fingerprint === fingerprint)) return;
+    if (((await queryStatus(ctx, handle, webUi)).auth?.loads ?? 0) > before) return;
     await sleep(POLL_MS);
   }
 }
@@ -155,7 +155,7 @@ export async function actionCommand(ctx: Ctx, a: ActionRequest): Promise<Command
       } catch (err) {
         // A key made after the lifecycle last loaded keys: it reloads them, and the action is signed afresh.
         if (!(key && err instanceof WorkflowUpdateFailedError && UNKNOWN_KEY.test(rootMessage(err.cause ?? err)))) throw err;
-        await refreshKeys(ctx, handle, key.fingerprint, webUi);
+        await refreshKeys(ctx, handle, webUi);
         ack = await attempt();
       }
     } catch (err) {

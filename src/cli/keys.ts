@@ -1,14 +1,48 @@
 import { Registry } from '../registry/registry';
 import { buildKeyring } from '../auth/keyring';
 import { createKey, KeyError, revokeKey } from '../auth/keyStore';
-import type { Ctx } from './context';
+import { actorOrDefault, cliIdentity, connect, type Ctx } from './context';
+import { refreshKeysSignal } from '../../workflows';
 import { CliError, ok, type CommandResult } from './output';
 
 /**
  * `perennial keys create|list|revoke`: an actor's private key on this machine, its public
  * half in the registry, where every worker's lifecycle reads it.
  */
-export function keysCommand(ctx: Ctx, sub: string, flags: { as?: string; replace?: boolean; key?: string }): CommandResult {
+export async function keysCommand(ctx: Ctx, sub: string, flags: { as?: string; replace?: boolean; key?: string }): Promise<CommandResult> {
+  const result = keyRecordCommand(ctx, sub, flags);
+  // A revocation should not wait for each lifecycle's next run: tell the running ones now.
+  if (sub === 'revoke' || (sub === 'create' && flags.replace)) {
+    const told = await tellRunningLifecycles(ctx);
+    const json = result.json as Record<string, unknown>;
+    return { ...result, json: { ...json, lifecyclesTold: told }, text: `${result.text}\n${told === null ? 'Temporal not reachable: running lifecycles reload keys at their next run, or on npx perennial … (refreshKeys)' : `told ${told} running lifecycle(s) to reload keys`}` };
+  }
+  return result;
+}
+
+/** Sends `refreshKeys` to every running lifecycle; null when Temporal cannot be reached. */
+async function tellRunningLifecycles(ctx: Ctx): Promise<number | null> {
+  let client;
+  try {
+    client = await connect(ctx.config, cliIdentity(actorOrDefault(undefined)));
+  } catch {
+    return null;
+  }
+  try {
+    let told = 0;
+    for await (const w of client.workflow.list({ query: "WorkflowType = 'lifecycle' AND ExecutionStatus = 'Running'" })) {
+      await client.workflow.getHandle(w.workflowId).signal(refreshKeysSignal);
+      told++;
+    }
+    return told;
+  } catch {
+    return null;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function keyRecordCommand(ctx: Ctx, sub: string, flags: { as?: string; replace?: boolean; key?: string }): CommandResult {
   const registry = Registry.forHome(ctx.config.home);
   try {
     switch (sub) {

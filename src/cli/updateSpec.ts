@@ -59,7 +59,7 @@ export async function updateSpecCommand(ctx: Ctx, r: UpdateSpecRequestArgs): Pro
         ack = await attempt();
       } catch (err) {
         if (!(err instanceof WorkflowUpdateFailedError && UNKNOWN_KEY.test(rootMessage(err.cause ?? err)))) throw err;
-        await refreshKeys(ctx, handle, key.fingerprint, webUi);
+        await refreshKeys(ctx, handle, webUi);
         ack = await attempt();
       }
       return ok({ ...base, accepted: true, message: ack.message }, [`${ack.message} (${r.by}${cosign ? `, co-signed by ${cosign.by}` : ''})`, `Web UI: ${webUi}`].join('\n'));

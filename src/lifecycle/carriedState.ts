@@ -27,7 +27,9 @@ export const CarriedState = z.object({
   /** Key records the lifecycle last loaded (absent from runs before signed actions: then it loads them). */
   keyRecords: z.array(KeyRecord).max(2000).optional(),
   /** Accepted signatures not yet expired: a replay of one is refused in the next run too. */
-  usedNonces: z.array(z.object({ nonce: z.string(), expiresAt: z.string() })).max(512).optional(),
+  /** When the chain of runs began (signatures issued well before it are refused). */
+  chainStartedAt: z.string().optional(),
+  usedNonces: z.array(z.object({ nonce: z.string(), expiresAt: z.string(), name: z.string().optional() })).max(512).optional(),
 });
 export type CarriedState = z.infer<typeof CarriedState>;
 

@@ -156,6 +156,8 @@ export const LifecycleStatus = z.object({
       keys: z.array(z.object({ name: z.string(), fingerprint: z.string(), trust: z.enum(['first-registered', 'endorsed', 'pinned']) })),
       /** Key records in the registry the lifecycle did not honour, and why. */
       ignored: z.array(z.string()),
+      /** Key reloads in this run so far (the CLI waits for it to grow after `refreshKeys`). */
+      loads: z.number(),
     })
     .optional(),
 });

@@ -148,11 +148,11 @@ export class PredictionLogThread {
     return written;
   }
 
-  /** After the current turn of the event loop: the predictions of one turn share a commit. */
+  /** Once the code that appended is done: what it appended in one go shares a commit. */
   private sendSoon(): void {
     if (this.sendScheduled) return;
     this.sendScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.sendScheduled = false;
       if (this.unwritten.size === 0) this.sendBatch();
     });

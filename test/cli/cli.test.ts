@@ -217,8 +217,10 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
   });
 
   test('keys create --replace after the start: the lifecycle learns the new key when the CLI resumes with it; --print-signal prints a signal that works', async () => {
-    const made = await cli(['keys', 'create', '--as', 'ops-lead', '--replace', '--json']);
+    // Made where Temporal cannot be reached: the running lifecycle is not told of the new key.
+    const made = await cli(['keys', 'create', '--as', 'ops-lead', '--replace', '--json'], { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
     expectExit(made, 0);
+    assert.equal(made.json.lifecyclesTold, null);
     const fingerprint = String(made.json.fingerprint);
     assert.notEqual(fingerprint, people.key('ops-lead').fingerprint);
     assert.equal(made.json.revoked, people.key('ops-lead').fingerprint);

@@ -1,17 +1,17 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Signature } from '../../src/auth/signature';
 import type { UpdateSpecRequest } from '../../src/lifecycle/contract';
-import type { Signers } from './signing';
+import type { SignClock, Signers } from './signing';
 
 const DAY_MS = 86_400_000;
 
 /**
- * A signature lifetime of `ms` counted from the time-skipping server's clock: a lifecycle
- * judges expiry by its own (workflow) time, which `env.sleep` moves ahead of the wall clock
- * signatures are dated by. Pass it to `people.sign` just before sending.
+ * Signing by the time-skipping server's clock: a lifecycle judges a signature's issue and
+ * expiry times by its own (workflow) time, which `env.sleep` moves ahead of the wall clock.
+ * Pass it to `people.sign` just before sending.
  */
-export async function lifetimeOnServerClock(env: Pick<TestWorkflowEnvironment, 'currentTimeMs'>, ms = DAY_MS): Promise<number> {
-  return (await env.currentTimeMs()) - Date.now() + ms;
+export async function lifetimeOnServerClock(env: Pick<TestWorkflowEnvironment, 'currentTimeMs'>, ms = DAY_MS): Promise<SignClock> {
+  return { nowMs: await env.currentTimeMs(), lifetimeMs: ms };
 }
 
 /**
@@ -24,10 +24,10 @@ export function signedSpecUpdate(
   workflowId: string,
   args: { spec: unknown; by: string; reason: string },
   cosigner?: { by: string; reason: string },
-  lifetimeMs?: number,
+  when?: SignClock,
 ): UpdateSpecRequest {
-  const signed = people.sign(workflowId, 'updateSpec', args, lifetimeMs);
+  const signed = people.sign(workflowId, 'updateSpec', args, when);
   if (!cosigner) return signed;
-  const co = people.sign(workflowId, 'updateSpec', { spec: args.spec, ...cosigner }, lifetimeMs) as unknown as { by: string; reason: string; signature: Signature };
+  const co = people.sign(workflowId, 'updateSpec', { spec: args.spec, ...cosigner }, when) as unknown as { by: string; reason: string; signature: Signature };
   return { ...signed, cosign: { by: co.by, reason: co.reason, signature: co.signature } };
 }

@@ -8,9 +8,12 @@ import type { Signature } from '../../src/auth/signature';
  * config's keys folder, public keys in its registry. `sign` signs an action's payload the
  * way the CLI does, for updates and signals sent from tests.
  */
+export type SignClock = number | { nowMs: number; lifetimeMs?: number };
+
 export interface Signers {
   key(name: string): LocalKey;
-  sign<T extends Record<string, unknown>>(workflowId: string, action: string, args: T & { by: string }, lifetimeMs?: number): T & { signature: Signature };
+  /** `when`: a lifetime in ms from now, or the clock to sign by (a time-skipping server's) and a lifetime. */
+  sign<T extends Record<string, unknown>>(workflowId: string, action: string, args: T & { by: string }, when?: SignClock): T & { signature: Signature };
 }
 
 /**
@@ -35,6 +38,7 @@ export function signers(config: Pick<Config, 'home' | 'keysDir'>, names: readonl
   for (const n of names) key(n);
   return {
     key,
-    sign: (workflowId, action, args, lifetimeMs) => signAction(key(args.by), workflowId, action, args, lifetimeMs),
+    sign: (workflowId, action, args, when) =>
+      typeof when === 'object' ? signAction(key(args.by), workflowId, action, args, when.lifetimeMs, when.nowMs) : signAction(key(args.by), workflowId, action, args, when),
   };
 }

@@ -19,7 +19,7 @@ function fresh() {
 const WF = 'lifecycle/flight-delays';
 
 function ctx(registry: Registry, over: Partial<VerifyContext> = {}): VerifyContext {
-  return { workflowId: WF, nowMs: Date.now(), keyring: buildKeyring(registry.keyRecords()), pins: {}, isUsed: () => false, full: false, ...over };
+  return { workflowId: WF, nowMs: Date.now(), keyring: buildKeyring(registry.keyRecords()), pins: {}, chainStartedMs: 0, isUsed: () => false, full: () => false, ...over };
 }
 
 const verify = (c: VerifyContext, action: string, payload: Record<string, unknown>) =>
@@ -66,6 +66,15 @@ test('a revoked key signs nothing any more; a revocation needs a current key of 
   assert.equal(v.ok, false);
   assert.match(!v.ok ? v.reason : '', /not a current key of ops-lead/);
   assert.equal(verify(ctx(registry), 'pause', signAction(b, WF, 'pause', { by: 'ops-lead', reason: 'x' })).ok, true);
+  // The last key of a name is never revoked: nothing could endorse a successor after it.
+  assert.throws(() => revokeKey(dir, registry, 'ops-lead', b.fingerprint), /only current key/);
+  // A copy of a's old `add` record, written again, does not bring a back.
+  const oldAdd = registry.keyRecords(['ops-lead']).find((r) => r.op === 'add' && r.fingerprint === a.fingerprint)!;
+  registry.appendKeyRecord({ ...oldAdd, seq: undefined } as never);
+  assert.equal(verify(ctx(registry), 'pause', signAction(a, WF, 'pause', { by: 'ops-lead', reason: 'again' })).ok, false);
+  // A malformed record in the registry is ignored, never a crash.
+  registry.appendKeyRecord({ name: 'ops-lead', op: 'add', publicKey: 'not hex', fingerprint: 'nope', at: 'x', endorsedBy: null, endorsement: null });
+  assert.match(buildKeyring(registry.keyRecords()).ignored.join('\n'), /malformed/);
 });
 
 test('a signature covers the lifecycle, the action, every argument, a nonce and an expiry', () => {
@@ -87,6 +96,10 @@ test('a signature covers the lifecycle, the action, every argument, a nonce and 
   assert.match(refused(approve, 'approve', { workflowId: 'lifecycle/other-model' }), /bad signature: .* for lifecycle\/other-model/, 'another lifecycle');
   assert.match(refused(approve, 'approve', { nowMs: Date.now() + 25 * 3_600_000 }), /expired/);
   assert.match(refused(approve, 'approve', { isUsed: (n) => n === approve.signature.nonce }), /replayed/);
+  // Made before this lifecycle began (beyond clock skew): a payload for an earlier lifecycle of the model.
+  assert.match(refused(approve, 'approve', { chainStartedMs: Date.now() + 10 * 60_000 }), /before this lifecycle began/);
+  assert.equal(verify(ctx(registry, { chainStartedMs: Date.now() + 60_000 }), 'approve', approve).ok, true, 'a signer clock a minute behind is fine');
+  assert.match(refused(approve, 'approve', { full: (name) => name === 'ml-lead' }), /too many unexpired signatures/);
   assert.match(refused(signAction(key, WF, 'approve', { version: 2, by: 'ml-lead', reason: 'x' }, 40 * 86_400_000)), /more than 31 days/);
   assert.match(refused({ version: 2, by: 'ml-lead', reason: 'good' }), /^unsigned/);
   assert.match(refused({ ...approve, by: 'ops-lead' }), /not a current key of ops-lead/, 'a claim of another name with my key');
