@@ -1,25 +1,26 @@
 /**
- * The model server's prediction log, written on its own thread. Inserting a row into
- * SQLite (four indexes) costs about as much as scoring it; on the request thread that
- * caps throughput and stalls the event loop at every flush. Here the request thread only
- * serializes each prediction and hands batches over; a worker thread owns the database
- * connection and does every write, label and read in the order they were asked for — so a
- * label sent right after its prediction always finds the row.
+ * The model server's prediction log. A prediction is answered only once it is on disk:
+ * `append` resolves when the batch holding it is committed, so a `kill -9` of the server
+ * loses no prediction it answered.
  *
- * A prediction is answered only once it is on disk: `append` resolves when the batch holding
- * it is committed (group commit — while one batch is being written the next one gathers, so
- * a busy server writes few, large transactions and an idle one writes at once). A
- * `kill -9` of the server loses no prediction it answered. `close()` resolves once
- * everything appended is on disk. A batch is kept on this side until the worker says it is written: if a write
- * fails (e.g. the database is locked) the worker retries it, and if the worker thread
- * itself dies, a new one is started and every unwritten batch is sent again (request ids
- * are unique, so a batch written just before the crash is not logged twice).
+ * The rows appended while one piece of code runs (a turn's predictions) are committed
+ * together right after it, on this thread, in one short transaction: a hand-over to a
+ * thread and back cost about three times the commit itself. A commit that cannot go
+ * through at once (the database is busy) goes to a writer thread instead, which retries;
+ * the rows after it follow it there, in order. The writer thread also applies labels and
+ * answers reads, behind every row asked before them — so a label sent right after its
+ * prediction always finds the row.
+ *
+ * A batch sent to the writer is kept on this side until it says the batch is written; if
+ * the writer thread dies, a new one is started and every unwritten batch is sent again
+ * (request ids are unique, so a batch written just before the crash is not logged twice).
+ * `close()` resolves once everything appended is on disk.
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { LabelInput, LabelResult, PredictionLogOptions, PredictionRow } from './predictionLog';
+import { PredictionLog, type LabelInput, type LabelResult, type PredictionLogOptions, type PredictionRow } from './predictionLog';
 import type { LogCall, LogReply, LogRequest, LogWorkerData } from './predictionLogWorker';
-import { BatchEncoder, type EncodedBatch } from './predictionEncoding';
+import { BatchEncoder, decodePredictions, type EncodedBatch } from './predictionEncoding';
 
 const WORKER_ENTRY = path.join(__dirname, 'predictionLogWorker.cjs');
 /** Writer threads that may die in a row, without answering anything, before the log gives up. */
@@ -88,6 +89,8 @@ export class PredictionLogThread {
   private readonly maxPending: number;
   private readonly onError: (err: unknown) => void;
   private readonly workerData: LogWorkerData;
+  /** This thread's own connection, for the commits that answer predictions. */
+  private direct: PredictionLog | undefined;
   private crashesInARow = 0;
   private broken: Error | undefined;
   private started = 0;
@@ -106,6 +109,8 @@ export class PredictionLogThread {
     log.spawn();
     try {
       await log.call({ op: 'sync' });
+      // Never waits for a lock: a busy database sends the batch to the writer thread instead.
+      log.direct = new PredictionLog(file, { busyTimeoutMs: 0 });
     } catch (err) {
       log.closing = true;
       log.terminating = true;
@@ -158,6 +163,21 @@ export class PredictionLogThread {
     });
   }
 
+  /** Commits the gathered rows on this thread; false (nothing changed) when that cannot be done at once. */
+  private commitHere(): boolean {
+    if (!this.direct || this.unwritten.size > 0 || this.encoder.rows === 0) return false;
+    const batch = this.encoder.take();
+    try {
+      this.direct.writeSerialized(decodePredictions(batch));
+    } catch (err) {
+      this.onError(err);
+      this.toWriter(batch);
+      return true;
+    }
+    for (const w of this.gathering.splice(0)) w.resolve();
+    return true;
+  }
+
   /** Resolves once everything appended so far is on disk. */
   async flush(): Promise<void> {
     this.sendBatch();
@@ -185,6 +205,8 @@ export class PredictionLogThread {
         // A writer thread that dies meanwhile is replaced (see `lost`) and asked again.
         for (;;) {
           try {
+            this.direct?.close();
+            this.direct = undefined;
             await this.call({ op: 'close' });
             return;
           } catch (err) {
@@ -249,7 +271,13 @@ export class PredictionLogThread {
       this.timer = undefined;
     }
     if (this.encoder.rows === 0) return;
-    const batch = { ...this.encoder.take(), waiters: this.gathering };
+    if (this.commitHere()) return;
+    this.toWriter(this.encoder.take());
+  }
+
+  /** The batch (and whoever waits for it) to the writer thread, which retries until it is written. */
+  private toWriter(encoded: EncodedBatch): void {
+    const batch = { ...encoded, waiters: this.gathering };
     this.gathering = [];
     const id = this.nextId++;
     this.unwritten.set(id, batch);
