@@ -100,13 +100,13 @@ function send(handle: Handle, name: LifecycleAction, payload: Record<string, unk
 }
 
 /** A lifecycle's refusal because it does not know the signing key yet (registered after it loaded keys). */
-export const UNKNOWN_KEY = /is not a current key of \S+ known to this lifecycle/;
+const UNKNOWN_KEY = /is not a current key of \S+ known to this lifecycle/;
 
 /**
  * Asks the lifecycle to reload keys from the registry and waits until it has (or 20 s
  * pass): for a key created after the lifecycle last loaded keys.
  */
-export async function refreshKeys(ctx: Ctx, handle: Handle, webUi: string): Promise<void> {
+async function refreshKeys(ctx: Ctx, handle: Handle, webUi: string): Promise<void> {
   const before = (await queryStatus(ctx, handle, webUi)).auth?.loads ?? 0;
   await handle.signal(refreshKeysSignal);
   const deadline = Date.now() + 20_000;
@@ -116,12 +116,31 @@ export async function refreshKeys(ctx: Ctx, handle: Handle, webUi: string): Prom
   }
 }
 
+/** The local key of `by`, which signing cannot do without. */
+export function requireKeyOf(ctx: Ctx, by: string): LocalKey {
+  const key = localKeyOf(ctx, by);
+  if (!key) throw new CliError('bad_input', `no key of ${by} in ${ctx.config.keysDir} to sign with: create one with npx perennial keys create --as ${by}`);
+  return key;
+}
+
+/**
+ * `attempt` (an update signed afresh each time), once more after the lifecycle reloaded its
+ * keys if it refused the first for a key it does not know yet (made after it last loaded).
+ */
+export async function withKeyRefresh<T>(ctx: Ctx, handle: Handle, webUi: string, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    if (!(err instanceof WorkflowUpdateFailedError && UNKNOWN_KEY.test(rootMessage(err.cause ?? err)))) throw err;
+    await refreshKeys(ctx, handle, webUi);
+    return attempt();
+  }
+}
+
 /** `--print-signal`: the signed payload, one line of JSON on stdout, nothing sent. */
 export function printSignal(ctx: Ctx, a: ActionRequest): CommandResult {
   checkActor(a.by);
-  const key = localKeyOf(ctx, a.by);
-  if (!key) throw new CliError('bad_input', `no key of ${a.by} in ${ctx.config.keysDir} to sign with: create one with npx perennial keys create --as ${a.by}`);
-  const { payload } = signedPayload(a, key);
+  const { payload } = signedPayload(a, requireKeyOf(ctx, a.by));
   return { exitCode: 0, json: payload, text: JSON.stringify(payload) };
 }
 
@@ -150,14 +169,7 @@ export async function actionCommand(ctx: Ctx, a: ActionRequest): Promise<Command
       return workerBound(send(handle, name, payload), ctx, `the ${a.action} update`, webUi);
     };
     try {
-      try {
-        ack = await attempt();
-      } catch (err) {
-        // A key made after the lifecycle last loaded keys: it reloads them, and the action is signed afresh.
-        if (!(key && err instanceof WorkflowUpdateFailedError && UNKNOWN_KEY.test(rootMessage(err.cause ?? err)))) throw err;
-        await refreshKeys(ctx, handle, webUi);
-        ack = await attempt();
-      }
+      ack = key ? await withKeyRefresh(ctx, handle, webUi, attempt) : await attempt();
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         const reason = rootMessage(err.cause ?? err);

@@ -1,5 +1,5 @@
 import { workflowUrl } from '../config';
-import { lifecycleWorkflowId, type LifecycleStatus, type Metrics } from '../lifecycle/contract';
+import { lifecycleWorkflowId, printable, type LifecycleStatus, type Metrics } from '../lifecycle/contract';
 import { cliIdentity, actorOrDefault, connect, describeLifecycle, noLifecycle, queryStatus, rootMessage, type Ctx } from './context';
 import { CliError, EXIT, f4, relative, type CommandResult } from './output';
 
@@ -99,10 +99,4 @@ export function monitoringLines(s: LifecycleStatus, o: { relativeTimes?: boolean
   if (s.retrain.blockedBy) out.push(`  retrain held back: ${s.retrain.blockedBy}`);
   if (s.retrain.recent.length) out.push(`  recent retrains: ${s.retrain.recent.join(', ')}`);
   return out;
-}
-
-/** `text` with control characters escaped and cut to `max` characters. */
-function printable(text: string, max: number): string {
-  const cut = text.length > max ? `${text.slice(0, max - 1)}…` : text;
-  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

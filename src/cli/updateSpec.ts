@@ -7,7 +7,7 @@ import { Signature } from '../auth/signature';
 import { signAction } from '../auth/keyStore';
 import { canonicalJson } from '../util/canonicalJson';
 import { checkActor, cliIdentity, connect, loadSpec, rootMessage, runningLifecycle, workerBound, type Ctx } from './context';
-import { localKeyOf, refreshKeys, UNKNOWN_KEY } from './actions';
+import { requireKeyOf, withKeyRefresh } from './actions';
 import { CliError, ok, type CommandResult } from './output';
 
 export interface UpdateSpecRequestArgs {
@@ -35,8 +35,7 @@ export async function updateSpecCommand(ctx: Ctx, r: UpdateSpecRequestArgs): Pro
   if (r.reason.trim() === '') throw new CliError('bad_input', '--reason must not be empty');
   const loaded = loadSpec(r.specFile, ctx.config.home);
   if (loaded.spec.name !== r.model) throw new CliError('bad_input', `${r.specFile} describes ${loaded.spec.name}, not ${r.model}`);
-  const key = localKeyOf(ctx, r.by);
-  if (!key) throw new CliError('bad_input', `no key of ${r.by} in ${ctx.config.keysDir} to sign with: create one with npx perennial keys create --as ${r.by}`);
+  const key = requireKeyOf(ctx, r.by);
   const workflowId = lifecycleWorkflowId(r.model);
   const args = { spec: loaded.spec, by: r.by, reason: r.reason };
   if (r.printCosign) {
@@ -54,14 +53,7 @@ export async function updateSpecCommand(ctx: Ctx, r: UpdateSpecRequestArgs): Pro
     };
     const base = { model: r.model, action: 'update-spec', by: r.by, identity, workflowId, runId: description.runId, webUi };
     try {
-      let ack;
-      try {
-        ack = await attempt();
-      } catch (err) {
-        if (!(err instanceof WorkflowUpdateFailedError && UNKNOWN_KEY.test(rootMessage(err.cause ?? err)))) throw err;
-        await refreshKeys(ctx, handle, webUi);
-        ack = await attempt();
-      }
+      const ack = await withKeyRefresh(ctx, handle, webUi, attempt);
       return ok({ ...base, accepted: true, message: ack.message }, [`${ack.message} (${r.by}${cosign ? `, co-signed by ${cosign.by}` : ''})`, `Web UI: ${webUi}`].join('\n'));
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw new CliError('refused', rootMessage(err.cause ?? err), base, [`Web UI: ${webUi}`]);

@@ -181,7 +181,12 @@ export function refusedBy(by: unknown): string | undefined {
 
 /** A refusal's reason, cut to REFUSED_REASON_LIMIT with control characters escaped (it may quote what a sender wrote). */
 export function boundedReason(reason: string): string {
-  const cut = reason.length > REFUSED_REASON_LIMIT ? `${reason.slice(0, REFUSED_REASON_LIMIT - 1)}…` : reason;
+  return printable(reason, REFUSED_REASON_LIMIT);
+}
+
+/** `text` cut to `max` characters, control characters escaped: safe to keep and to print on a terminal. */
+export function printable(text: string, max: number): string {
+  const cut = text.length > max ? `${text.slice(0, max - 1)}…` : text;
   return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -1,22 +1,17 @@
 /**
- * Trains the shipped flight-delays spec (its month of data, few rounds) with the library's
- * steps in a fresh state folder and prints the artifact's sha256: one process, one training,
- * for the test that two processes give the same bytes.
+ * Trains the shipped flight-delays spec (its month of data, few rounds) in a fresh state
+ * folder with the library's steps and prints what the version depends on: one process, one
+ * training, for the test that two processes give the same bytes.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ArtifactStore } from '../../src/artifacts/store';
 import { findSpec } from '../../src/spec/load';
-import { ingest, trainModel, validateData } from '../../src/training/steps';
+import { trainVersions } from '../../src/training/trainVersions';
 
 (async () => {
   const home = mkdtempSync(path.join(tmpdir(), 'perennial-train-once-'));
   const loaded = findSpec('flight-delays', home);
-  loaded.spec.trainer.params = { ...loaded.spec.trainer.params, rounds: 25 };
-  const store = ArtifactStore.forHome(home);
-  const snapshot = await ingest(loaded.spec, store);
-  const prepared = await validateData(loaded.spec, snapshot.uri, store);
-  const trained = await trainModel(loaded.spec, snapshot.uri, prepared.pipelineUri, store, { checkpointKey: 'once', profileUri: prepared.profileUri });
-  process.stdout.write(`${JSON.stringify({ dataset: snapshot.sha256, pipeline: prepared.pipelineUri.split('/').pop(), artifactSha256: trained.artifactSha256 })}\n`);
+  const [{ version }] = await trainVersions(home, loaded, [{ rounds: 25, maxDepth: loaded.spec.trainer.params.maxDepth }]);
+  process.stdout.write(`${JSON.stringify({ dataset: version.lineage.datasetSha256, pipeline: path.basename(version.lineage.pipelineUri), artifactSha256: version.artifactSha256 })}\n`);
 })();
