@@ -1,0 +1,14 @@
+import type { ModelSpec } from '../../src/spec/modelSpec';
+
+export interface LifecycleInput {
+  spec: ModelSpec;
+  specHash: string;
+  /** Who started the lifecycle: the first training runs on their behalf. */
+  startedBy: string;
+  /** Whether the namespace has perennial's search attributes (default true). */
+  searchAttributes?: boolean;
+  /** The state the previous run handed over when it continued as new (validated: CarriedState). */
+  carried?: unknown;
+  /** Continue as new after this many cycles (checks and stages) even when Temporal does not suggest it yet. */
+  continueAsNewAfter?: number;
+}
