@@ -6,7 +6,8 @@
  * pipeline's steps called directly without Temporal; history events per monitor cycle; the
  * drift report at 1M × 1M × 20 and at a monitor's size, against scipy on the same inputs
  * (scripts/bench/driftBench.ts). Medians; the machine is noisy. Sections:
- * `npm run bench -- lifecycle`, `npm run bench -- monitor`, `npm run bench -- drift`.
+ * `npm run bench -- lifecycle`, `npm run bench -- monitor`, `npm run bench -- drift`,
+ * `npm run bench -- kills` (how long a retry waits after a worker is killed in each step).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -43,6 +44,7 @@ import { approveUpdate, DEFAULT_CONTINUE_AS_NEW_AFTER, retrainNowUpdate, statusQ
 import { benchServing, type LoadResult } from './bench/servingBench';
 import { homeWithChampion } from './bench/demoChampion';
 import { benchDrift } from './bench/driftBench';
+import { benchWorkerKills } from './bench/workerKills';
 import { runTraffic } from '../src/traffic';
 import { createLogger } from '../src/logging';
 
@@ -396,6 +398,7 @@ async function main(): Promise<void> {
   if (only === 'lifecycle') return printLifecycle();
   if (only === 'drift') return benchDrift(OUT, Math.max(REPEATS, 5));
   if (only === 'monitor') return printMonitor();
+  if (only === 'kills') return printWorkerKills();
   const store = ArtifactStore.forHome(path.join(OUT, 'home'));
   const python = lightgbmPython();
   const sizes: [string, LoadedSpec, number][] = [
@@ -430,6 +433,23 @@ async function main(): Promise<void> {
   await printLifecycle();
   await printMonitor();
   await benchDrift(OUT, Math.max(REPEATS, 5));
+  await printWorkerKills();
+}
+
+async function printWorkerKills(): Promise<void> {
+  console.log('\n# a worker killed (SIGKILL) inside each step: kill → the retried attempt starts on another worker (1M training rows, two workers polling)');
+  const loaded = flightsSpec('flights-bench-kills', ['2001-01-01', '2001-03-01'], ['2001-03-01', '2001-03-11']);
+  loaded.spec.approval = BENCH_APPROVAL;
+  loaded.spec.evaluation.gates = { min: {}, max: {}, beatBaseRate: [], maxRegression: {} };
+  loaded.spec.retrain = undefined;
+  const home = path.join(tmpdir(), `perennial-bench-kills-${process.pid}`);
+  try {
+    for (const k of await benchWorkerKills(home, loaded, benchSigner)) {
+      console.log(`  ${k.activity.padEnd(16)} ${k.secondsToRetry === null ? 'finished before the kill landed' : `retried after ${fmt(k.secondsToRetry, 1)} s (attempt ${k.attempt})`}`);
+    }
+  } finally {
+    removeHome(home);
+  }
 }
 
 async function printMonitor(): Promise<void> {

@@ -25,8 +25,8 @@ export interface TrainingResult {
 
 const quickStep: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
-  // The steps heartbeat while they run: a killed worker's step is retried within a minute.
-  heartbeatTimeout: '1 minute',
+  // The steps heartbeat every 5 s while they run: a killed worker's step is retried within half a minute.
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 };
 

@@ -39,7 +39,7 @@ async function checkNow(s: LifecycleState): Promise<void> {
   const interval = durationMs(monitoring.interval);
   const { checkChampion } = proxyActivities<Activities>({
     startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['MonitorError'] },
     summary: `monitor check ${monitor.checks + 1} of v${version}`,
   });

@@ -16,7 +16,8 @@ export async function deployTargetVersion(s: LifecycleState): Promise<void> {
   const timeoutMs = durationMs(s.spec.rollout.deployTimeout);
   const { deploy } = proxyActivities<Activities>({
     startToCloseTimeout: timeoutMs + 60_000,
-    heartbeatTimeout: '30 seconds',
+    // It beats every second: a killed worker's deploy is retried within ten.
+    heartbeatTimeout: '10 seconds',
     retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['DeployFailed'] },
     summary: `move champion to v${target.version} and wait until it is served`,
   });
@@ -35,7 +36,7 @@ export async function deployTargetVersion(s: LifecycleState): Promise<void> {
     // Lifecycles that failed a deploy before this change did not restore: patched().
     if (patched('restore-champion-after-failed-deploy')) {
       const { restoreChampion } = proxyActivities<Activities>({
-        startToCloseTimeout: '1 minute',
+        startToCloseTimeout: '30 seconds',
         retry: { maximumInterval: '1 minute' },
         summary: `move champion back to ${previous === null ? 'none' : `v${previous}`} if it still names v${target.version}`,
       });

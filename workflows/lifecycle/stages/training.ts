@@ -19,7 +19,7 @@ export async function train(s: LifecycleState, requestedBy: string): Promise<voi
   // The first training uses the spec's windows; a retrain the newest labeled event time.
   const windows = s.approvedVersions.length > 0 || s.champion ? retrainWindows(spec, s.monitor.labeledUntil) : null;
   const trainingSpec = windows ? retrainSpec(spec, windows) : spec;
-  const steps = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } });
+  const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10 } });
   const n = await steps.nextTrainingRun({ model });
   let result: TrainingResult;
   try {
@@ -40,7 +40,7 @@ export async function train(s: LifecycleState, requestedBy: string): Promise<voi
   if (s.champion) {
     const judge = proxyActivities<Activities>({
       startToCloseTimeout: '30 minutes',
-      heartbeatTimeout: '1 minute',
+      heartbeatTimeout: '30 seconds',
       retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'VersionNotFound'] },
       summary: `score champion v${s.champion.version} on v${result.version}'s holdout`,
     });
