@@ -7,6 +7,7 @@
  * drift report at 1M × 1M × 20 and at a monitor's size, against scipy on the same inputs
  * (scripts/bench/driftBench.ts). Medians; the machine is noisy. Sections:
  * `npm run bench -- lifecycle`, `npm run bench -- monitor`, `npm run bench -- drift`,
+ * `npm run bench -- serving` (the model server with the shipped spec's model alone),
  * `npm run bench -- kills` (how long a retry waits after a worker is killed in each step).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -399,6 +400,7 @@ async function main(): Promise<void> {
   if (only === 'drift') return benchDrift(OUT, Math.max(REPEATS, 5));
   if (only === 'monitor') return printMonitor();
   if (only === 'kills') return printWorkerKills();
+  if (only === 'serving') return printShippedModelServing();
   const store = ArtifactStore.forHome(path.join(OUT, 'home'));
   const python = lightgbmPython();
   const sizes: [string, LoadedSpec, number][] = [
@@ -480,7 +482,11 @@ async function printLifecycle(): Promise<void> {
   const { promotions, serving } = await benchLifecycle(loaded);
   console.log(`  approval → served: median ${fmt(median(promotions), 2)} s over ${promotions.length} promotions (${promotions.map((t) => fmt(t, 2)).join(', ')} s)`);
   printServing(`the lifecycle bench's small champion (${loaded.spec.trainer.params.rounds} trees, depth ${loaded.spec.trainer.params.maxDepth})`, serving);
-  // The model npm start serves: the shipped spec's own trainer parameters.
+  await printShippedModelServing();
+}
+
+/** The model npm start serves: the shipped spec's own trainer parameters. */
+async function printShippedModelServing(): Promise<void> {
   const demo = flightsSpec('flights-bench-serving', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-05']);
   const home = path.join(tmpdir(), `perennial-bench-serving-${process.pid}`);
   try {
