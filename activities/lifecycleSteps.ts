@@ -25,6 +25,9 @@ export const evaluateVersionActivity = (d: ActivityDeps) =>
     return heartbeating(() => asActivity(async () => (await evaluateModel(input.spec, input.snapshotUri, v.artifactUri)).model));
   };
 
+/** How long a decision's record waits for its sender's client identity before it goes without. */
+const IDENTITY_LOOKUP_MS = 10_000;
+
 /**
  * Appends a decision to the promotion ledger, with the Temporal client identity that
  * sent the action when it came from a person. Idempotent through the dedupe key.
@@ -38,7 +41,9 @@ export const recordDecisionActivity = (d: ActivityDeps) =>
       // Best effort: a decision is never held up because its sender's identity cannot be read.
       try {
         // An empty identity (e.g. the Web UI without login) is none: recorded as unknown.
-        if (execution) identity = (await identityOfAction(await d.client(), execution.workflowId, execution.runId, input.source)) || undefined;
+        // Bounded: a history swollen by megabytes of refused signals once held every decision up.
+        const client = await d.client();
+        if (execution) identity = (await client.withDeadline(Date.now() + IDENTITY_LOOKUP_MS, () => identityOfAction(client, execution.workflowId, execution.runId, input.source!))) || undefined;
       } catch (err) {
         ctx.log.warn('could not read the client identity of an action', { error: (err as Error).message });
       }

@@ -5,7 +5,7 @@ import type { Signer } from '../../src/auth/signature';
 import type { LifecycleState } from './state';
 
 const ledgerStep = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', maximumAttempts: 20 },
   summary: 'record the decision in the promotion ledger',
 });
