@@ -180,6 +180,12 @@ export function workerBound<T>(p: Promise<T>, ctx: Ctx, what: string, webUi?: st
 }
 
 /** Number of registered versions in the local registry (0 when there is no registry yet; never creates one). */
+/** The registry in `home`, or undefined when there is none yet (nothing registered): never creates one. */
+export function openRegistry(home: string): Registry | undefined {
+  const file = path.join(home, 'registry.sqlite');
+  return existsSync(file) ? new Registry(file) : undefined;
+}
+
 export function registeredVersions(home: string, models: string[]): Map<string, number> {
   const counts = new Map<string, number>();
   const file = path.join(home, 'registry.sqlite');

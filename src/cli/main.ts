@@ -6,6 +6,9 @@ import { listCommand } from './list';
 import { CliError, errorJson, errorText, exitCodeOf, EXIT, type CommandResult } from './output';
 import { startLifecycleCommand } from './startLifecycle';
 import { statusCommand } from './status';
+import { versionsCommand } from './versions';
+import { explainCommand } from './explain';
+import { checksCommand } from './checks';
 import { trafficCommand } from './traffic';
 import { USAGE } from './usage';
 import { keysCommand } from './keys';
@@ -45,6 +48,9 @@ const COMMANDS: Record<string, { args: string; flags: Flag[]; required: Flag[] }
   list: { args: '', flags: ['json'], required: [] },
   'start-lifecycle': { args: '<model|spec file>', flags: ['by', 'json'], required: [] },
   status: { args: '<model>', flags: ['json'], required: [] },
+  versions: { args: '<model>', flags: ['json'], required: [] },
+  explain: { args: '<model> <request_id>', flags: ['json'], required: [] },
+  checks: { args: '<model>', flags: ['json'], required: [] },
   approve: { args: '<model>', flags: ['version', 'by', 'reason', 'json', 'no-wait', ...SIGNING], required: ['version', 'by', 'reason'] },
   reject: { args: '<model>', flags: ['version', 'by', 'reason', 'json', ...SIGNING], required: ['version', 'by', 'reason'] },
   rollback: { args: '<model>', flags: ['to', 'by', 'reason', 'json', 'no-wait', ...SIGNING], required: ['to', 'by', 'reason'] },
@@ -159,6 +165,12 @@ async function run(argv: string[], json: boolean): Promise<CommandResult> {
       return startLifecycleCommand(ctx, target, actorOrDefault(values.by));
     case 'status':
       return statusCommand(ctx, modelName(target));
+    case 'versions':
+      return versionsCommand(ctx, modelName(target));
+    case 'explain':
+      return explainCommand(ctx, modelName(target), rest[1]);
+    case 'checks':
+      return checksCommand(ctx, modelName(target));
     case 'traffic':
       return trafficCommand(ctx, target, values);
     case 'validate':

@@ -94,6 +94,10 @@ export function monitoringLines(s: LifecycleStatus, o: { relativeTimes?: boolean
     const drift = c.enoughData ? `drift score ${c.score.toFixed(4)} on ${c.rows} rows${c.breached ? `, BREACHED: ${c.breachedFeatures.join(', ')}` : ', quiet'}` : `not enough data (${c.rows} rows)`;
     const perf = c.performance.auc !== null ? `; live AUC ${f4(c.performance.auc)}, log-loss ${f4(c.performance.logLoss!)} on ${c.performance.labeled} labels${c.performance.belowFloor ? ' — BELOW THE FLOOR' : ''}` : `; ${c.performance.labeled} labeled rows (performance not judged yet)`;
     out.push(`  last check ${c.at} of v${c.version}: ${drift}${perf}`);
+    const scored = m.lastScored;
+    if (!c.enoughData && scored) out.push(`  last scored check ${scored.at} of v${scored.version}: drift score ${scored.score.toFixed(4)} on ${scored.rows} rows${scored.breached ? `, BREACHED: ${scored.breachedFeatures.join(', ')}` : ', quiet'}`);
+    const breach = m.lastBreach;
+    if (breach && breach.at !== scored?.at) out.push(`  last breach ${breach.at} of v${breach.version}: drift score ${breach.score.toFixed(4)}, ${breach.breachedFeatures.join(', ')}`);
     out.push(`  consecutive breaches ${m.consecutiveBreaches}; labeled traffic reached event time ${m.labeledUntil ?? '-'}; report ${c.reportUri}`);
   }
   if (s.retrain.blockedBy) out.push(`  retrain held back: ${s.retrain.blockedBy}`);

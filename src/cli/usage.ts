@@ -9,6 +9,12 @@ commands:
                                           already running); --by defaults to your user name
   status <model>                          stage, champion, candidate with metrics, gate and deadline, what it
                                           waits for, the approve command, recent history and refusals
+  versions <model>                        every registered version: metrics, data snapshot, spec, code, trainer,
+                                          who trained it, gates, who approved it, deploys and replacements
+  explain <model> <request_id>            one logged prediction: its inputs and features, the version that made
+                                          it, and that version's lineage and approvals
+  checks <model>                          the stored monitor checks (text: the last 50): drift score, breach,
+                                          live AUC, performance
   approve <model> --version N --by ID --reason TEXT [--no-wait]
                                           approve the pending candidate vN; then wait until it is served or its
                                           deployment fails (up to the spec's rollout.deployTimeout + 60s)

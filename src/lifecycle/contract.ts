@@ -102,6 +102,10 @@ export const MonitorState = z.object({
   checks: z.number(),
   consecutiveBreaches: z.number(),
   lastCheck: CheckSummary.nullable(),
+  /** The latest check with a drift score (enough data): a check with too little data after it does not erase it. Absent in runs before it was kept. */
+  lastScored: CheckSummary.nullable().optional(),
+  /** The latest breached check. Absent in runs before it was kept. */
+  lastBreach: CheckSummary.nullable().optional(),
   /** Latest event time labeled traffic reached: where a retrain's window ends. */
   labeledUntil: z.string().nullable(),
 });

@@ -4,7 +4,9 @@ import { performance } from 'node:perf_hooks';
 import { uuidv7 } from '../util/uuidv7';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../logging';
-import type { Lineage } from '../registry/registry';
+import { Registry, type Lineage } from '../registry/registry';
+import { explainPrediction, versionOf } from '../lineage/lineage';
+import { REQUEST_ID_PATTERN } from '../util/uuidv7';
 import { Champions, type ChampionState } from './champions';
 import { PREDICTION_LOG_FILE, type LabelInput } from './predictionLog';
 import { PredictionLogThread } from './predictionLogThread';
@@ -264,6 +266,8 @@ function validateLabels(labels: unknown[]): { items: LabelInput[]; issues: Valid
  * - `POST /v1/models/{name}:predict` `{instances: [...]}` → `{predictions: [{score, label, request_id}], model_name, model_version}`
  * - `POST /v1/models/{name}:labels` `{labels: [{request_id, label}]}` → `{accepted, unknown, conflicts}`
  * - `GET /v1/models/{name}` → ModelStatus; `GET /v1/models` → `{models: ModelStatus[]}`
+ * - `GET /v1/models/{name}/versions/{v}` → the version's lineage and decisions (src/lineage/lineage.ts)
+ * - `GET /v1/models/{name}/predictions/{request_id}` → the logged prediction, its features, and its version's lineage
  * - `GET /healthz`, `GET /metrics` (Prometheus text)
  */
 export async function buildModelServer(o: ModelServerOptions): Promise<ModelServer> {
@@ -441,6 +445,24 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   });
 
   app.get('/v1/models', observedByHook, async () => ({ models: champions.all().map(status) }));
+
+  // Lineage, read from the registry the champions come from.
+  const registry = Registry.forHome(o.home);
+  app.get('/v1/models/:name/versions/:version', observedByHook, async (request, reply) => {
+    const { name, version } = request.params as { name: string; version: string };
+    const m = /^v?(\d{1,9})$/.exec(version);
+    if (!m) return reply.code(400).send({ error: `malformed version ${JSON.stringify(version.slice(0, 40))}: expected a number such as 3` });
+    const lineage = versionOf(registry, name, Number(m[1]));
+    if (!lineage) return reply.code(404).send({ error: `${JSON.stringify(name)} has no version ${m[1]}` });
+    return lineage;
+  });
+  app.get('/v1/models/:name/predictions/:requestId', observedByHook, async (request, reply) => {
+    const { name, requestId } = request.params as { name: string; requestId: string };
+    if (!REQUEST_ID_PATTERN.test(requestId)) return reply.code(400).send({ error: `malformed request id ${JSON.stringify(requestId.slice(0, 40))}: expected the request_id a prediction was answered with` });
+    const row = await predictionLog.find(requestId);
+    if (!row || row.model !== name) return reply.code(404).send({ error: `${JSON.stringify(name)} has no logged prediction ${requestId}` });
+    return explainPrediction(registry, row);
+  });
   app.route({ method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/v1/models', ...observedByHook, handler: methodNotAllowed('GET, HEAD') });
 
   app.route({
@@ -546,6 +568,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
         await scoring.close();
         await champions.stop();
         await predictionLog.close();
+        registry.close();
       }
     })());
 

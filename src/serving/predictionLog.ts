@@ -264,6 +264,13 @@ export class PredictionLog {
     return rows.map(toRow);
   }
 
+  /** The logged prediction with this request id (flushes first), or undefined. */
+  find(requestId: string): PredictionRow | undefined {
+    this.flush();
+    const row = this.db.prepare('SELECT * FROM predictions WHERE request_id = ?').get(requestId) as DbRow | undefined;
+    return row && toRow(row);
+  }
+
   /**
    * What monitoring reads: the newest `limit` rows of one model version logged after the
    * cursor `afterId`, and where the cursor goes next — past every row of the model seen

@@ -196,6 +196,12 @@ export class PredictionLogThread {
     return (await this.call({ op: 'read', q })) as PredictionRow[];
   }
 
+  /** `PredictionLog.find`, after every prediction appended before it is written. */
+  async find(requestId: string): Promise<PredictionRow | undefined> {
+    this.sendBatch();
+    return ((await this.call({ op: 'find', requestId })) as PredictionRow | null) ?? undefined;
+  }
+
   /** Writes everything appended, closes the database and ends the thread. Later appends throw. */
   close(): Promise<void> {
     return (this.closed ??= (async () => {

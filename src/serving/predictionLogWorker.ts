@@ -20,6 +20,7 @@ export type LogCall =
   | { op: 'sync' }
   | { op: 'labels'; model: string; labels: readonly LabelInput[]; at: string }
   | { op: 'read'; q: { model?: string; afterId?: number; limit?: number } }
+  | { op: 'find'; requestId: string }
   | { op: 'close' };
 
 export type LogRequest = ({ op: 'insert'; values: unknown[]; numbers: Float64Array } | LogCall) & { id: number };
@@ -95,6 +96,9 @@ function answer(call: LogCall & { id: number }, writeError: unknown): void {
         break;
       case 'read':
         value = log.read(call.q);
+        break;
+      case 'find':
+        value = log.find(call.requestId) ?? null;
         break;
       case 'close':
         log.close();

@@ -59,3 +59,6 @@ function format(b: Buffer, p: number): string {
   }
   return text.toString('latin1', 0, 36);
 }
+
+/** A request id as the model server hands them out (any UUID is taken: ids logged before v7 too). */
+export const REQUEST_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -10,6 +10,7 @@ import { signedSpecUpdate } from '../helpers/signedActions';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { Registry } from '../../src/registry/registry';
 import { resolveTemporalBinary } from '../../src/temporal/binaries';
+import { expectExit, runCli } from '../helpers/cli';
 import { approveUpdate, rejectUpdate, retrainNowUpdate, rollbackUpdate, retireUpdate, updateSpecUpdate, statusQuery, type lifecycle } from '../../workflows';
 import type { WorkflowHandle } from '@temporalio/client';
 import { parseSpec, type LoadedSpec } from '../../src/spec/load';
@@ -62,14 +63,20 @@ async function served(model = 'flight-delays'): Promise<number | null> {
   return body.champion?.version ?? null;
 }
 
-async function predictVersion(): Promise<number> {
+const INSTANCE = { date: '2001-01-04T08:30:00', distance: 500, origin: 'ORD', destination: 'ATL' };
+
+async function predict(): Promise<{ model_version: number; predictions: { request_id: string; score: number }[] }> {
   const res = await fetch(`${stack.config.server.url}/v1/models/flight-delays:predict`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ instances: [{ date: '2001-01-04T08:30:00', distance: 500, origin: 'ORD', destination: 'ATL', delay: 0 }].map(({ delay: _d, ...r }) => r) }),
+    body: JSON.stringify({ instances: [INSTANCE] }),
   });
   assert.equal(res.status, 200, await res.clone().text());
-  return ((await res.json()) as { model_version: number }).model_version;
+  return (await res.json()) as { model_version: number; predictions: { request_id: string; score: number }[] };
+}
+
+async function predictVersion(): Promise<number> {
+  return (await predict()).model_version;
 }
 
 /** `temporal workflow signal`, exactly as a user would type it. */
@@ -144,7 +151,8 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     await cliSignal('approve', people.sign(WF, 'approve', { version: 2, by: 'ops-lead', reason: 'signal from the CLI' }));
     s = await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 2, 'v2 to be served');
     assert.equal(await served(), 2);
-    assert.equal(await predictVersion(), 2);
+    const byV2 = await predict();
+    assert.equal(byV2.model_version, 2);
     const approvedBySignal = ledger().filter((e) => e.decision === 'approved' && e.version === 2);
     assert.equal(approvedBySignal.length, 1);
     assert.equal(approvedBySignal[0].identity, 'cli-user@ops-laptop');
@@ -156,6 +164,46 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     assert.equal(await served(), 1);
     assert.equal(await predictVersion(), 1);
     assertSignedBy(ledger().find((e) => e.decision === 'rollback-requested'), 'ops-lead');
+
+    // Lineage of a prediction made by the version just rolled back: the CLI and the model server say the same.
+    const requestId = byV2.predictions[0].request_id;
+    const env = { ...stack.env, PERENNIAL_KEYS_DIR: stack.config.keysDir };
+    const explained = await runCli(['explain', 'flight-delays', requestId, '--json'], env);
+    expectExit(explained, 0);
+    assert.equal(explained.json.request_id, requestId);
+    assert.equal(explained.json.model_version, 2);
+    assert.ok(Number.isInteger(explained.json.model_version));
+    assert.equal(explained.json.score, byV2.predictions[0].score);
+    assert.deepEqual(explained.json.inputs, INSTANCE);
+    assert.equal(typeof explained.json.features.distance, 'number', 'features by name');
+    const v2 = explained.json.version;
+    assert.equal(v2.version, 2);
+    assert.equal(v2.champion, false, 'v2 is no longer the champion');
+    assert.deepEqual(v2.approved_by, ['ops-lead']);
+    assert.equal(v2.trained_by, OPERATOR);
+    assert.equal(v2.trainer.type, 'gbdt');
+    assert.match(v2.data.sha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual(v2.decisions.map((d: { decision: string }) => d.decision), ['trained', 'gate-passed', 'approved', 'deployed', 'replaced']);
+    assert.match(v2.decisions.at(-1).reason, /v1 deployed in its place: rollback by ops-lead: v2 misbehaves/);
+    const text = await runCli(['explain', 'flight-delays', requestId], env);
+    expectExit(text, 0);
+    assert.match(text.stdout, /flight-delays v2/);
+    assert.match(text.stdout, /approved by ops-lead/);
+
+    const overHttp = await fetch(`${stack.config.server.url}/v1/models/flight-delays/predictions/${requestId}`);
+    assert.equal(overHttp.status, 200);
+    const { ok: _ok, ...explanation } = explained.json;
+    assert.deepEqual(await overHttp.json(), explanation);
+    const versionOverHttp = (await (await fetch(`${stack.config.server.url}/v1/models/flight-delays/versions/2`)).json()) as { version: number; approved_by: string[] };
+    assert.deepEqual(versionOverHttp, v2);
+    assert.equal((await fetch(`${stack.config.server.url}/v1/models/flight-delays/versions/99`)).status, 404);
+    assert.equal((await fetch(`${stack.config.server.url}/v1/models/flight-delays/predictions/not-an-id`)).status, 400);
+    assert.equal((await fetch(`${stack.config.server.url}/v1/models/flight-delays/predictions/0193f1a2-0000-7000-8000-000000000000`)).status, 404);
+
+    const versions = await runCli(['versions', 'flight-delays', '--json'], env);
+    expectExit(versions, 0);
+    const listed = versions.json.versions as { version: number; champion: boolean; approved_by: string[] }[];
+    assert.deepEqual(listed.map((v) => [v.version, v.champion, v.approved_by]), [[1, true, ['ml-lead']], [2, false, ['ops-lead']]]);
   });
 
   test('an update and a CLI signal approving the same candidate at once promote it exactly once', async () => {

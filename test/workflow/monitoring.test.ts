@@ -12,6 +12,7 @@ import { waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
 import { signers, type Signers } from '../helpers/signing';
 import { signedSpecUpdate } from '../helpers/signedActions';
+import { expectExit, runCli } from '../helpers/cli';
 
 /**
  * The continuous lifecycle on a real Temporal dev server, a real worker and a real model
@@ -110,6 +111,16 @@ describe('monitoring and retrain on drift', () => {
     } finally {
       registry.close();
     }
+
+    // Past checks, as `npx perennial checks` lists them: every stored check, the breaches among them.
+    const listed = await runCli(['checks', MODEL, '--json'], { ...stack.env, PERENNIAL_KEYS_DIR: stack.config.keysDir });
+    expectExit(listed, 0);
+    const checks = listed.json.checks as { version: number; breached: boolean; enoughData: boolean }[];
+    assert.ok(checks.length >= training.monitoring.checks, `${checks.length} stored checks, ${training.monitoring.checks} in status`);
+    assert.ok(checks.filter((c) => c.breached && c.version === 1).length >= 2, 'the two breaches that asked for the retrain');
+    const table = await runCli(['checks', MODEL], { ...stack.env, PERENNIAL_KEYS_DIR: stack.config.keysDir });
+    expectExit(table, 0);
+    assert.match(table.stdout, /BREACHED/);
 
     // Continue-as-new (after 12 cycles here) while v2 awaits approval: the candidate and its
     // absolute deadline, the history of promotions and the counters survive.

@@ -10,15 +10,16 @@ const metricsLine = (m: Metrics) => `AUC ${m.auc.toFixed(4)}, log-loss ${m.logLo
 /** What the Web UI shows of the lifecycle: its search attributes and Current Details. */
 export function publish(s: LifecycleState): void {
   const { model, stage, champion, candidate, monitor } = s;
+  const scored = s.shownCheck();
   if (s.useSearchAttributes) upsertSearchAttributes([
     { key: PerennialModel, value: model },
     { key: PerennialStage, value: stage },
     { key: PerennialChampion, value: champion?.version ?? null },
     { key: PerennialCandidate, value: candidate?.version ?? null },
-    ...(monitor.lastCheck
+    ...(scored
       ? [
-          { key: PerennialDriftScore, value: monitor.lastCheck.score },
-          { key: PerennialCheckedAt, value: new Date(monitor.lastCheck.at) },
+          { key: PerennialDriftScore, value: scored.score },
+          { key: PerennialCheckedAt, value: new Date(scored.at) },
         ]
       : []),
   ]);
@@ -30,10 +31,14 @@ export function publish(s: LifecycleState): void {
   ];
   const c = monitor.lastCheck;
   if (c) {
-    lines.push(
-      `last check ${c.at}: ${c.enoughData ? `drift score ${c.score.toFixed(3)}${c.breached ? ` — BREACHED on ${c.breachedFeatures.join(', ')}` : ''}` : `not enough data (${c.rows} rows)`}` +
-        `${c.performance.auc !== null ? `; live AUC ${c.performance.auc.toFixed(4)} on ${c.performance.labeled} labels` : ''}; consecutive breaches ${monitor.consecutiveBreaches}`,
-    );
+    const live = c.performance.auc !== null ? `; live AUC ${c.performance.auc.toFixed(4)} on ${c.performance.labeled} labels` : '';
+    // A check with too little data shows beside the last score, never instead of it.
+    const shown = c.enoughData || !scored ? c : scored;
+    const drift = shown.enoughData ? `drift score ${shown.score.toFixed(3)}${shown.breached ? ` — BREACHED on ${shown.breachedFeatures.join(', ')}` : ''}` : `not enough data (${shown.rows} rows)`;
+    lines.push(`${shown === c ? 'last check' : 'last scored check'} ${shown.at}: ${drift}${shown === c ? live : ''}; consecutive breaches ${monitor.consecutiveBreaches}`);
+    if (shown !== c) lines.push(`last check ${c.at}: not enough data (${c.rows} rows)${live}`);
+    const breach = monitor.lastBreach;
+    if (breach && breach !== shown) lines.push(`last breach ${breach.at} on ${breach.breachedFeatures.join(', ')} (score ${breach.score.toFixed(3)})`);
   }
   if (s.blockedBy) lines.push(`retrain held back: ${s.blockedBy}`);
   if (stage === 'AWAITING_APPROVAL' && candidate) lines.push('', `approve: \`${approveCommand(model, candidate.version)}\``);

@@ -65,6 +65,8 @@ async function checkNow(s: LifecycleState): Promise<void> {
   if (runBefore > 0 && r.enoughData && !r.drift.breached) s.note('drift-cleared', { version, reason: `after ${runBefore} breached checks; score ${r.drift.score.toFixed(4)}` });
   const check = checkSummary(r);
   monitor.lastCheck = check;
+  if (s.keepsLastScored && check.enoughData) monitor.lastScored = check;
+  if (s.keepsLastScored && check.breached) monitor.lastBreach = check;
   if (r.performance.belowFloor) s.note('performance-below-floor', { version, reason: r.performance.reasons.join('; ') });
   considerRetrain(s, check, r.performance.reasons);
   publish(s);

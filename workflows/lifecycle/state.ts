@@ -122,6 +122,8 @@ export class LifecycleState {
   readonly signedActions: boolean;
   /** A run that began under the older rules keeps refusing rollbacks while a candidate awaits, on replay too. */
   readonly rollbackWithdrawsCandidate: boolean;
+  /** Runs that began before it show the latest check of any kind as the drift score (a check with too little data erased a breach from view). */
+  readonly keepsLastScored: boolean;
 
   constructor(input: LifecycleInput) {
     const info = workflowInfo();
@@ -154,6 +156,12 @@ export class LifecycleState {
     this.chainStartedAt = carried?.chainStartedAt ?? info.runStartTime.toISOString();
     this.usedNonces = carried?.usedNonces ? [...carried.usedNonces] : [];
     this.rollbackWithdrawsCandidate = patched('rollback-withdraws-candidate');
+    this.keepsLastScored = patched('monitor-keeps-last-scored');
+    if (this.keepsLastScored) {
+      const last = this.monitor.lastCheck;
+      this.monitor.lastScored ??= last?.enoughData ? last : null;
+      this.monitor.lastBreach ??= last?.breached ? last : null;
+    }
   }
 
   // ---- reading ------------------------------------------------------------------------
@@ -191,7 +199,7 @@ export class LifecycleState {
       specHash: this.specHash,
       history: [...this.history],
       refused: [...this.refused],
-      monitoring: { ...this.monitor, state: this.monitoringState(), interval: this.spec.monitoring?.interval ?? null },
+      monitoring: { ...this.monitor, lastScored: this.monitor.lastScored ?? null, lastBreach: this.monitor.lastBreach ?? null, state: this.monitoringState(), interval: this.spec.monitoring?.interval ?? null },
       paused: this.paused,
       retrain: { recent: [...this.retrainStarts], blockedBy: this.blockedBy },
       run: this.run,
@@ -265,6 +273,11 @@ export class LifecycleState {
       // Each name has its own share: one actor signing a lot never locks the others out.
       full: (name) => live.length >= NONCE_LIMIT || live.filter((u) => u.name === name).length >= NONCE_LIMIT_PER_NAME,
     };
+  }
+
+  /** The check whose drift score the Web UI shows: the latest one with a score (runs before it: the latest of any kind). */
+  shownCheck(): MonitorState['lastCheck'] {
+    return this.keepsLastScored ? (this.monitor.lastScored ?? null) : this.monitor.lastCheck;
   }
 
   restingStage(): Stage {

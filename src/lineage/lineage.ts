@@ -1,0 +1,147 @@
+/**
+ * Lineage a person can ask for: every version with what it was made of and who decided
+ * about it, and any logged prediction traced back to the version that made it. The same
+ * objects answer `npx perennial versions|explain` and the model server's
+ * `GET /v1/models/{name}/versions/{v}` and `…/predictions/{request_id}`; field names follow
+ * the HTTP API (snake_case).
+ */
+import { readJsonArtifact } from '../artifacts/store';
+import type { FittedPipeline } from '../features/pipeline';
+import type { LedgerRow, ModelVersion, Registry } from '../registry/registry';
+import type { PredictionRow } from '../serving/predictionLog';
+
+export interface VersionDecision {
+  decision: string;
+  by: string;
+  /** The name a verified signature proved (null: unsigned, e.g. perennial's own decisions). */
+  signed_by: string | null;
+  key_fingerprint: string | null;
+  /** The Temporal client identity that sent it, when known. */
+  identity: string | null;
+  at: string;
+  reason: string;
+}
+
+export interface VersionLineage {
+  model: string;
+  version: number;
+  trained_at: string;
+  trained_by: string;
+  trainer: { type: string; params: Record<string, unknown> } | null;
+  metrics: Record<string, unknown>;
+  data: { snapshot_uri: string; sha256: string };
+  spec: { hash: string; spec: unknown };
+  code_version: string;
+  artifact: { uri: string; sha256: string };
+  profile_uri: string;
+  pipeline_uri: string;
+  training: { workflow_id: string; run_id: string };
+  /** Every ledger entry about this version, oldest first: trained, gates, approved or rejected, deployed, replaced (by a newer champion or a rollback), retired. */
+  decisions: VersionDecision[];
+  /** Who approved it: the verified names where the approval was signed. */
+  approved_by: string[];
+  /** Whether it is the `champion` alias now. */
+  champion: boolean;
+}
+
+export interface PredictionExplanation {
+  request_id: string;
+  model: string;
+  model_version: number;
+  made_at: string;
+  score: number;
+  /** The label served (score ≥ 0.5). */
+  predicted_label: 0 | 1;
+  /** The true label, once it was sent back (null: none yet). */
+  label: 0 | 1 | null;
+  labeled_at: string | null;
+  /** The instance as the client sent it. */
+  inputs: unknown;
+  /** The features computed from it, by name (null: missing). */
+  features: Record<string, number | null>;
+  /** The version that made the prediction, with its lineage and approvals. */
+  version: VersionLineage;
+}
+
+const APPROVALS = new Set(['approved']);
+
+/** A model's versions, oldest first, each with its lineage and the ledger's decisions about it. */
+export function versionsOf(registry: Registry, model: string): VersionLineage[] {
+  const ledger = registry.ledger(model);
+  const champion = registry.alias(model, 'champion')?.version ?? null;
+  return registry.versions(model).map((v) => lineageOf(v, ledger, champion));
+}
+
+/** One version's lineage, or undefined when the registry has no such version. */
+export function versionOf(registry: Registry, model: string, version: number): VersionLineage | undefined {
+  const v = registry.get(model, version);
+  if (!v) return undefined;
+  return lineageOf(v, registry.ledger(model), registry.alias(model, 'champion')?.version ?? null);
+}
+
+/** A logged prediction with its inputs, features by name, and the lineage of the version that made it. */
+export function explainPrediction(registry: Registry, row: PredictionRow): PredictionExplanation {
+  const version = versionOf(registry, row.model, row.modelVersion);
+  if (!version) throw new Error(`the prediction ${row.requestId} was made by ${row.model} v${row.modelVersion}, which the registry does not have`);
+  return {
+    request_id: row.requestId,
+    model: row.model,
+    model_version: row.modelVersion,
+    made_at: row.at,
+    score: row.score,
+    predicted_label: row.score >= 0.5 ? 1 : 0,
+    label: row.label,
+    labeled_at: row.labeledAt,
+    inputs: row.instance,
+    features: namedFeatures(version.pipeline_uri, row.features),
+    version,
+  };
+}
+
+function namedFeatures(pipelineUri: string, values: (number | null)[]): Record<string, number | null> {
+  let names: string[];
+  try {
+    names = (readJsonArtifact(pipelineUri) as FittedPipeline).features.map((f) => f.name);
+  } catch {
+    names = [];
+  }
+  return Object.fromEntries(values.map((v, i) => [names[i] ?? `feature_${i}`, v]));
+}
+
+function lineageOf(v: ModelVersion, ledger: LedgerRow[], champion: number | null): VersionLineage {
+  const spec = v.specJson ? (JSON.parse(v.specJson) as { trainer?: { type: string; params?: Record<string, unknown> } }) : null;
+  // A version replaced by another's deploy (a newer champion, or a rollback) is told so on its own page too.
+  const decisions = ledger
+    .filter((e) => e.version === v.version || (e.decision === 'deployed' && e.details?.previous === v.version))
+    .map((e) => (e.version === v.version ? toDecision(e) : { ...toDecision(e), decision: 'replaced', reason: `v${e.version} deployed in its place: ${e.reason}` }));
+  return {
+    model: v.model,
+    version: v.version,
+    trained_at: v.lineage.trainedAt,
+    trained_by: v.lineage.trainedBy,
+    trainer: spec?.trainer ? { type: spec.trainer.type, params: spec.trainer.params ?? {} } : null,
+    metrics: v.metrics,
+    data: { snapshot_uri: v.lineage.datasetUri, sha256: v.lineage.datasetSha256 },
+    spec: { hash: v.lineage.specHash, spec },
+    code_version: v.lineage.codeVersion,
+    artifact: { uri: v.artifactUri, sha256: v.artifactSha256 },
+    profile_uri: v.lineage.profileUri,
+    pipeline_uri: v.lineage.pipelineUri,
+    training: { workflow_id: v.lineage.workflowId, run_id: v.lineage.runId },
+    decisions,
+    approved_by: decisions.filter((d) => APPROVALS.has(d.decision)).map((d) => d.signed_by ?? d.by),
+    champion: champion === v.version,
+  };
+}
+
+function toDecision(e: LedgerRow): VersionDecision {
+  return {
+    decision: e.decision,
+    by: e.by,
+    signed_by: e.signer?.name ?? null,
+    key_fingerprint: e.signer?.fingerprint ?? null,
+    identity: e.identity ?? null,
+    at: e.at,
+    reason: e.reason,
+  };
+}

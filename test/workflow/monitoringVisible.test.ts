@@ -1,0 +1,105 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from '@temporalio/worker';
+import { startLifecycle } from '../../src/client/startLifecycle';
+import type { MonitorCheckInput, MonitorCheckSummary } from '../../src/monitoring/check';
+import { PerennialCheckedAt, PerennialDriftScore } from '../../src/temporal/searchAttributes';
+import { approveUpdate, statusQuery } from '../../workflows';
+import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
+import { stubActivities } from '../helpers/stubActivities';
+import { smallFlightsSpec } from '../helpers/specs';
+import { waitForStatus } from '../helpers/lifecycle';
+import { signers } from '../helpers/signing';
+
+/**
+ * A breach stays in view: a check with too little data after it must not erase it from
+ * `status`, the Web UI's details or the drift search attributes. On a real dev server (search
+ * attributes) with stub training and deploys; the checks are scripted (no traffic needed):
+ * a quiet check, a breach, then checks with too little data.
+ */
+
+let stack: TestStack;
+let worker: Worker;
+let running: Promise<void>;
+const script: ((input: MonitorCheckInput) => MonitorCheckSummary)[] = [];
+
+function check(input: MonitorCheckInput, o: { rows: number; score: number; breached: boolean; enoughData: boolean }): MonitorCheckSummary {
+  return {
+    at: input.asOf,
+    version: input.version,
+    cursor: { from: input.cursor, to: input.cursor + o.rows },
+    available: o.rows,
+    rows: o.rows,
+    enoughData: o.enoughData,
+    drift: { excluded: [], breached: o.breached, score: o.score, breachedFeatures: o.breached ? ['origin_flights'] : [], perTestAlpha: 0.01, reasons: o.breached ? ['origin_flights: PSI 0.61 > 0.2'] : [] },
+    performance: { labeled: 0, metrics: null, belowFloor: null, reasons: ['not judged'] },
+    labeledUntil: null,
+    reportUri: `stub://report/${input.checkKey}`,
+    checkId: 0,
+    pruned: { predictions: 0, checks: 0 },
+  };
+}
+
+const loaded = smallFlightsSpec((raw) => {
+  raw.name = 'visible';
+  raw.approval = { approvers: ['ml-lead'], timeout: '1h' };
+  raw.monitoring = { interval: '2s', minRows: 200 };
+  // No automatic retrain: the breach must stay visible on its own.
+  raw.retrain = { onDrift: null, onPerformance: false };
+});
+
+before(async () => {
+  stack = await startTestStack();
+  const stubs = stubActivities(stack.config);
+  let n = 0;
+  worker = await Worker.create({
+    connection: stack.workerConnection,
+    taskQueue: stack.config.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: {
+      ...stubs,
+      checkChampion: async (input: MonitorCheckInput) => {
+        const next = script[Math.min(n++, script.length - 1)];
+        return next(input);
+      },
+    },
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await stack?.stop();
+});
+
+test('a check with too little data after a breach keeps the breach in status, the details and the search attributes', async () => {
+  script.push(
+    (i) => check(i, { rows: 800, score: 0.05, breached: false, enoughData: true }),
+    (i) => check(i, { rows: 900, score: 0.61, breached: true, enoughData: true }),
+    (i) => check(i, { rows: 12, score: 0, breached: false, enoughData: false }),
+  );
+  const people = signers(stack.config, ['ml-lead']);
+  const { handle } = await startLifecycle(stack.client, stack.config, loaded, 'alice');
+  await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL', 'v1 awaiting approval', 60_000);
+  await handle.executeUpdate(approveUpdate, { args: [people.sign(handle.workflowId, 'approve', { version: 1, by: 'ml-lead', reason: 'first' })] });
+  // Durable evidence: two checks with too little data after the breach (the third check onwards).
+  const s = await waitForStatus(handle, (st) => st.monitoring.checks >= 4, 'four checks', 120_000);
+
+  assert.equal(s.monitoring.lastCheck?.enoughData, false, 'lastCheck is the latest check of any kind');
+  assert.equal(s.monitoring.lastScored?.score, 0.61, 'lastScored is the breach, the latest check with a drift score');
+  assert.equal(s.monitoring.lastScored?.breached, true);
+  assert.equal(s.monitoring.lastBreach?.score, 0.61);
+  assert.deepEqual(s.monitoring.lastBreach?.breachedFeatures, ['origin_flights']);
+  assert.equal(s.monitoring.consecutiveBreaches, 1, 'too little data neither grows nor resets the run');
+
+  const description = await handle.describe();
+  assert.equal(description.typedSearchAttributes.get(PerennialDriftScore), 0.61, 'the drift score search attribute is the last scored check');
+  assert.equal(description.typedSearchAttributes.get(PerennialCheckedAt)?.toISOString(), new Date(s.monitoring.lastScored!.at).toISOString());
+  // What the Web UI shows as Current Details: the SDK's built-in metadata query.
+  const text = String((await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails);
+  assert.match(text, /drift score 0\.610/, `the Web UI's details show the breach's score: ${text}`);
+  assert.match(text, /BREACHED on origin_flights/);
+  assert.match(text, /not enough data \(12 rows\)/, 'and say the latest check had too little data');
+  assert.equal((await handle.query(statusQuery)).stage, 'SERVING');
+});
