@@ -179,18 +179,17 @@ export function workerBound<T>(p: Promise<T>, ctx: Ctx, what: string, webUi?: st
   return within(WORKER_TIMEOUT_MS, p, () => noWorker(ctx, what, webUi));
 }
 
-/** Number of registered versions in the local registry (0 when there is no registry yet; never creates one). */
 /** The registry in `home`, or undefined when there is none yet (nothing registered): never creates one. */
 export function openRegistry(home: string): Registry | undefined {
   const file = path.join(home, 'registry.sqlite');
   return existsSync(file) ? new Registry(file) : undefined;
 }
 
+/** Number of registered versions in the local registry (0 when there is no registry yet; never creates one). */
 export function registeredVersions(home: string, models: string[]): Map<string, number> {
   const counts = new Map<string, number>();
-  const file = path.join(home, 'registry.sqlite');
-  if (!existsSync(file)) return counts;
-  const registry = new Registry(file);
+  const registry = openRegistry(home);
+  if (!registry) return counts;
   try {
     for (const m of models) counts.set(m, registry.versions(m).length);
     for (const m of registry.models()) if (!counts.has(m)) counts.set(m, registry.versions(m).length);

@@ -1,15 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { explainPrediction } from '../lineage/lineage';
+import { explainRequest } from '../lineage/lineage';
 import { PREDICTION_LOG_FILE, PredictionLog } from '../serving/predictionLog';
-import { REQUEST_ID_PATTERN } from '../util/uuidv7';
 import { openRegistry, type Ctx } from './context';
 import { versionText } from './versions';
 import { CliError, EXIT, type CommandResult } from './output';
 
 /** `explain <model> <request_id> [--json]`: one logged prediction, its inputs and features, and the lineage of the version that made it. */
-export function explainCommand(ctx: Ctx, model: string, requestId: string): CommandResult {
-  if (!REQUEST_ID_PATTERN.test(requestId)) throw new CliError('bad_input', `malformed request id ${JSON.stringify(requestId.slice(0, 80))}: expected the request_id the model server answered with (a UUID)`);
+export async function explainCommand(ctx: Ctx, model: string, requestId: string): Promise<CommandResult> {
   const file = path.join(ctx.config.home, PREDICTION_LOG_FILE);
   const registry = openRegistry(ctx.config.home);
   if (!existsSync(file) || !registry) {
@@ -18,9 +16,9 @@ export function explainCommand(ctx: Ctx, model: string, requestId: string): Comm
   }
   const log = new PredictionLog(file);
   try {
-    const row = log.find(requestId);
-    if (!row || row.model !== model) throw new CliError('not_found', `${model} has no logged prediction ${requestId}`, { model, request_id: requestId });
-    const e = explainPrediction(registry, row);
+    const r = await explainRequest(registry, model, requestId, (id) => log.find(id));
+    if (!r.ok) throw new CliError(r.code, r.message, { model, request_id: requestId });
+    const e = r.explanation;
     const text = [
       `${e.request_id}: ${e.model} v${e.model_version} at ${e.made_at}`,
       `  score       ${e.score.toFixed(6)} → label ${e.predicted_label}${e.label === null ? '' : `; true label ${e.label} (sent ${e.labeled_at})`}`,

@@ -7,8 +7,10 @@
  */
 import { readJsonArtifact } from '../artifacts/store';
 import type { FittedPipeline } from '../features/pipeline';
+import { predictedLabel } from '../ml/metrics';
 import type { LedgerRow, ModelVersion, Registry } from '../registry/registry';
 import type { PredictionRow } from '../serving/predictionLog';
+import { REQUEST_ID_PATTERN } from '../util/uuidv7';
 
 export interface VersionDecision {
   decision: string;
@@ -30,6 +32,7 @@ export interface VersionLineage {
   trainer: { type: string; params: Record<string, unknown> } | null;
   metrics: Record<string, unknown>;
   data: { snapshot_uri: string; sha256: string };
+  /** The spec it was trained under (null: registered before specs were stored). */
   spec: { hash: string; spec: unknown };
   code_version: string;
   artifact: { uri: string; sha256: string };
@@ -50,7 +53,7 @@ export interface PredictionExplanation {
   model_version: number;
   made_at: string;
   score: number;
-  /** The label served (score ≥ 0.5). */
+  /** The label served. */
   predicted_label: 0 | 1;
   /** The true label, once it was sent back (null: none yet). */
   label: 0 | 1 | null;
@@ -63,57 +66,86 @@ export interface PredictionExplanation {
   version: VersionLineage;
 }
 
-const APPROVALS = new Set(['approved']);
+/** What asking about a prediction gives: the explanation, or why not (the CLI's codes; HTTP 400 and 404). */
+export type Explained = { ok: true; explanation: PredictionExplanation } | { ok: false; code: 'bad_input' | 'not_found'; message: string };
 
 /** A model's versions, oldest first, each with its lineage and the ledger's decisions about it. */
 export function versionsOf(registry: Registry, model: string): VersionLineage[] {
   const ledger = registry.ledger(model);
   const champion = registry.alias(model, 'champion')?.version ?? null;
-  return registry.versions(model).map((v) => lineageOf(v, ledger, champion));
+  return registry.versions(model).map((v) => lineageOf(v, ledger.filter((e) => about(e, v.version)), champion));
 }
 
 /** One version's lineage, or undefined when the registry has no such version. */
 export function versionOf(registry: Registry, model: string, version: number): VersionLineage | undefined {
   const v = registry.get(model, version);
   if (!v) return undefined;
-  return lineageOf(v, registry.ledger(model), registry.alias(model, 'champion')?.version ?? null);
+  return lineageOf(v, registry.ledgerOf(model, version), registry.alias(model, 'champion')?.version ?? null);
 }
 
-/** A logged prediction with its inputs, features by name, and the lineage of the version that made it. */
-export function explainPrediction(registry: Registry, row: PredictionRow): PredictionExplanation {
+/**
+ * A logged prediction of `model` with its inputs, features by name, and the lineage of the
+ * version that made it. `find` reads the prediction log (the CLI's file, the server's writer thread).
+ */
+export async function explainRequest(
+  registry: Registry,
+  model: string,
+  requestId: string,
+  find: (requestId: string) => PredictionRow | undefined | Promise<PredictionRow | undefined>,
+): Promise<Explained> {
+  if (!REQUEST_ID_PATTERN.test(requestId)) {
+    return { ok: false, code: 'bad_input', message: `malformed request id ${JSON.stringify(requestId.slice(0, 80))}: expected the request_id a prediction was answered with (a UUID)` };
+  }
+  const row = await find(requestId);
+  if (!row || row.model !== model) return { ok: false, code: 'not_found', message: `${model} has no logged prediction ${requestId}` };
   const version = versionOf(registry, row.model, row.modelVersion);
-  if (!version) throw new Error(`the prediction ${row.requestId} was made by ${row.model} v${row.modelVersion}, which the registry does not have`);
+  if (!version) return { ok: false, code: 'not_found', message: `the prediction ${requestId} was made by ${row.model} v${row.modelVersion}, which this registry does not have` };
   return {
-    request_id: row.requestId,
-    model: row.model,
-    model_version: row.modelVersion,
-    made_at: row.at,
-    score: row.score,
-    predicted_label: row.score >= 0.5 ? 1 : 0,
-    label: row.label,
-    labeled_at: row.labeledAt,
-    inputs: row.instance,
-    features: namedFeatures(version.pipeline_uri, row.features),
-    version,
+    ok: true,
+    explanation: {
+      request_id: row.requestId,
+      model: row.model,
+      model_version: row.modelVersion,
+      made_at: row.at,
+      score: row.score,
+      predicted_label: predictedLabel(row.score),
+      label: row.label,
+      labeled_at: row.labeledAt,
+      inputs: row.instance,
+      features: Object.fromEntries(row.features.map((v, i) => [featureNames(version.pipeline_uri)[i] ?? `feature_${i}`, v])),
+      version,
+    },
   };
 }
 
-function namedFeatures(pipelineUri: string, values: (number | null)[]): Record<string, number | null> {
-  let names: string[];
-  try {
-    names = (readJsonArtifact(pipelineUri) as FittedPipeline).features.map((f) => f.name);
-  } catch {
-    names = [];
+/** Feature names by pipeline artifact: content-addressed, so never stale. */
+const namesByPipeline = new Map<string, string[]>();
+const NAMES_CACHED = 256;
+
+function featureNames(pipelineUri: string): string[] {
+  let names = namesByPipeline.get(pipelineUri);
+  if (!names) {
+    try {
+      names = (readJsonArtifact(pipelineUri) as FittedPipeline).features.map((f) => f.name);
+    } catch {
+      // A pipeline artifact removed by hand: the values still show, numbered.
+      names = [];
+    }
+    if (namesByPipeline.size >= NAMES_CACHED) namesByPipeline.delete(namesByPipeline.keys().next().value!);
+    namesByPipeline.set(pipelineUri, names);
   }
-  return Object.fromEntries(values.map((v, i) => [names[i] ?? `feature_${i}`, v]));
+  return names;
+}
+
+/** A ledger entry about version `v`, or a deploy that replaced it. */
+function about(e: LedgerRow, v: number): boolean {
+  return e.version === v || (e.decision === 'deployed' && e.details?.previous === v);
 }
 
 function lineageOf(v: ModelVersion, ledger: LedgerRow[], champion: number | null): VersionLineage {
-  const spec = v.specJson ? (JSON.parse(v.specJson) as { trainer?: { type: string; params?: Record<string, unknown> } }) : null;
+  const spec = storedSpec(v.specJson);
   // A version replaced by another's deploy (a newer champion, or a rollback) is told so on its own page too.
-  const decisions = ledger
-    .filter((e) => e.version === v.version || (e.decision === 'deployed' && e.details?.previous === v.version))
-    .map((e) => (e.version === v.version ? toDecision(e) : { ...toDecision(e), decision: 'replaced', reason: `v${e.version} deployed in its place: ${e.reason}` }));
+  const decisions = ledger.map((e) => (e.version === v.version ? toDecision(e) : { ...toDecision(e), decision: 'replaced', reason: `v${e.version} deployed in its place: ${e.reason}` }));
   return {
     model: v.model,
     version: v.version,
@@ -129,9 +161,18 @@ function lineageOf(v: ModelVersion, ledger: LedgerRow[], champion: number | null
     pipeline_uri: v.lineage.pipelineUri,
     training: { workflow_id: v.lineage.workflowId, run_id: v.lineage.runId },
     decisions,
-    approved_by: decisions.filter((d) => APPROVALS.has(d.decision)).map((d) => d.signed_by ?? d.by),
+    approved_by: decisions.filter((d) => d.decision === 'approved').map((d) => d.signed_by ?? d.by),
     champion: champion === v.version,
   };
+}
+
+function storedSpec(json: string | undefined): { trainer?: { type: string; params?: Record<string, unknown> } } | null {
+  if (!json) return null;
+  try {
+    return JSON.parse(json) as { trainer?: { type: string; params?: Record<string, unknown> } };
+  } catch {
+    return null;
+  }
 }
 
 function toDecision(e: LedgerRow): VersionDecision {

@@ -119,3 +119,8 @@ export function baseRateMetrics(yEval: ArrayLike<number>, trainBaseRate: number)
   const p = new Float64Array(yEval.length).fill(trainBaseRate);
   return binaryMetrics(yEval, p);
 }
+
+/** The label a score is served as. */
+export function predictedLabel(score: number): 0 | 1 {
+  return score >= 0.5 ? 1 : 0;
+}

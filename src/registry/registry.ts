@@ -255,6 +255,14 @@ export class Registry {
     return (this.db.prepare('SELECT * FROM ledger WHERE model = ? ORDER BY id').all(model) as LedgerDbRow[]).map(toLedgerRow);
   }
 
+  /** The ledger entries about one version, oldest first, and the deploys that replaced it (`details.previous` = version). */
+  ledgerOf(model: string, version: number): LedgerRow[] {
+    const rows = this.db
+      .prepare("SELECT * FROM ledger WHERE model = ? AND (version = ? OR (decision = 'deployed' AND json_extract(details, '$.previous') = ?)) ORDER BY id")
+      .all(model, version, version) as LedgerDbRow[];
+    return rows.map(toLedgerRow);
+  }
+
   /**
    * Stores one monitor check (every check, breached or not). Idempotent through the
    * dedupe key, so a retried activity stores it once.
@@ -282,6 +290,22 @@ export class Registry {
       score: r.score, performanceOk: r.performance_ok === null ? null : r.performance_ok === 1, cursorFrom: r.cursor_from, cursorTo: r.cursor_to,
       reportUri: r.report_uri, summary: JSON.parse(r.summary) as Record<string, unknown>, dedupeKey: r.dedupe_key,
     }));
+  }
+
+  /** Each model's latest check with a drift score, and its latest judged live AUC: what the model server's gauges show. */
+  latestMonitoring(): { model: string; scored: { score: number; breached: boolean; atMs: number } | null; liveAuc: number | null }[] {
+    const scored = this.db
+      .prepare('SELECT model, score, breached, at FROM monitor_checks WHERE id IN (SELECT max(id) FROM monitor_checks WHERE enough_data = 1 GROUP BY model)')
+      .all() as { model: string; score: number; breached: number; at: string }[];
+    const judged = this.db
+      .prepare("SELECT model, json_extract(summary, '$.performance.auc') AS auc FROM monitor_checks WHERE id IN (SELECT max(id) FROM monitor_checks WHERE performance_ok IS NOT NULL GROUP BY model)")
+      .all() as { model: string; auc: number | null }[];
+    const models = [...new Set([...scored.map((r) => r.model), ...judged.map((r) => r.model)])].sort();
+    return models.map((model) => {
+      const s = scored.find((r) => r.model === model);
+      const auc = judged.find((r) => r.model === model)?.auc;
+      return { model, scored: s ? { score: s.score, breached: s.breached === 1, atMs: Date.parse(s.at) } : null, liveAuc: typeof auc === 'number' ? auc : null };
+    });
   }
 
   /** Deletes a model's checks recorded before `before`; returns their report URIs (the caller removes the files). */

@@ -4,9 +4,9 @@ import { performance } from 'node:perf_hooks';
 import { uuidv7 } from '../util/uuidv7';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../logging';
-import { Registry, type Lineage } from '../registry/registry';
-import { explainPrediction, versionOf } from '../lineage/lineage';
-import { REQUEST_ID_PATTERN } from '../util/uuidv7';
+import type { Lineage } from '../registry/registry';
+import { explainRequest, versionOf } from '../lineage/lineage';
+import { predictedLabel } from '../ml/metrics';
 import { Champions, type ChampionState } from './champions';
 import { PREDICTION_LOG_FILE, type LabelInput } from './predictionLog';
 import { PredictionLogThread } from './predictionLogThread';
@@ -418,11 +418,12 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
 
   app.get('/metrics', observedByHook, async (_request, reply) => {
     const states = champions.all();
-    const text = metrics.render({
+    const text = await metrics.render({
       served: states.map((s) => ({ labels: { model: s.model }, value: s.champion?.version ?? 0 })),
       ready: states.map((s) => ({ labels: { model: s.model }, value: s.champion ? 1 : 0 })),
       pendingLogRows: predictionLog.pending,
       scoredRows: { thread: scoring.stats.rowsOnThread, request: scoring.stats.rowsHere },
+      monitoring: champions.registry.latestMonitoring(),
     });
     return reply.type(PROMETHEUS_CONTENT_TYPE).send(text);
   });
@@ -446,23 +447,24 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
 
   app.get('/v1/models', observedByHook, async () => ({ models: champions.all().map(status) }));
 
-  // Lineage, read from the registry the champions come from.
-  const registry = Registry.forHome(o.home);
   app.get('/v1/models/:name/versions/:version', observedByHook, async (request, reply) => {
     const { name, version } = request.params as { name: string; version: string };
     const m = /^v?(\d{1,9})$/.exec(version);
     if (!m) return reply.code(400).send({ error: `malformed version ${JSON.stringify(version.slice(0, 40))}: expected a number such as 3` });
-    const lineage = versionOf(registry, name, Number(m[1]));
+    const lineage = versionOf(champions.registry, name, Number(m[1]));
     if (!lineage) return reply.code(404).send({ error: `${JSON.stringify(name)} has no version ${m[1]}` });
     return lineage;
   });
   app.get('/v1/models/:name/predictions/:requestId', observedByHook, async (request, reply) => {
     const { name, requestId } = request.params as { name: string; requestId: string };
-    if (!REQUEST_ID_PATTERN.test(requestId)) return reply.code(400).send({ error: `malformed request id ${JSON.stringify(requestId.slice(0, 40))}: expected the request_id a prediction was answered with` });
-    const row = await predictionLog.find(requestId);
-    if (!row || row.model !== name) return reply.code(404).send({ error: `${JSON.stringify(name)} has no logged prediction ${requestId}` });
-    return explainPrediction(registry, row);
+    // Behind every prediction already answered (the writer thread's order): an id just returned is found.
+    const r = await explainRequest(champions.registry, name, requestId, (id) => predictionLog.find(id));
+    if (!r.ok) return reply.code(r.code === 'bad_input' ? 400 : 404).send({ error: r.message });
+    return r.explanation;
   });
+  for (const url of ['/v1/models/:name/versions/:version', '/v1/models/:name/predictions/:requestId']) {
+    app.route({ method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url, ...observedByHook, handler: methodNotAllowed('GET, HEAD') });
+  }
   app.route({ method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '/v1/models', ...observedByHook, handler: methodNotAllowed('GET, HEAD') });
 
   app.route({
@@ -537,7 +539,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
               const instance = instances[row] as Record<string, unknown>;
               // Rows of one request go to the log in order, so the last one's commit covers them all.
               written = predictionLog.append({ requestId, atMs: now, model: name, modelVersion: champion.version, columns: champion.inputColumns, instance, features: scored.features(row), score });
-              predictions.push({ score, label: score >= 0.5 ? 1 : 0, request_id: requestId });
+              predictions.push({ score, label: predictedLabel(score), request_id: requestId });
             }
             const body: PredictResponse = { predictions, model_name: name, model_version: champion.version };
             // A 200 only once every prediction in it is committed to the log: an answer is never lost.
@@ -568,7 +570,6 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
         await scoring.close();
         await champions.stop();
         await predictionLog.close();
-        registry.close();
       }
     })());
 

@@ -65,7 +65,8 @@ function loadedChampion(registered: ModelVersion, artifact: ModelArtifact, since
  * alias stops serving the model (503).
  */
 export class Champions {
-  private readonly registry: Registry;
+  /** Also read by the server's lineage routes and monitoring gauges (one connection). */
+  readonly registry: Registry;
   private readonly states = new Map<string, ChampionState>();
   private readonly pollMs: number;
   private readonly aliasName: string;

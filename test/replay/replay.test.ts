@@ -9,7 +9,7 @@ import { workflowBundle } from '../helpers/temporalServer';
 import { readCarriedState } from '../../src/lifecycle/carriedState';
 
 // Histories of real runs (recorded by test/workflow/lifecycle.test.ts, idle.test.ts,
-// deployFailure.test.ts, rollbackDuringApproval.test.ts and trust.test.ts and, for the continuous lifecycle's chain of runs,
+// deployFailure.test.ts, rollbackDuringApproval.test.ts, trust.test.ts and monitoringVisible.test.ts and, for the continuous lifecycle's chain of runs,
 // test/workflow/monitoring.test.ts, with PERENNIAL_RECORD_HISTORIES=1) replayed against the current workflow code: a change
 // that would break running lifecycles fails here. Change workflow code under running
 // lifecycles with `patched()` (see README).
@@ -37,14 +37,14 @@ function workflowIdOf(name: string, history: temporal.api.history.v1.History): s
 
 test('every recorded history replays on the current workflow code', async () => {
   const all = fixtures();
-  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle-signed-actions.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
+  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle-monitor-visible.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle-signed-actions.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
   const bundle = await workflowBundle();
   for (const { name, history } of all) {
     await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowIdOf(name, history)), name);
   }
 });
 
-test('the fixtures go through the patched branches: the spec hashed by an activity, the champion restored after a failed deploy, a rollback withdrawing a candidate, signed actions', () => {
+test('the fixtures go through the patched branches: the spec hashed by an activity, the champion restored after a failed deploy, a rollback withdrawing a candidate, signed actions, the last scored check kept', () => {
   const activities = (name: string) =>
     fixtures()
       .find((f) => f.name === name)!
@@ -64,6 +64,10 @@ test('the fixtures go through the patched branches: the spec hashed by an activi
   for (const older of ['lifecycle.binpb', 'lifecycle-idle.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle-deploy-failed.binpb']) {
     assert.ok(!activities(older).includes('loadKeyRecords'), `${older} predates signed actions: its run accepts any by, on replay too`);
   }
+  // patched('monitor-keeps-last-scored'): monitor checks (breach, too little data) and a deploy under it; the monitoring runs before it without.
+  assert.ok(readFileSync(path.join(HISTORIES, 'lifecycle-monitor-visible.binpb')).includes('monitor-keeps-last-scored'));
+  assert.ok(activities('lifecycle-monitor-visible.binpb').filter((a) => a === 'checkChampion').length >= 4);
+  assert.ok(!readFileSync(path.join(HISTORIES, 'monitoring-run1.binpb')).includes('monitor-keeps-last-scored'));
 });
 
 test('a deliberately incompatible change fails replay', async () => {
@@ -83,7 +87,7 @@ test('the lifecycle changed without patched() fails replay of a run recorded bef
   });
   const recordedBefore = fixtures().find((f) => f.name === 'lifecycle.binpb')!.history;
   await assert.rejects(Worker.runReplayHistory({ workflowBundle: unpatched }, recordedBefore), DeterminismViolationError);
-  // The same bundle replays a run recorded after every patch: the failure is the missing patch, not the bundling.
+  // The same bundle replays a run recorded with every patch that run goes through: the failure is the missing patch, not the bundling.
   const recordedAfter = fixtures().find((f) => f.name === 'lifecycle-signed-actions.binpb')!.history;
   await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: unpatched }, recordedAfter, workflowIdOf('lifecycle-signed-actions.binpb', recordedAfter)));
 });

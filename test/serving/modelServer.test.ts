@@ -16,6 +16,7 @@ import { readJsonArtifact } from '../../src/artifacts/store';
 import { featureRow } from '../../src/features/pipeline';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { Registry } from '../../src/registry/registry';
+import { parsePrometheusText } from '../helpers/prometheusText';
 import { PredictionLog } from '../../src/serving/predictionLog';
 import { splitTarget } from '../../src/serving/app';
 import { waitUntilServing, type ModelStatus } from '../../src/serving/client';
@@ -494,6 +495,43 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     assert.equal(value('perennial_served_version{model="customer-churn"}'), 1);
     assert.equal(value('perennial_model_ready{model="flight-delays"}'), 1);
     assert.ok(value('perennial_predictions_total{model="flight-delays",version="2"}') > 0);
+  });
+
+  test('/metrics parses as Prometheus text: every family typed, histograms whole, drift and live AUC of the stored checks', async () => {
+    // A monitor check as the check activity stores it, in the registry the server reads.
+    const registry = Registry.forHome(home);
+    try {
+      const at = new Date().toISOString();
+      registry.recordCheck({ model: FLIGHTS, version: 1, at, rows: 900, enoughData: true, breached: true, score: 0.42, performanceOk: true, cursorFrom: 0, cursorTo: 900, reportUri: 'file:///report.json', summary: { breachedFeatures: ['distance'], performance: { auc: 0.661, logLoss: 0.44 } }, dedupeKey: 'metrics-test/1' });
+      registry.recordCheck({ model: FLIGHTS, version: 1, at, rows: 3, enoughData: false, breached: false, score: 0, performanceOk: null, cursorFrom: 900, cursorTo: 903, reportUri: 'file:///report2.json', summary: { breachedFeatures: [], performance: null }, dedupeKey: 'metrics-test/2' });
+    } finally {
+      registry.close();
+    }
+    const families = parsePrometheusText((await request('GET', '/metrics')).body as string);
+    const family = (name: string) => {
+      const f = families.find((x) => x.name === name);
+      assert.ok(f, `${name} among ${families.map((x) => x.name).join(', ')}`);
+      return f;
+    };
+    const value = (name: string, model: string) => family(name).samples.find((x) => x.labels.model === model)?.value;
+    assert.equal(family('perennial_http_requests').type, 'counter');
+    const latency = family('perennial_http_request_duration_seconds');
+    assert.equal(latency.type, 'histogram');
+    const series = new Set(latency.samples.map((x) => `${x.labels.route} ${x.labels.method}`));
+    for (const key of series) {
+      const mine = latency.samples.filter((x) => `${x.labels.route} ${x.labels.method}` === key);
+      const buckets = mine.filter((x) => x.name.endsWith('_bucket')).map((x) => x.value);
+      assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b), `${key}: buckets are cumulative`);
+      assert.equal(mine.find((x) => x.name.endsWith('_count'))?.value, buckets.at(-1), `${key}: +Inf bucket = count`);
+    }
+    assert.equal(family('perennial_predictions').type, 'counter');
+    assert.equal(family('perennial_served_version').type, 'gauge');
+    // The drift gauges show the latest check with a score: the one with too little data after it does not erase it.
+    assert.equal(value('perennial_drift_score', FLIGHTS), 0.42);
+    assert.equal(value('perennial_drift_breached', FLIGHTS), 1);
+    assert.equal(value('perennial_live_auc', FLIGHTS), 0.661);
+    assert.equal(value('perennial_drift_score', CHURN), undefined, 'no checks stored, no gauge');
+    assert.ok(family('process_cpu_seconds'), "the process's default metrics");
   });
 
   test('verbs named like built-in object members are unknown verbs, and /metrics keeps answering', async () => {

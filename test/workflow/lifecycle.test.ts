@@ -172,7 +172,6 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     expectExit(explained, 0);
     assert.equal(explained.json.request_id, requestId);
     assert.equal(explained.json.model_version, 2);
-    assert.ok(Number.isInteger(explained.json.model_version));
     assert.equal(explained.json.score, byV2.predictions[0].score);
     assert.deepEqual(explained.json.inputs, INSTANCE);
     assert.equal(typeof explained.json.features.distance, 'number', 'features by name');
@@ -199,6 +198,13 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     assert.equal((await fetch(`${stack.config.server.url}/v1/models/flight-delays/versions/99`)).status, 404);
     assert.equal((await fetch(`${stack.config.server.url}/v1/models/flight-delays/predictions/not-an-id`)).status, 400);
     assert.equal((await fetch(`${stack.config.server.url}/v1/models/flight-delays/predictions/0193f1a2-0000-7000-8000-000000000000`)).status, 404);
+    assert.equal((await fetch(`${stack.config.server.url}/v1/models/other-model/predictions/${requestId}`)).status, 404, "another model's name does not reach this prediction");
+    assert.equal((await fetch(`${stack.config.server.url}/v1/models/flight-delays/versions/2`, { method: 'POST' })).status, 405);
+    const otherModel = await runCli(['explain', 'other-model', requestId, '--json'], env);
+    expectExit(otherModel, 3);
+    const malformed = await runCli(['explain', 'flight-delays', 'x; rm -rf /', '--json'], env);
+    expectExit(malformed, 2);
+    assert.match(malformed.json.error, /malformed request id/);
 
     const versions = await runCli(['versions', 'flight-delays', '--json'], env);
     expectExit(versions, 0);

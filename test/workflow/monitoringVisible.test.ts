@@ -4,12 +4,13 @@ import { Worker } from '@temporalio/worker';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import type { MonitorCheckInput, MonitorCheckSummary } from '../../src/monitoring/check';
 import { PerennialCheckedAt, PerennialDriftScore } from '../../src/temporal/searchAttributes';
-import { approveUpdate, statusQuery } from '../../workflows';
+import { approveUpdate, retrainNowUpdate, statusQuery } from '../../workflows';
 import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
 import { stubActivities } from '../helpers/stubActivities';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { signers } from '../helpers/signing';
+import { recordHistoryOnPurpose } from '../helpers/histories';
 
 /**
  * A breach stays in view: a check with too little data after it must not erase it from
@@ -42,7 +43,7 @@ function check(input: MonitorCheckInput, o: { rows: number; score: number; breac
 
 const loaded = smallFlightsSpec((raw) => {
   raw.name = 'visible';
-  raw.approval = { approvers: ['ml-lead'], timeout: '1h' };
+  raw.approval = { approvers: ['ml-lead', 'ops-lead'], timeout: '1h' };
   raw.monitoring = { interval: '2s', minRows: 200 };
   // No automatic retrain: the breach must stay visible on its own.
   raw.retrain = { onDrift: null, onPerformance: false };
@@ -79,7 +80,7 @@ test('a check with too little data after a breach keeps the breach in status, th
     (i) => check(i, { rows: 900, score: 0.61, breached: true, enoughData: true }),
     (i) => check(i, { rows: 12, score: 0, breached: false, enoughData: false }),
   );
-  const people = signers(stack.config, ['ml-lead']);
+  const people = signers(stack.config, ['ml-lead', 'ops-lead']);
   const { handle } = await startLifecycle(stack.client, stack.config, loaded, 'alice');
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL', 'v1 awaiting approval', 60_000);
   await handle.executeUpdate(approveUpdate, { args: [people.sign(handle.workflowId, 'approve', { version: 1, by: 'ml-lead', reason: 'first' })] });
@@ -102,4 +103,15 @@ test('a check with too little data after a breach keeps the breach in status, th
   assert.match(text, /BREACHED on origin_flights/);
   assert.match(text, /not enough data \(12 rows\)/, 'and say the latest check had too little data');
   assert.equal((await handle.query(statusQuery)).stage, 'SERVING');
+
+  // A new champion: the score shown is its own (none yet), the breach stays on record with its version.
+  await handle.executeUpdate(retrainNowUpdate, { args: [people.sign(handle.workflowId, 'retrainNow', { by: 'ml-lead', reason: 'new data' })] });
+  await waitForStatus(handle, (st) => st.stage === 'AWAITING_APPROVAL' && st.candidate?.version === 2, 'v2 awaiting approval', 60_000);
+  await handle.executeUpdate(approveUpdate, { args: [people.sign(handle.workflowId, 'approve', { version: 2, by: 'ops-lead', reason: 'second' })] });
+  const v2 = await waitForStatus(handle, (st) => st.champion?.version === 2, 'v2 served', 60_000);
+  assert.equal(v2.monitoring.lastScored, null, "the previous champion's score is not shown as v2's");
+  assert.equal(v2.monitoring.lastBreach?.version, 1);
+  const after = await handle.describe();
+  assert.equal(after.typedSearchAttributes.get(PerennialDriftScore), undefined, 'the drift score search attribute is cleared with it');
+  await recordHistoryOnPurpose(stack.client, handle.workflowId, 'lifecycle-monitor-visible.binpb');
 });

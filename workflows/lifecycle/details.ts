@@ -21,7 +21,12 @@ export function publish(s: LifecycleState): void {
           { key: PerennialDriftScore, value: scored.score },
           { key: PerennialCheckedAt, value: new Date(scored.at) },
         ]
-      : []),
+      : s.keepsLastScored
+        ? [
+            { key: PerennialDriftScore, value: null },
+            { key: PerennialCheckedAt, value: null },
+          ]
+        : []),
   ]);
   const lines = [
     `**${model}** — ${stage}`,
@@ -38,7 +43,7 @@ export function publish(s: LifecycleState): void {
     lines.push(`${shown === c ? 'last check' : 'last scored check'} ${shown.at}: ${drift}${shown === c ? live : ''}; consecutive breaches ${monitor.consecutiveBreaches}`);
     if (shown !== c) lines.push(`last check ${c.at}: not enough data (${c.rows} rows)${live}`);
     const breach = monitor.lastBreach;
-    if (breach && breach !== shown) lines.push(`last breach ${breach.at} on ${breach.breachedFeatures.join(', ')} (score ${breach.score.toFixed(3)})`);
+    if (breach && breach.at !== shown.at) lines.push(`last breach ${breach.at} of v${breach.version} on ${breach.breachedFeatures.join(', ')} (score ${breach.score.toFixed(3)})`);
   }
   if (s.blockedBy) lines.push(`retrain held back: ${s.blockedBy}`);
   if (stage === 'AWAITING_APPROVAL' && candidate) lines.push('', `approve: \`${approveCommand(model, candidate.version)}\``);

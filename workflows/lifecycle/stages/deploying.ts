@@ -16,8 +16,7 @@ export async function deployTargetVersion(s: LifecycleState): Promise<void> {
   const timeoutMs = durationMs(s.spec.rollout.deployTimeout);
   const { deploy } = proxyActivities<Activities>({
     startToCloseTimeout: timeoutMs + 60_000,
-    // It beats every second: a killed worker's deploy is retried within ten.
-    heartbeatTimeout: '10 seconds',
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['DeployFailed'] },
     summary: `move champion to v${target.version} and wait until it is served`,
   });
@@ -27,6 +26,8 @@ export async function deployTargetVersion(s: LifecycleState): Promise<void> {
     // A new champion starts a fresh watch: its own traffic, from the next interval.
     s.monitor.consecutiveBreaches = 0;
     s.monitor.nextCheckAt = null;
+    // The score shown is the champion's: the previous one's (a breach, say) goes with it; lastBreach names its version.
+    if (s.keepsLastScored) s.monitor.lastScored = null;
     if (!s.approvedVersions.includes(target.version)) s.approvedVersions.push(target.version);
     await record(s, 'deployed', { version: target.version, by: 'perennial', reason: target.reason, details: { previous } });
   } catch (err) {

@@ -15,10 +15,12 @@ import type { LifecycleState } from '../state';
  * the gates. A candidate that passes awaits approval; otherwise the lifecycle rests.
  */
 export async function train(s: LifecycleState, requestedBy: string): Promise<void> {
-  const { spec, model } = s;
+  const { model } = s;
   // The first training uses the spec's windows; a retrain the newest labeled event time.
-  const windows = s.approvedVersions.length > 0 || s.champion ? retrainWindows(spec, s.monitor.labeledUntil) : null;
-  const trainingSpec = windows ? retrainSpec(spec, windows) : spec;
+  // The gates and the approval timeout are read after the training, from the spec then in
+  // force: an update accepted meanwhile applies to this candidate.
+  const windows = s.approvedVersions.length > 0 || s.champion ? retrainWindows(s.spec, s.monitor.labeledUntil) : null;
+  const trainingSpec = windows ? retrainSpec(s.spec, windows) : s.spec;
   const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10 } });
   const n = await steps.nextTrainingRun({ model });
   let result: TrainingResult;
@@ -46,7 +48,7 @@ export async function train(s: LifecycleState, requestedBy: string): Promise<voi
     });
     championOnSameHoldout = await judge.evaluateVersion({ spec: trainingSpec, version: s.champion.version, snapshotUri: result.registered.lineage.datasetUri });
   }
-  const gate = evaluateGate(spec.evaluation.gates, evaluation.model, evaluation.baseRate, championOnSameHoldout);
+  const gate = evaluateGate(s.spec.evaluation.gates, evaluation.model, evaluation.baseRate, championOnSameHoldout);
   await record(s, 'trained', { version: result.version, by: requestedBy, reason: `trained by ${result.registered.lineage.workflowId}`, details: { metrics: evaluation, windows: { training: trainingSpec.data.training, holdout: trainingSpec.data.holdout } } });
   if (!gate.passed) {
     await record(s, 'gate-failed', { version: result.version, by: 'perennial', reason: gate.reasons.join('; '), details: { gate } });
@@ -62,7 +64,7 @@ export async function train(s: LifecycleState, requestedBy: string): Promise<voi
     gate,
     trainedBy: requestedBy,
     trainingWorkflowId: result.registered.lineage.workflowId,
-    approvalDeadline: new Date(Date.now() + durationMs(spec.approval.timeout)).toISOString(),
+    approvalDeadline: new Date(Date.now() + durationMs(s.spec.approval.timeout)).toISOString(),
   };
   s.stage = 'AWAITING_APPROVAL';
 }
