@@ -15,6 +15,8 @@ import { createLogger } from '../src/logging';
 import { findSpec } from '../src/spec/load';
 import { ensureTemporalServer, prepareNamespace } from '../src/temporal/ensureServer';
 import { connectClient, connectWorker } from '../src/temporal/connection';
+import { workerMetricsUrl } from '../src/temporal/runtime';
+import { freePort, portIsFree } from '../src/util/net';
 import { createWorker } from '../src/worker/createWorker';
 import { startLifecycle } from '../src/client/startLifecycle';
 import { serveModels } from '../src/serving/serveModels';
@@ -50,6 +52,9 @@ function describe(s: LifecycleStatus): string {
   return lines.join('\n');
 }
 
+/** Where npm start's worker serves its metrics, unless PERENNIAL_WORKER_METRICS_PORT says otherwise. */
+const DEMO_METRICS_PORT = 9464;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
@@ -57,6 +62,9 @@ async function main(): Promise<void> {
   const temporal = await ensureTemporalServer(config, logger);
   if (!temporal) await prepareNamespace(config, logger);
   const models = await serveModels(config, logger.child({ component: 'model-server' }));
+  // The demo's worker serves its metrics too: on PERENNIAL_WORKER_METRICS_PORT, else the
+  // Prometheus exporters' usual 9464 when free, else any free port.
+  config.workerMetrics ??= { host: '127.0.0.1', port: (await portIsFree(DEMO_METRICS_PORT)) ? DEMO_METRICS_PORT : await freePort() };
   const connection = await connectWorker(config, logger);
   const worker = await createWorker({ config, connection });
   const client = await connectClient(config, DEMO_ACTOR);
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
   console.log(`\nperennial is up.`);
   console.log(`  Temporal Web UI: ${config.uiUrl}/namespaces/${config.namespace}/workflows`);
   console.log(`  model server:    ${models.url}/v1/models/${loaded.spec.name}`);
+  console.log(`  worker metrics:  ${workerMetricsUrl(config.workerMetrics)}`);
   console.log(`  lifecycle:       ${workflowUrl(config, handle.workflowId)} (${started ? 'started' : 'already running'})\n`);
 
   // Narrate the lifecycle's stages until Ctrl-C; send the demo traffic once a champion serves.

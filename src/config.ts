@@ -32,6 +32,9 @@ export const ConfigSchema = z.object({
   /** A request (headers and body) must arrive whole within this; a slow or stalled client is cut off (408). */
   PERENNIAL_SERVER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   PERENNIAL_SERVER_MAX_INSTANCES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Where a worker serves the Temporal SDK's Prometheus metrics (`/metrics`); unset: not served (npm start picks a port). */
+  PERENNIAL_WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  PERENNIAL_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -50,6 +53,8 @@ export interface Config {
   uiPort: number;
   uiUrl: string;
   taskQueue: string;
+  /** Where a worker serves its Prometheus metrics, if it does. */
+  workerMetrics: { host: string; port: number } | null;
   /** Where the model server listens, and where the lifecycle reaches it. */
   server: {
     host: string;
@@ -135,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uiPort: c.PERENNIAL_UI_PORT,
     uiUrl: (c.PERENNIAL_UI_URL ?? `http://127.0.0.1:${c.PERENNIAL_UI_PORT}`).replace(/\/$/, ''),
     taskQueue: c.PERENNIAL_TASK_QUEUE,
+    workerMetrics: c.PERENNIAL_WORKER_METRICS_PORT === undefined ? null : { host: c.PERENNIAL_WORKER_METRICS_HOST, port: c.PERENNIAL_WORKER_METRICS_PORT },
     server: {
       host: c.PERENNIAL_SERVER_HOST,
       port: c.PERENNIAL_SERVER_PORT,

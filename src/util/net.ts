@@ -51,3 +51,8 @@ function listenOn(port: number): Promise<number | undefined> {
     });
   });
 }
+
+/** Whether `port` can be listened on at 127.0.0.1 right now. */
+export async function portIsFree(port: number): Promise<boolean> {
+  return (await listenOn(port)) !== undefined;
+}

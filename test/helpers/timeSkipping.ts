@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingServerOptions } from '../../src/temporal/binaries';
-import { installRuntimeLogger } from '../../src/temporal/runtime';
+import { installRuntime } from '../../src/temporal/runtime';
 import { createLogger } from '../../src/logging';
 import { loadConfig, type Config } from '../../src/config';
 import { buildModelServer, type ModelServer } from '../../src/serving/app';
@@ -19,7 +19,7 @@ export interface TimeSkippingStack {
 }
 
 export async function startTimeSkippingStack(taskQueue: string, homePrefix?: string): Promise<TimeSkippingStack> {
-  installRuntimeLogger(createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'perennial-test'));
+  installRuntime(createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'perennial-test'));
   const home = tempHome(homePrefix);
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: await timeSkippingServerOptions() });
   // Activities reach Temporal (e.g. to read a sender's identity) at the test server's address.

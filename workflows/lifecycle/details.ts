@@ -1,6 +1,7 @@
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Metrics } from '../../src/lifecycle/contract';
 import { PerennialCandidate, PerennialChampion, PerennialCheckedAt, PerennialDriftScore, PerennialModel, PerennialStage } from '../../src/temporal/searchAttributes';
+import { recordStage } from './metrics';
 import type { LifecycleState } from './state';
 
 export const approveCommand = (model: string, v: number) => `npx perennial approve ${model} --version ${v} --by <you> --reason "<why>"`;
@@ -48,4 +49,5 @@ export function publish(s: LifecycleState): void {
   if (s.blockedBy) lines.push(`retrain held back: ${s.blockedBy}`);
   if (stage === 'AWAITING_APPROVAL' && candidate) lines.push('', `approve: \`${approveCommand(model, candidate.version)}\``);
   setCurrentDetails(lines.join('\n\n'));
+  recordStage(model, stage);
 }

@@ -2,6 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { ActionSource } from '../../src/lifecycle/identity';
 import type { Signer } from '../../src/auth/signature';
+import { countDecision } from './metrics';
 import type { LifecycleState } from './state';
 
 const ledgerStep = proxyActivities<Activities>({
@@ -30,6 +31,7 @@ export async function record(s: LifecycleState, decision: string, e: LedgerEntry
     source,
   });
   s.note(decision, { version: e.version, by: e.by, reason: e.reason });
+  countDecision(s.model, decision);
 }
 
 /** Pauses and resumes the handlers accepted, into the ledger in the order they came. */

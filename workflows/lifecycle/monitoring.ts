@@ -6,6 +6,7 @@ import { recentRetrains, retrainHeldBack, retrainTrigger } from '../../src/lifec
 import type { MonitorCheckSummary } from '../../src/monitoring/check';
 import { durationMs } from '../../src/util/duration';
 import { publish } from './details';
+import { countCheck } from './metrics';
 import { recordPendingNotes } from './ledger';
 import type { LifecycleState } from './state';
 
@@ -53,6 +54,7 @@ async function checkNow(s: LifecycleState): Promise<void> {
   } catch (err) {
     const reason = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.message : String(err);
     s.note('check-failed', { version, reason });
+    countCheck(s.model, 'failed');
     log.warn('monitor check failed', { version, reason });
     return;
   }
@@ -65,6 +67,7 @@ async function checkNow(s: LifecycleState): Promise<void> {
   if (runBefore > 0 && r.enoughData && !r.drift.breached) s.note('drift-cleared', { version, reason: `after ${runBefore} breached checks; score ${r.drift.score.toFixed(4)}` });
   const check = checkSummary(r);
   monitor.lastCheck = check;
+  countCheck(s.model, !check.enoughData ? 'no_data' : check.breached ? 'breached' : 'quiet');
   if (s.keepsLastScored && check.enoughData) monitor.lastScored = check;
   if (s.keepsLastScored && check.breached) monitor.lastBreach = check;
   if (r.performance.belowFloor) s.note('performance-below-floor', { version, reason: r.performance.reasons.join('; ') });

@@ -1,5 +1,6 @@
 import { recentRetrains } from '../../../src/lifecycle/retrainPolicy';
 import { record } from '../ledger';
+import { countRetrain } from '../metrics';
 import { waitWatching } from '../monitoring';
 import type { LifecycleState } from '../state';
 
@@ -19,6 +20,7 @@ export async function rest(s: LifecycleState): Promise<void> {
     s.monitor.consecutiveBreaches = 0;
     s.blockedBy = null;
     s.trainingFor = t.payload.by;
+    countRetrain(s.model, t.payload.by);
     s.retrain = null;
     s.stage = 'TRAINING';
     return;
