@@ -8,6 +8,7 @@
  * (scripts/bench/driftBench.ts). Medians; the machine is noisy. Sections:
  * `npm run bench -- lifecycle`, `npm run bench -- monitor`, `npm run bench -- drift`,
  * `npm run bench -- serving` (the model server with the shipped spec's model alone),
+ * `npm run bench -- report` (the report page with 10,000 stored checks),
  * `npm run bench -- kills` (how long a retry waits after a worker is killed in each step).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -46,6 +47,7 @@ import { benchServing, type LoadResult } from './bench/servingBench';
 import { homeWithChampion } from './bench/demoChampion';
 import { benchDrift } from './bench/driftBench';
 import { benchWorkerKills } from './bench/workerKills';
+import { benchReportPage } from './bench/reportBench';
 import { runTraffic } from '../src/traffic';
 import { createLogger } from '../src/logging';
 
@@ -401,6 +403,7 @@ async function main(): Promise<void> {
   if (only === 'monitor') return printMonitor();
   if (only === 'kills') return printWorkerKills();
   if (only === 'serving') return printShippedModelServing();
+  if (only === 'report') return printReportPage();
   const store = ArtifactStore.forHome(path.join(OUT, 'home'));
   const python = lightgbmPython();
   const sizes: [string, LoadedSpec, number][] = [
@@ -436,6 +439,12 @@ async function main(): Promise<void> {
   await printMonitor();
   await benchDrift(OUT, Math.max(REPEATS, 5));
   await printWorkerKills();
+  await printReportPage();
+}
+
+async function printReportPage(): Promise<void> {
+  console.log('\n# the report page of a model with 10,000 stored checks');
+  await benchReportPage();
 }
 
 async function printWorkerKills(): Promise<void> {

@@ -157,6 +157,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** A model's report page on the model server. */
+export function reportUrl(config: Pick<Config, 'server'>, model: string): string {
+  return `${config.server.url}/ui/models/${encodeURIComponent(model)}`;
+}
+
 /** Link to one workflow run in the Web UI. */
 export function workflowUrl(config: Pick<Config, 'uiUrl' | 'namespace'>, workflowId: string, runId?: string): string {
   const base = `${config.uiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(workflowId)}`;

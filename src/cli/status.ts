@@ -1,4 +1,4 @@
-import { workflowUrl } from '../config';
+import { reportUrl, workflowUrl } from '../config';
 import { lifecycleWorkflowId, printable, type LifecycleStatus, type Metrics } from '../lifecycle/contract';
 import { cliIdentity, actorOrDefault, connect, describeLifecycle, noLifecycle, queryStatus, rootMessage, type Ctx } from './context';
 import { CliError, EXIT, f4, relative, type CommandResult } from './output';
@@ -27,7 +27,7 @@ export async function statusCommand(ctx: Ctx, model: string): Promise<CommandRes
         `start a new one with: npx perennial start-lifecycle ${model} --by <you>`,
       ]);
     }
-    return { exitCode: EXIT.ok, json: status, text: statusText(status, webUi, ended) };
+    return { exitCode: EXIT.ok, json: status, text: statusText(status, webUi, ended, reportUrl(ctx.config, model)) };
   } finally {
     await client.connection.close();
   }
@@ -39,7 +39,7 @@ export function approveCommand(model: string, version: number): string {
   return `npx perennial approve ${model} --version ${version} --by <you> --reason "<why>"`;
 }
 
-export function statusText(s: LifecycleStatus, webUi: string, ended = ''): string {
+export function statusText(s: LifecycleStatus, webUi: string, ended = '', report?: string): string {
   const out: string[] = [];
   out.push(`${s.model} — ${s.stage}${ended ? ` (${ended})` : ''}   spec version ${s.specVersion}`);
   out.push(s.champion ? `champion:   v${s.champion.version} since ${s.champion.since}   ${metricsLine(s.champion.metrics)}` : 'champion:   none');
@@ -79,6 +79,7 @@ export function statusText(s: LifecycleStatus, webUi: string, ended = ''): strin
     for (const k of s.auth.keys) out.push(`key:        ${k.name} ${k.fingerprint} (${k.trust === 'first-registered' ? 'the first key registered for the name: trusted on first use; pin it in approval.keys' : k.trust})`);
   }
   out.push(`Web UI: ${webUi}`);
+  if (report) out.push(`Report: ${report}`);
   return out.join('\n');
 }
 

@@ -1,5 +1,5 @@
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import type { Config } from '../config';
+import { reportUrl, type Config } from '../config';
 import type { LoadedSpec } from '../spec/load';
 import { lifecycleWorkflowId } from '../lifecycle/contract';
 import { hasSearchAttributes, modelSearchAttributes } from '../temporal/searchAttributes';
@@ -22,7 +22,7 @@ export async function startLifecycle(
   const handle = await client.workflow.start<typeof lifecycle>('lifecycle', {
     workflowId,
     taskQueue: config.taskQueue,
-    args: [{ spec: loaded.spec, specHash: loaded.specHash, startedBy, searchAttributes, ...options }],
+    args: [{ spec: loaded.spec, specHash: loaded.specHash, startedBy, searchAttributes, reportUrl: reportUrl(config, loaded.spec.name), ...options }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     ...(searchAttributes ? { typedSearchAttributes: modelSearchAttributes(loaded.spec.name) } : {}),
     staticSummary: `Lifecycle of ${loaded.spec.name}`,

@@ -30,6 +30,8 @@ export interface FeatureDrift {
   breached: boolean;
   /** in words: why it breached, or why it was not tested; empty when tested and quiet */
   reasons: string[];
+  /** The current window's distribution beside the profile's: rows per profile bin (numeric) or per category code (categorical), when tested. */
+  current?: { bins: number[] } | { frequencies: Record<string, number> };
 }
 
 /** How one kind of feature is decided. */
@@ -104,6 +106,7 @@ function numericDrift(f: NumericProfile, column: Float64Array, minRows: number, 
   out.psi = psiFromCounts(f.binCounts, currentCounts);
   out.js = jensenShannonDivergence(f.binCounts, currentCounts);
   out.wasserstein = merged.wasserstein;
+  out.current = { bins: Array.from(currentCounts) };
   decide(d, { ks: ks.pvalue }, out.psi, out);
   return out;
 }
@@ -132,6 +135,7 @@ function categoricalDrift(f: CategoricalProfile, column: Float64Array, minRows: 
   const c = categories.map((k) => counts.get(k) ?? 0);
   out.psi = psiFromCounts(r, c);
   out.js = jensenShannonDivergence(r, c);
+  out.current = { frequencies: Object.fromEntries(counts) };
   decide(d, { chi2: chi.pvalue }, out.psi, out);
   const unseen = categories.filter((k) => !reference.has(k));
   if (out.breached && unseen.length) out.reasons.push(`categories not seen in training: ${unseen.slice(0, 10).join(', ')}${unseen.length > 10 ? ', …' : ''}`);

@@ -284,12 +284,13 @@ export class Registry {
 
   /** A model's stored checks, oldest first. */
   checks(model: string): (MonitorCheckRecord & { id: number })[] {
-    const rows = this.db.prepare('SELECT * FROM monitor_checks WHERE model = ? ORDER BY id').all(model) as CheckRow[];
-    return rows.map((r) => ({
-      id: r.id, model: r.model, version: r.version, at: r.at, rows: r.rows, enoughData: r.enough_data === 1, breached: r.breached === 1,
-      score: r.score, performanceOk: r.performance_ok === null ? null : r.performance_ok === 1, cursorFrom: r.cursor_from, cursorTo: r.cursor_to,
-      reportUri: r.report_uri, summary: JSON.parse(r.summary) as Record<string, unknown>, dedupeKey: r.dedupe_key,
-    }));
+    return (this.db.prepare('SELECT * FROM monitor_checks WHERE model = ? ORDER BY id').all(model) as CheckRow[]).map(toCheck);
+  }
+
+  /** One stored check of a model, by its id. */
+  check(model: string, id: number): (MonitorCheckRecord & { id: number }) | undefined {
+    const row = this.db.prepare('SELECT * FROM monitor_checks WHERE model = ? AND id = ?').get(model, id) as CheckRow | undefined;
+    return row && toCheck(row);
   }
 
   /** Each model's latest check with a drift score, and its latest judged live AUC: what the model server's gauges show. */
@@ -338,6 +339,14 @@ export interface MonitorCheckRecord {
   reportUri: string;
   summary: Record<string, unknown>;
   dedupeKey: string;
+}
+
+function toCheck(r: CheckRow): MonitorCheckRecord & { id: number } {
+  return {
+    id: r.id, model: r.model, version: r.version, at: r.at, rows: r.rows, enoughData: r.enough_data === 1, breached: r.breached === 1,
+    score: r.score, performanceOk: r.performance_ok === null ? null : r.performance_ok === 1, cursorFrom: r.cursor_from, cursorTo: r.cursor_to,
+    reportUri: r.report_uri, summary: JSON.parse(r.summary) as Record<string, unknown>, dedupeKey: r.dedupe_key,
+  };
 }
 
 interface CheckRow {

@@ -7,6 +7,7 @@ import type { Logger } from '../logging';
 import type { Lineage } from '../registry/registry';
 import { explainRequest, versionOf } from '../lineage/lineage';
 import { predictedLabel } from '../ml/metrics';
+import { registerReportPages } from '../reports/routes';
 import { Champions, type ChampionState } from './champions';
 import { PREDICTION_LOG_FILE, type LabelInput } from './predictionLog';
 import { PredictionLogThread } from './predictionLogThread';
@@ -268,6 +269,7 @@ function validateLabels(labels: unknown[]): { items: LabelInput[]; issues: Valid
  * - `GET /v1/models/{name}` → ModelStatus; `GET /v1/models` → `{models: ModelStatus[]}`
  * - `GET /v1/models/{name}/versions/{v}` → the version's lineage and decisions (src/lineage/lineage.ts)
  * - `GET /v1/models/{name}/predictions/{request_id}` → the logged prediction, its features, and its version's lineage
+ * - `GET /ui/models/{name}`, `GET /ui/models/{name}/checks/{id}`: the report pages (src/reports)
  * - `GET /healthz`, `GET /metrics` (Prometheus text)
  */
 export async function buildModelServer(o: ModelServerOptions): Promise<ModelServer> {
@@ -462,6 +464,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
     if (!r.ok) return reply.code(r.code === 'bad_input' ? 400 : 404).send({ error: r.message });
     return r.explanation;
   });
+  registerReportPages(app, champions.registry, observedByHook);
   for (const url of ['/v1/models/:name/versions/:version', '/v1/models/:name/predictions/:requestId']) {
     app.route({ method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url, ...observedByHook, handler: methodNotAllowed('GET, HEAD') });
   }

@@ -146,6 +146,7 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
     assert.match(text.stdout, /npx perennial approve cli-flights --version 1 --by <you> --reason "<why>"/);
     assert.match(text.stdout, /gate +passed/);
     assert.match(text.stdout, /Web UI: http/);
+    assert.ok(text.stdout.includes(`Report: ${stack.config.server.url}/ui/models/${MODEL}`), text.stdout);
   });
 
   test('approve: a wrong version or the starter is refused (exit 2, the reason, a log line); a malformed --version too', async () => {

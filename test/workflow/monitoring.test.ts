@@ -13,6 +13,11 @@ import { recordHistoryOnPurpose } from '../helpers/histories';
 import { signers, type Signers } from '../helpers/signing';
 import { signedSpecUpdate } from '../helpers/signedActions';
 import { expectExit, runCli } from '../helpers/cli';
+import { launchBrowser } from '../helpers/browser';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const OUTPUT = path.resolve(__dirname, '../../test-output');
 
 /**
  * The continuous lifecycle on a real Temporal dev server, a real worker and a real model
@@ -136,6 +141,34 @@ describe('monitoring and retrain on drift', () => {
     const served = await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === 2, 'v2 served');
     const answer = (await (await fetch(`${stack.config.server.url}/v1/models/${MODEL}`)).json()) as { champion?: { version?: number }; version?: number };
     assert.equal(answer.champion?.version ?? answer.version, 2, JSON.stringify(answer));
+
+    // The report page, in a real browser: the breaches on the drift chart, the approver on the timeline,
+    // and on a breached check's page the shifted feature's two distributions apart.
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+      await page.goto(`${stack.config.server.url}/ui/models/${MODEL}`);
+      mkdirSync(OUTPUT, { recursive: true });
+      await page.screenshot({ path: path.join(OUTPUT, 'report-model.png'), fullPage: true });
+      const alarms = await page.locator('figure.drift circle.alarm').evaluateAll((els) => els.map((e) => ({ version: e.getAttribute('data-version'), value: Number(e.getAttribute('data-value')) })));
+      assert.ok(alarms.length >= 2, `the breaches are marked on the drift chart: ${JSON.stringify(alarms)}`);
+      assert.ok(alarms.every((a) => a.version === '1' && a.value >= 0.2), 'each breach is v1, above the PSI threshold');
+      assert.equal(await page.locator('tr.decision[data-decision="approved"][data-version="2"][data-by="ml-lead"]').count(), 1, 'the timeline names v2\'s approver');
+      assert.equal(await page.locator('tr.decision[data-decision="retired"]').count(), 0);
+      await page.locator('section.checks tr.breached a').first().click();
+      await page.waitForSelector('div.feature.breached');
+      await page.screenshot({ path: path.join(OUTPUT, 'report-check.png'), fullPage: true });
+      const shifted = await page.locator('div.feature.breached').first().evaluate((el) => ({
+        name: el.getAttribute('data-feature'),
+        training: [...el.querySelectorAll('rect.training')].map((r) => Number(r.getAttribute('data-share'))),
+        current: [...el.querySelectorAll('rect.current')].map((r) => Number(r.getAttribute('data-share'))),
+      }));
+      assert.ok(shifted.training.length >= 2 && shifted.training.length === shifted.current.length, JSON.stringify(shifted));
+      const apart = shifted.training.reduce((sum, t, i) => sum + Math.abs(t - shifted.current[i]), 0) / 2;
+      assert.ok(apart >= 0.25, `${shifted.name}: training and current distributions differ visibly (total variation ${apart.toFixed(3)})`);
+    } finally {
+      await browser.close();
+    }
 
     // The cooldown blocks an immediate second retrain, by update and by the Schedule's signal.
     assert.match(await refusal(handle.executeUpdate(retrainNowUpdate, { args: [people.sign(WF, 'retrainNow', { by: 'bob', reason: 'again' })] })), /cooling down until/);

@@ -102,6 +102,7 @@ test('a check with too little data after a breach keeps the breach in status, th
   assert.match(text, /drift score 0\.610/, `the Web UI's details show the breach's score: ${text}`);
   assert.match(text, /BREACHED on origin_flights/);
   assert.match(text, /not enough data \(12 rows\)/, 'and say the latest check had too little data');
+  assert.ok(text.includes(`report: [drift, performance and versions](${stack.config.server.url}/ui/models/visible)`), 'the details link the report page');
   assert.equal((await handle.query(statusQuery)).stage, 'SERVING');
 
   // A new champion: the score shown is its own (none yet), the breach stays on record with its version.

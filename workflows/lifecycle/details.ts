@@ -48,6 +48,7 @@ export function publish(s: LifecycleState): void {
   }
   if (s.blockedBy) lines.push(`retrain held back: ${s.blockedBy}`);
   if (stage === 'AWAITING_APPROVAL' && candidate) lines.push('', `approve: \`${approveCommand(model, candidate.version)}\``);
+  if (s.reportUrl) lines.push(`report: [drift, performance and versions](${s.reportUrl})`);
   setCurrentDetails(lines.join('\n\n'));
   recordStage(model, stage);
 }

@@ -72,6 +72,8 @@ export class LifecycleState {
   readonly runId: string;
   readonly model: string;
   readonly useSearchAttributes: boolean;
+  /** The model's report page, when the starter named it. */
+  readonly reportUrl: string | undefined;
   readonly continueAsNewAfter: number;
 
   // ---- carried from run to run ----
@@ -132,6 +134,7 @@ export class LifecycleState {
     this.runId = info.runId;
     this.model = input.spec.name;
     this.useSearchAttributes = input.searchAttributes !== false;
+    this.reportUrl = input.reportUrl;
     this.continueAsNewAfter = input.continueAsNewAfter ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
     this.spec = input.spec;
     this.specHash = input.specHash;
