@@ -72,10 +72,11 @@ export function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput): Monit
     minRows: monitoring.minRows,
     tests: monitoring.drift.tests,
   });
-  const labeled = d.predictions.labeled({ model: spec.name, version, upToId: window.to, limit: monitoring.performance.window });
+  const labeledUntil = eventTime(d.predictions.latestLabeledEventTime(spec.name, spec.data.timeColumn));
+  const labeled = labeledRows(d, spec, version, window.to, labeledUntil);
   const holdout = (registered.metrics as { holdout?: BinaryMetrics }).holdout ?? null;
   const performance = judgePerformance(monitoring.performance, labeled.labels, labeled.scores, holdout);
-  const labeledUntil = eventTime(d.predictions.latestLabeledEventTime(spec.name, spec.data.timeColumn));
+  if (labeled.eventWindow) performance.reasons.push(`judged on the labeled rows with event time from ${labeled.eventWindow.from} to ${labeled.eventWindow.to} (eventWindow ${monitoring.performance.eventWindow})`);
   const pruned = prune(d, spec.name, monitoring, input.asOf);
 
   const reportUri = d.store.putNamedJson(`monitor-reports/${spec.name}/${safeName(input.checkKey)}.json`, {
@@ -179,6 +180,31 @@ function prune(d: MonitorDeps, model: string, monitoring: MonitoringSpec, asOf: 
 }
 
 /** Event times as clients send them (ISO text, or epoch ms) → ISO UTC. */
+/** Labeled rows scanned at most for an event-time window (the newest logged first). */
+const EVENT_WINDOW_SCAN = 200_000;
+
+/**
+ * The labeled rows performance is judged on: the newest `performance.window` logged, or with
+ * `eventWindow` those whose own event time lies within it of the newest labeled event time.
+ */
+function labeledRows(d: MonitorDeps, spec: ModelSpec, version: number, upToId: number, labeledUntil: string | null): { scores: number[]; labels: (0 | 1)[]; eventWindow?: { from: string; to: string } } {
+  const policy = spec.monitoring!.performance;
+  if (!policy.eventWindow || labeledUntil === null) return d.predictions.labeled({ model: spec.name, version, upToId, limit: policy.window });
+  const to = Date.parse(labeledUntil);
+  const from = to - durationMs(policy.eventWindow);
+  const rows = d.predictions.labeledWithEventTime({ model: spec.name, version, upToId, timeColumn: spec.data.timeColumn, limit: EVENT_WINDOW_SCAN });
+  const scores: number[] = [];
+  const labels: (0 | 1)[] = [];
+  rows.times.forEach((t, i) => {
+    const at = eventTime(t);
+    if (at !== null && Date.parse(at) >= from) {
+      scores.push(rows.scores[i]);
+      labels.push(rows.labels[i]);
+    }
+  });
+  return { scores, labels, eventWindow: { from: new Date(from).toISOString(), to: labeledUntil } };
+}
+
 function eventTime(t: string | number | null): string | null {
   if (t === null) return null;
   const ms = typeof t === 'number' ? t : Date.parse(asUtc(t.replace(' ', 'T')));

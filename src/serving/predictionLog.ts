@@ -305,6 +305,18 @@ export class PredictionLog {
     return { scores: rows.map((r) => r.score), labels: rows.map((r) => r.label) };
   }
 
+  /**
+   * The newest `limit` labeled predictions of a version at or before row `upToId`, with each
+   * one's event time as logged (the instance's `timeColumn`: ISO text or epoch ms).
+   */
+  labeledWithEventTime(q: { model: string; version: number; upToId: number; timeColumn: string; limit: number }): { scores: number[]; labels: (0 | 1)[]; times: (string | number | null)[] } {
+    this.flush();
+    const rows = this.db
+      .prepare('SELECT score, label, json_extract(instance, ?) AS t FROM predictions WHERE model = ? AND model_version = ? AND label IS NOT NULL AND id <= ? ORDER BY id DESC LIMIT ?')
+      .all(`$."${q.timeColumn.replace(/"/g, '')}"`, q.model, q.version, q.upToId, q.limit) as { score: number; label: 0 | 1; t: string | number | null }[];
+    return { scores: rows.map((r) => r.score), labels: rows.map((r) => r.label), times: rows.map((r) => r.t) };
+  }
+
   /** The latest event time (the instance's `timeColumn`) that labeled traffic of a model has reached. */
   latestLabeledEventTime(model: string, timeColumn: string): string | number | null {
     this.flush();

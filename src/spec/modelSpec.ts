@@ -188,8 +188,14 @@ export type DriftPolicySpec = z.infer<typeof DriftPolicySpec>;
 export const PerformanceSpec = z.strictObject({
   /** Fewer labeled rows than this: performance is not judged. */
   minLabeled: z.number().int().min(10).default(200),
-  /** Judge the most recent this many labeled rows. */
+  /** Judge the most recent this many labeled rows (by when they were logged). */
   window: z.number().int().min(10).default(5000),
+  /**
+   * Judge instead the labeled rows whose own event time (the spec's `timeColumn`) lies within
+   * this long of the newest labeled event time, e.g. `7d`: traffic logged out of event-time
+   * order (a backfill, a slow segment) cannot dilute the latest week with older rows.
+   */
+  eventWindow: Duration.optional(),
   /** The floor: absolute bounds per metric on the labeled live rows. */
   min: Thresholds.default({}),
   max: Thresholds.default({}),
