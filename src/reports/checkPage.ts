@@ -25,11 +25,25 @@ export interface CheckPageInput {
 const fmt = (x: number | undefined, d = 4) => (x === undefined ? '-' : Math.abs(x) < 1e-4 && x !== 0 ? x.toExponential(2) : x.toFixed(d));
 
 export function checkPage(input: CheckPageInput): string {
-  const { check: c, report, profile } = input;
+  const { check: c, report } = input;
   const base = `/ui/models/${encodeURIComponent(c.model)}`;
   const head = `<p><a href="${base}">← ${escapeHtml(c.model)}</a></p><h1>Check ${c.id} of ${escapeHtml(c.model)} v${c.version}</h1>
 <p class="summary">${escapeHtml(c.at)} · ${c.rows} rows · ${c.enoughData ? `drift score ${c.score.toFixed(4)}${c.breached ? ' — <b>BREACHED</b>' : ', quiet'}` : 'too little data: nothing decided'}</p>`;
-  if (!report?.drift?.features) return page(`check ${c.id} — ${c.model}`, `${head}<p class="empty">The check's report is no longer stored (retention).</p>`);
+  if (!report?.drift?.features) return page(`check ${c.id} — ${c.model}`, `${head}${GONE}`);
+  const perf = report.performance;
+  const perfText = perf?.metrics ? Object.entries(perf.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(' · ') : 'not judged';
+  return page(
+    `check ${c.id} — ${c.model}`,
+    `${head}<h2>Features: training profile vs this window</h2>${featureSection(input)}<h2>Live performance</h2><p>${escapeHtml(perfText)}</p>${perf?.reasons?.length ? `<p class="hint">${escapeHtml(perf.reasons.join('; '))}</p>` : ''}`,
+  );
+}
+
+const GONE = '<p class="empty">The check\'s report is no longer stored (retention).</p>';
+
+/** Each feature's two distributions and its statistics, as the check's report has them (the check page, and the latest on the model page). */
+export function featureSection(input: CheckPageInput): string {
+  const { report, profile } = input;
+  if (!report?.drift?.features) return GONE;
   // The score's own profile is tested beside the features (monitoring.drift.predictions).
   const profiles = new Map([...(profile?.features ?? []), ...(profile?.prediction ? [profile.prediction] : [])].map((f) => [f.name, f]));
   const features = report.drift.features
@@ -44,12 +58,7 @@ export function checkPage(input: CheckPageInput): string {
       return `<div class="feature${f.breached ? ' breached' : ''}" data-feature="${escapeHtml(f.name)}" data-breached="${f.breached}" data-psi="${f.psi ?? ''}"><h3>${escapeHtml(f.name)}${f.breached ? ' — BREACHED' : ''}</h3>${chart}<p>${escapeHtml(stats.join(' · ') || '-')}</p>${f.reasons.length ? `<p class="hint">${escapeHtml(f.reasons.join('; '))}</p>` : ''}</div>`;
     })
     .join('');
-  const perf = report.performance;
-  const perfText = perf?.metrics ? Object.entries(perf.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(' · ') : 'not judged';
-  return page(
-    `check ${c.id} — ${c.model}`,
-    `${head}<h2>Features: training profile vs this window</h2><div class="features">${features}</div><h2>Live performance</h2><p>${escapeHtml(perfText)}</p>${perf?.reasons?.length ? `<p class="hint">${escapeHtml(perf.reasons.join('; '))}</p>` : ''}`,
-  );
+  return `<div class="features">${features}</div>`;
 }
 
 function distributionChart(f: FeatureDrift, p: FeatureProfile, vocabulary: string[]): string {

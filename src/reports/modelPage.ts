@@ -28,6 +28,8 @@ export interface ModelPageInput {
   versions: VersionLineage[];
   /** 1-based page of the checks table, newest first. */
   page: number;
+  /** The latest check with enough data, and its features' distributions beside the training profile's. */
+  latest?: { check: StoredCheck; features: string };
 }
 
 const performanceOf = (c: StoredCheck) => (c.summary.performance ?? null) as { auc?: number; logLoss?: number } | null;
@@ -81,7 +83,10 @@ export function modelPage(input: ModelPageInput): string {
   });
   const breaches = checks.filter((c) => c.breached).length;
   const summary = `<p class="summary">${champion ? `champion <b>v${champion.version}</b>` : 'no champion'} · ${versions.length} versions · ${checks.length} checks stored (${breaches} breached, ${sparse.length} with too little data)</p>`;
-  return page(`${model} — perennial`, [`<h1>${escapeHtml(model)}</h1>`, summary, drift, auc, logLoss, timeline(model, versions), checksTable(model, checks, input.page)].join('\n'));
+  const latest = input.latest
+    ? `<section class="latest"><h2>Features at the latest check with enough data: <a href="/ui/models/${encodeURIComponent(model)}/checks/${input.latest.check.id}">check ${input.latest.check.id}</a> of v${input.latest.check.version}, ${escapeHtml(input.latest.check.at)}</h2>${input.latest.features}</section>`
+    : '';
+  return page(`${model} — perennial`, [`<h1>${escapeHtml(model)}</h1>`, summary, drift, auc, logLoss, latest, timeline(model, versions), checksTable(model, checks, input.page)].join('\n'));
 }
 
 /** Every version's decisions, in time order: trained, gates, approved/rejected by whom, deployed, replaced, retired. */

@@ -4,7 +4,7 @@ import type { DataProfile } from '../data/profile';
 import type { FittedPipeline } from '../features/pipeline';
 import { versionsOf } from '../lineage/lineage';
 import type { Registry } from '../registry/registry';
-import { checkPage, type CheckPageInput } from './checkPage';
+import { checkPage, featureSection, type CheckPageInput } from './checkPage';
 import { modelPage } from './modelPage';
 
 const HTML = 'text/html; charset=utf-8';
@@ -41,7 +41,9 @@ export function registerReportPages(app: FastifyInstance, registry: Registry, op
     const versions = versionsOf(registry, name);
     const checks = registry.checks(name);
     if (versions.length === 0 && checks.length === 0) return notFound(reply, `no model ${JSON.stringify(name)} in the registry`);
-    return reply.type(HTML).send(modelPage({ model: name, versions, checks, page: Number.isInteger(pageNo) && pageNo > 0 ? pageNo : 1 }));
+    const scored = [...checks].reverse().find((c) => c.enoughData);
+    const latest = scored && { check: scored, features: featureSection(checkInput(scored)) };
+    return reply.type(HTML).send(modelPage({ model: name, versions, checks, page: Number.isInteger(pageNo) && pageNo > 0 ? pageNo : 1, latest }));
   });
 
   app.get('/ui/models/:name/checks/:id', options, async (request, reply) => {
@@ -49,13 +51,16 @@ export function registerReportPages(app: FastifyInstance, registry: Registry, op
     if (!/^\d{1,12}$/.test(id)) return reply.code(400).type(HTML).send('<!doctype html><p>a check is named by its number, e.g. /checks/12</p>');
     const check = registry.check(name, Number(id));
     if (!check) return notFound(reply, `${name} has no stored check ${id}`);
-    const version = registry.get(name, check.version);
-    const input: CheckPageInput = {
+    return reply.type(HTML).send(checkPage(checkInput(check)));
+  });
+
+  function checkInput(check: CheckPageInput['check']): CheckPageInput {
+    const version = registry.get(check.model, check.version);
+    return {
       check,
       report: artifacts.read<CheckPageInput['report']>(check.reportUri),
       profile: version ? artifacts.read<DataProfile>(version.lineage.profileUri) : null,
       vocabularies: (version ? artifacts.read<FittedPipeline>(version.lineage.pipelineUri)?.vocabularies : undefined) ?? {},
     };
-    return reply.type(HTML).send(checkPage(input));
-  });
+  }
 }

@@ -155,6 +155,7 @@ describe('monitoring and retrain on drift', () => {
       assert.ok(alarms.every((a) => a.version === '1' && a.value >= 0.2), 'each breach is v1, above the PSI threshold');
       assert.equal(await page.locator('tr.decision[data-decision="approved"][data-version="2"][data-by="ml-lead"]').count(), 1, 'the timeline names v2\'s approver');
       assert.equal(await page.locator('tr.decision[data-decision="retired"]').count(), 0);
+      assert.ok((await page.locator('section.latest div.feature.breached rect.current').count()) > 0, "the latest breach's distributions on the model page");
       await page.locator('section.checks tr.breached a').first().click();
       await page.waitForSelector('div.feature.breached');
       await page.screenshot({ path: path.join(OUTPUT, 'report-check.png'), fullPage: true });
