@@ -1,4 +1,4 @@
-import { ChildWorkflowFailure, executeChild, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../../activities';
 import type { Metrics } from '../../../src/lifecycle/contract';
 import { evaluateGate } from '../../../src/lifecycle/gate';
@@ -46,7 +46,17 @@ export async function train(s: LifecycleState, requestedBy: string): Promise<voi
       retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'VersionNotFound'] },
       summary: `score champion v${s.champion.version} on v${result.version}'s holdout`,
     });
-    championOnSameHoldout = await judge.evaluateVersion({ spec: trainingSpec, version: s.champion.version, snapshotUri: result.registered.lineage.datasetUri });
+    try {
+      championOnSameHoldout = await judge.evaluateVersion({ spec: trainingSpec, version: s.champion.version, snapshotUri: result.registered.lineage.datasetUri });
+    } catch (err) {
+      // Without the champion's figure the gate cannot compare: the candidate is not judged and the
+      // champion keeps serving. (Runs before this ended here with the whole lifecycle failed.)
+      if (!patched('unjudged-candidate-rests')) throw err;
+      const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.message : String(err);
+      await record(s, 'training-failed', { version: result.version, by: 'perennial', reason: `v${result.version} trained, but champion v${s.champion.version} could not be scored on its holdout: ${cause}` });
+      s.backToRest();
+      return;
+    }
   }
   const gate = evaluateGate(s.spec.evaluation.gates, evaluation.model, evaluation.baseRate, championOnSameHoldout);
   await record(s, 'trained', { version: result.version, by: requestedBy, reason: `trained by ${result.registered.lineage.workflowId}`, details: { metrics: evaluation, windows: { training: trainingSpec.data.training, holdout: trainingSpec.data.holdout } } });
