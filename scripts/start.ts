@@ -16,6 +16,7 @@ import { findSpec } from '../src/spec/load';
 import { ensureTemporalServer, prepareNamespace } from '../src/temporal/ensureServer';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { workerMetricsUrl } from '../src/temporal/runtime';
+import { startLifecycleCensus } from '../src/worker/lifecycleCensus';
 import { freePort, portIsFree } from '../src/util/net';
 import { createWorker } from '../src/worker/createWorker';
 import { startLifecycle } from '../src/client/startLifecycle';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config, logger);
   const worker = await createWorker({ config, connection });
   const client = await connectClient(config, DEMO_ACTOR);
+  startLifecycleCensus(client, logger);
 
   let stopping = false;
   const stopped = firstStopSignal((signal) => logger.info({ signal }, 'already stopping; waiting for the worker, the model server and Temporal to stop'));

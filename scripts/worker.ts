@@ -1,7 +1,8 @@
 /** `npm run worker`: runs perennial's workflows and activities; run more of them to scale out. */
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logging';
-import { connectWorker } from '../src/temporal/connection';
+import { connectClient, connectWorker } from '../src/temporal/connection';
+import { startLifecycleCensus } from '../src/worker/lifecycleCensus';
 import { createWorker } from '../src/worker/createWorker';
 import { prepareNamespace } from '../src/temporal/ensureServer';
 import { firstStopSignal } from '../src/util/stopSignals';
@@ -12,11 +13,16 @@ async function main(): Promise<void> {
   await prepareNamespace(config, logger);
   const connection = await connectWorker(config, logger);
   const worker = await createWorker({ config, connection });
+  // With a metrics endpoint, the census of lifecycles by stage goes on it too.
+  const client = config.workerMetrics ? await connectClient(config, 'perennial-worker-census') : undefined;
+  const stopCensus = client ? startLifecycleCensus(client, logger) : () => undefined;
   logger.info({ taskQueue: config.taskQueue, address: config.temporalAddress, namespace: config.namespace, home: config.home }, 'worker polling');
   // Worker.run returns after SIGINT/SIGTERM once in-flight tasks are done. The SDK stops
   // listening once it starts draining: the repeats of one Ctrl-C must not kill the drain.
   void firstStopSignal((signal) => logger.info({ signal }, 'already draining: in-flight activities finish first'));
   await worker.run();
+  stopCensus();
+  await client?.connection.close();
   await connection.close();
 }
 

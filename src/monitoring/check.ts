@@ -73,10 +73,10 @@ export function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput): Monit
     tests: monitoring.drift.tests,
   });
   const labeledUntil = eventTime(d.predictions.latestLabeledEventTime(spec.name, spec.data.timeColumn));
-  const labeled = labeledRows(d, spec, version, window.to, labeledUntil);
+  const labeled = labeledRows(d, spec, version, window.to, input.asOf);
   const holdout = (registered.metrics as { holdout?: BinaryMetrics }).holdout ?? null;
   const performance = judgePerformance(monitoring.performance, labeled.labels, labeled.scores, holdout);
-  if (labeled.eventWindow) performance.reasons.push(`judged on the labeled rows with event time from ${labeled.eventWindow.from} to ${labeled.eventWindow.to} (eventWindow ${monitoring.performance.eventWindow})`);
+  if (labeled.eventWindow) performance.reasons.push(labeled.eventWindow);
   const pruned = prune(d, spec.name, monitoring, input.asOf);
 
   const reportUri = d.store.putNamedJson(`monitor-reports/${spec.name}/${safeName(input.checkKey)}.json`, {
@@ -179,32 +179,43 @@ function prune(d: MonitorDeps, model: string, monitoring: MonitoringSpec, asOf: 
   return { predictions, checks: reports.length };
 }
 
-/** Event times as clients send them (ISO text, or epoch ms) → ISO UTC. */
 /** Labeled rows scanned at most for an event-time window (the newest logged first). */
 const EVENT_WINDOW_SCAN = 200_000;
 
 /**
  * The labeled rows performance is judged on: the newest `performance.window` logged, or with
- * `eventWindow` those whose own event time lies within it of the newest labeled event time.
+ * `eventWindow` those of this version whose own event time lies within it of the newest one
+ * among them — never later than the check itself, so one row dated in the future cannot empty
+ * the window.
  */
-function labeledRows(d: MonitorDeps, spec: ModelSpec, version: number, upToId: number, labeledUntil: string | null): { scores: number[]; labels: (0 | 1)[]; eventWindow?: { from: string; to: string } } {
+function labeledRows(d: MonitorDeps, spec: ModelSpec, version: number, upToId: number, asOf: string): { scores: number[]; labels: (0 | 1)[]; eventWindow?: string } {
   const policy = spec.monitoring!.performance;
-  if (!policy.eventWindow || labeledUntil === null) return d.predictions.labeled({ model: spec.name, version, upToId, limit: policy.window });
-  const to = Date.parse(labeledUntil);
-  const from = to - durationMs(policy.eventWindow);
+  if (!policy.eventWindow) return d.predictions.labeled({ model: spec.name, version, upToId, limit: policy.window });
   const rows = d.predictions.labeledWithEventTime({ model: spec.name, version, upToId, timeColumn: spec.data.timeColumn, limit: EVENT_WINDOW_SCAN });
+  const times = rows.times.map((t) => {
+    const at = eventTime(t);
+    return at === null ? NaN : Date.parse(at);
+  });
+  const until = Date.parse(asOf);
+  let newest = -Infinity;
+  for (const t of times) if (t <= until && t > newest) newest = t;
   const scores: number[] = [];
   const labels: (0 | 1)[] = [];
-  rows.times.forEach((t, i) => {
-    const at = eventTime(t);
-    if (at !== null && Date.parse(at) >= from) {
-      scores.push(rows.scores[i]);
-      labels.push(rows.labels[i]);
-    }
-  });
-  return { scores, labels, eventWindow: { from: new Date(from).toISOString(), to: labeledUntil } };
+  if (Number.isFinite(newest)) {
+    const from = newest - durationMs(policy.eventWindow);
+    times.forEach((t, i) => {
+      if (t >= from && t <= newest) {
+        scores.push(rows.scores[i]);
+        labels.push(rows.labels[i]);
+      }
+    });
+  }
+  const scanned = rows.scores.length === EVENT_WINDOW_SCAN ? ` (of the newest ${EVENT_WINDOW_SCAN} labeled rows logged)` : '';
+  const window = Number.isFinite(newest) ? `event time from ${new Date(newest - durationMs(policy.eventWindow)).toISOString()} to ${new Date(newest).toISOString()}` : 'no labeled row with a usable event time';
+  return { scores, labels, eventWindow: `${labels.length} labeled rows with ${window}${scanned} (eventWindow ${policy.eventWindow})` };
 }
 
+/** An event time as clients send it (ISO text, zone or not, or epoch ms) as ISO UTC, or null. */
 function eventTime(t: string | number | null): string | null {
   if (t === null) return null;
   const ms = typeof t === 'number' ? t : Date.parse(asUtc(t.replace(' ', 'T')));

@@ -287,6 +287,14 @@ export class Registry {
     return (this.db.prepare('SELECT * FROM monitor_checks WHERE model = ? ORDER BY id').all(model) as CheckRow[]).map(toCheck);
   }
 
+  /** What changes whenever a model's checks or ledger grow (or checks are pruned): a cache key for pages built from them. */
+  changeMark(model: string): string {
+    const c = this.db.prepare('SELECT max(id) AS last, count(*) AS n FROM monitor_checks WHERE model = ?').get(model) as { last: number | null; n: number };
+    const l = this.db.prepare('SELECT max(id) AS last FROM ledger WHERE model = ?').get(model) as { last: number | null };
+    const a = this.alias(model, 'champion');
+    return `${c.last}/${c.n}/${l.last}/${a?.version}@${a?.updatedAt}`;
+  }
+
   /** One stored check of a model, by its id. */
   check(model: string, id: number): (MonitorCheckRecord & { id: number }) | undefined {
     const row = this.db.prepare('SELECT * FROM monitor_checks WHERE model = ? AND id = ?').get(model, id) as CheckRow | undefined;

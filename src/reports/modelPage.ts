@@ -34,8 +34,9 @@ export interface ModelPageInput {
 
 const performanceOf = (c: StoredCheck) => (c.summary.performance ?? null) as { auc?: number; logLoss?: number } | null;
 
+/** The champion's spec (else the newest version's): the threshold and floor in force. */
 function policyOf(versions: VersionLineage[]): Policy {
-  const spec = (versions.at(-1)?.spec.spec ?? null) as { monitoring?: { drift?: { psiThreshold?: number }; performance?: { min?: { auc?: number } } } } | null;
+  const spec = ((versions.find((v) => v.champion) ?? versions.at(-1))?.spec.spec ?? null) as { monitoring?: { drift?: { psiThreshold?: number }; performance?: { min?: { auc?: number } } } } | null;
   return { psiThreshold: spec?.monitoring?.drift?.psiThreshold ?? 0.2, aucFloor: spec?.monitoring?.performance?.min?.auc ?? null };
 }
 

@@ -6,26 +6,52 @@ import { versionsOf } from '../lineage/lineage';
 import type { Registry } from '../registry/registry';
 import { checkPage, featureSection, type CheckPageInput } from './checkPage';
 import { modelPage } from './modelPage';
+import { escapeHtml } from './svg';
 
-const HTML = 'text/html; charset=utf-8';
 
-/** Parsed artifacts by URI: content-addressed, so never stale; a few profiles are large, so few are kept. */
+/**
+ * Parsed artifacts by URI. Profiles and pipelines are content-addressed and a check's report
+ * is written once, so an entry never goes stale; one that cannot be read (pruned by retention)
+ * is not kept. Profiles are large: few entries.
+ */
 class ArtifactCache {
   private readonly entries = new Map<string, unknown>();
   constructor(private readonly size: number) {}
   read<T>(uri: string): T | null {
-    if (this.entries.has(uri)) return this.entries.get(uri) as T | null;
-    let value: unknown = null;
+    if (this.entries.has(uri)) return this.entries.get(uri) as T;
+    let value: unknown;
     try {
       value = readJsonArtifact(uri);
     } catch {
-      // Pruned by retention or removed by hand: the page says so instead.
+      return null;
     }
     if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(uri, value);
-    return value as T | null;
+    return value as T;
   }
 }
+
+/**
+ * Rendered model pages by what they show: a page is rebuilt only when a check or a ledger
+ * entry was added. Rendering reads every stored check on the server's event loop (tens of ms
+ * with thousands): repeated views must not cost predictions that.
+ */
+class PageCache {
+  private readonly entries = new Map<string, string>();
+  constructor(private readonly size: number) {}
+  get(key: string, render: () => string): string {
+    let html = this.entries.get(key);
+    if (html === undefined) {
+      html = render();
+      if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, html);
+    }
+    return html;
+  }
+}
+
+/** No script, frame or outside resource is ever needed: the browser is told so. */
+const PAGE_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'", 'x-content-type-options': 'nosniff' };
 
 /**
  * The report pages, as routes of the model server: `/ui/models/{name}` and
@@ -33,25 +59,32 @@ class ArtifactCache {
  */
 export function registerReportPages(app: FastifyInstance, registry: Registry, options: RouteShorthandOptions): void {
   const artifacts = new ArtifactCache(16);
-  const notFound = (reply: FastifyReply, what: string) => reply.code(404).type(HTML).send(`<!doctype html><p>${what.replace(/[<>&]/g, '')}</p>`);
+  const pages = new PageCache(64);
+  const notFound = (reply: FastifyReply, what: string) => reply.code(404).headers(PAGE_HEADERS).send(`<!doctype html><p>${escapeHtml(what)}</p>`);
 
   app.get('/ui/models/:name', options, async (request, reply) => {
     const { name } = request.params as { name: string };
-    const pageNo = Number((request.query as { page?: string }).page ?? 1);
-    const versions = versionsOf(registry, name);
-    const checks = registry.checks(name);
-    if (versions.length === 0 && checks.length === 0) return notFound(reply, `no model ${JSON.stringify(name)} in the registry`);
-    const scored = [...checks].reverse().find((c) => c.enoughData);
-    const latest = scored && { check: scored, features: featureSection(checkInput(scored)) };
-    return reply.type(HTML).send(modelPage({ model: name, versions, checks, page: Number.isInteger(pageNo) && pageNo > 0 ? pageNo : 1, latest }));
+    const raw = Number((request.query as { page?: string }).page ?? 1);
+    const pageNo = Number.isInteger(raw) && raw > 0 && raw < 1e9 ? raw : 1;
+    const key = `${name}\u0000${pageNo}\u0000${registry.changeMark(name)}`;
+    const html = pages.get(key, () => {
+      const versions = versionsOf(registry, name);
+      const checks = registry.checks(name);
+      if (versions.length === 0 && checks.length === 0) return '';
+      const scored = [...checks].reverse().find((c) => c.enoughData);
+      const latest = scored && { check: scored, features: featureSection(checkInput(scored)) };
+      return modelPage({ model: name, versions, checks, page: pageNo, latest });
+    });
+    if (!html) return notFound(reply, `no model ${JSON.stringify(name)} in the registry`);
+    return reply.headers(PAGE_HEADERS).send(html);
   });
 
   app.get('/ui/models/:name/checks/:id', options, async (request, reply) => {
     const { name, id } = request.params as { name: string; id: string };
-    if (!/^\d{1,12}$/.test(id)) return reply.code(400).type(HTML).send('<!doctype html><p>a check is named by its number, e.g. /checks/12</p>');
+    if (!/^\d{1,12}$/.test(id)) return reply.code(400).headers(PAGE_HEADERS).send('<!doctype html><p>a check is named by its number, e.g. /checks/12</p>');
     const check = registry.check(name, Number(id));
     if (!check) return notFound(reply, `${name} has no stored check ${id}`);
-    return reply.type(HTML).send(checkPage(checkInput(check)));
+    return reply.headers(PAGE_HEADERS).send(checkPage(checkInput(check)));
   });
 
   function checkInput(check: CheckPageInput['check']): CheckPageInput {

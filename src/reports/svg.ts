@@ -45,19 +45,17 @@ export function timeChart(c: TimeChart): string {
   const height = c.height ?? 260;
   const m = { left: 56, right: 150, top: 24, bottom: 36 };
   const all = c.series.flatMap((s) => s.points);
-  if (all.length === 0) return `<figure class="chart ${c.id}"><figcaption>${escapeHtml(c.title)}</figcaption><p class="empty">nothing to draw yet</p></figure>`;
-  const xs = all.map((p) => p.atMs);
-  const ys = [...all.map((p) => p.value), ...(c.rules ?? []).map((r) => r.value)];
-  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  if (all.length === 0) return `<figure class="chart ${escapeHtml(c.id)}"><figcaption>${escapeHtml(c.title)}</figcaption><p class="empty">nothing to draw yet</p></figure>`;
+  let [x0, x1] = extent(all.map((p) => p.atMs));
   if (x0 === x1) [x0, x1] = [x0 - 60_000, x1 + 60_000];
-  let [y0, y1] = [Math.min(0, ...ys), Math.max(...ys)];
+  let [y0, y1] = extent([0, ...all.map((p) => p.value), ...(c.rules ?? []).map((r) => r.value)]);
   if (y0 === y1) y1 = y0 + 1;
   const pad = (y1 - y0) * 0.05;
   y1 += pad;
   const sx = (t: number) => m.left + ((t - x0) / (x1 - x0)) * (width - m.left - m.right);
   const sy = (v: number) => height - m.bottom - ((v - y0) / (y1 - y0)) * (height - m.top - m.bottom);
   const out: string[] = [];
-  out.push(`<figure class="chart ${c.id}"><figcaption>${escapeHtml(c.title)}</figcaption>`);
+  out.push(`<figure class="chart ${escapeHtml(c.id)}"><figcaption>${escapeHtml(c.title)}</figcaption>`);
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(c.title)}">`);
   // Axes: four y ticks, the first and last time.
   for (let i = 0; i <= 4; i++) {
@@ -87,6 +85,17 @@ export function timeChart(c: TimeChart): string {
   return out.join('');
 }
 
+/** Smallest and largest, without spreading a long array into arguments. */
+function extent(xs: number[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of xs) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  return [lo, hi];
+}
+
 export interface PairedBars {
   title: string;
   id: string;
@@ -106,7 +115,7 @@ export function pairedBars(c: PairedBars): string {
   const bar = Math.max(1, band * 0.4);
   const sy = (v: number) => height - m.bottom - (v / max) * (height - m.top - m.bottom);
   const out: string[] = [];
-  out.push(`<figure class="chart bars ${c.id}"><figcaption>${escapeHtml(c.title)}</figcaption>`);
+  out.push(`<figure class="chart bars ${escapeHtml(c.id)}"><figcaption>${escapeHtml(c.title)}</figcaption>`);
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(c.title)}">`);
   out.push(`<text x="${m.left - 4}" y="${sy(max) + 4}" text-anchor="end" class="tick">${(max * 100).toFixed(0)}%</text><text x="${m.left - 4}" y="${sy(0)}" text-anchor="end" class="tick">0</text>`);
   c.groups.forEach((g, i) => {

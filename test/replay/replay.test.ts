@@ -9,7 +9,7 @@ import { workflowBundle } from '../helpers/temporalServer';
 import { readCarriedState } from '../../src/lifecycle/carriedState';
 
 // Histories of real runs (recorded by test/workflow/lifecycle.test.ts, idle.test.ts,
-// deployFailure.test.ts, rollbackDuringApproval.test.ts, trust.test.ts and monitoringVisible.test.ts and, for the continuous lifecycle's chain of runs,
+// deployFailure.test.ts, rollbackDuringApproval.test.ts, trust.test.ts, monitoringVisible.test.ts and championJudging.test.ts and, for the continuous lifecycle's chain of runs,
 // test/workflow/monitoring.test.ts, with PERENNIAL_RECORD_HISTORIES=1) replayed against the current workflow code: a change
 // that would break running lifecycles fails here. Change workflow code under running
 // lifecycles with `patched()` (see README).
@@ -37,7 +37,7 @@ function workflowIdOf(name: string, history: temporal.api.history.v1.History): s
 
 test('every recorded history replays on the current workflow code', async () => {
   const all = fixtures();
-  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle-monitor-visible.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle-signed-actions.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
+  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle-monitor-visible.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle-signed-actions.binpb', 'lifecycle-unjudged-candidate.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
   const bundle = await workflowBundle();
   for (const { name, history } of all) {
     await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowIdOf(name, history)), name);
@@ -68,6 +68,8 @@ test('the fixtures go through the patched branches: the spec hashed by an activi
   assert.ok(readFileSync(path.join(HISTORIES, 'lifecycle-monitor-visible.binpb')).includes('monitor-keeps-last-scored'));
   assert.ok(activities('lifecycle-monitor-visible.binpb').filter((a) => a === 'checkChampion').length >= 4);
   assert.ok(!readFileSync(path.join(HISTORIES, 'monitoring-run1.binpb')).includes('monitor-keeps-last-scored'));
+  // patched('unjudged-candidate-rests'): the champion's evaluation failed, the candidate recorded unjudged.
+  assert.ok(readFileSync(path.join(HISTORIES, 'lifecycle-unjudged-candidate.binpb')).includes('unjudged-candidate-rests'));
 });
 
 test('a deliberately incompatible change fails replay', async () => {

@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import { buildModelServer, type ModelServer } from '../../src/serving/app';
 import { Registry } from '../../src/registry/registry';
 import { CHART_POINTS, CHECKS_PER_PAGE } from '../../src/reports/modelPage';
+import { downsample } from '../../src/reports/downsample';
 import { tempHome } from '../helpers/temporalServer';
 
 /**
@@ -32,6 +33,10 @@ before(async () => {
         reportUri: `file:///nowhere/${i}.json`, summary: { breachedFeatures: breached ? ['origin_flights'] : [], performance: i % 5 === 0 ? { auc: 0.65, logLoss: 0.44 } : null }, dedupeKey: `k${i}`,
       });
     }
+    const lineage = { datasetUri: 'file:///d', datasetSha256: 'd', specHash: 's', codeVersion: 'c', profileUri: 'file:///p', pipelineUri: 'file:///q', runId: 'r', trainedBy: 'alice', trainedAt: new Date(t0).toISOString() };
+    for (const n of [1, 2]) registry.register({ model: MODEL, artifactUri: 'file:///a', artifactSha256: 'a', metrics: { holdout: { auc: 0.66, logLoss: 0.44 } }, lineage: { ...lineage, workflowId: `train/${MODEL}/${n}` } });
+    // Free text from a sender, as a ledger reason: shown as text, never as markup.
+    registry.appendLedger({ model: MODEL, version: 1, decision: 'rejected', by: 'ops-lead', reason: '<script>alert(1)</script><img src=x onerror=alert(2)>', dedupeKey: 'hostile' });
   } finally {
     registry.close();
   }
@@ -41,6 +46,14 @@ before(async () => {
 after(async () => {
   await server?.close();
   rmSync(home, { recursive: true, force: true });
+});
+
+test('more breaches than points: the chart stays bounded', () => {
+  const all = Array.from({ length: 5_000 }, (_, i) => i);
+  const kept = downsample(all, 600, () => true);
+  assert.equal(kept.length, 600);
+  assert.equal(kept.at(-1), 4_999, 'the newest is drawn');
+  assert.equal(downsample(all, 600, (i) => i % 1000 === 7).filter((i) => i % 1000 === 7).length, 5, 'every breach kept when they fit');
 });
 
 test('a model with 10,000 stored checks: every breach drawn, the chart thinned, the table paged', async () => {
@@ -57,7 +70,9 @@ test('a model with 10,000 stored checks: every breach drawn, the chart thinned, 
   assert.equal((html.match(/<section class="checks">[\s\S]*<\/section>/)![0].match(/<tr class=/g) ?? []).length, CHECKS_PER_PAGE);
   assert.match(html, /page 1 of 200/);
   assert.ok(html.length < 2_000_000, `${html.length} bytes`);
-  assert.ok(!/<script/i.test(html), 'no JavaScript needed to see it');
+  assert.ok(!/<script|<img/i.test(html), 'no markup from senders, and no JavaScript needed to see it');
+  assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), 'the hostile reason is shown as text');
+  assert.match(r.headers['content-security-policy'] as string, /default-src 'none'/);
 
   const last = await server.app.inject({ method: 'GET', url: `/ui/models/${MODEL}?page=200` });
   assert.match(last.body, /page 200 of 200/);

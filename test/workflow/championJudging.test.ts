@@ -7,6 +7,7 @@ import { signers } from '../helpers/signing';
 import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { lifetimeOnServerClock } from '../helpers/signedActions';
+import { recordHistoryOnPurpose } from '../helpers/histories';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { approveUpdate, retrainNowUpdate } from '../../workflows';
 
@@ -39,4 +40,5 @@ test('a champion that cannot be scored on the candidate holdout: recorded, the c
   assert.equal(s.candidate, null, 'nothing awaits approval');
   assert.equal(s.stage, 'SERVING');
   assert.equal((await handle.describe()).status.name, 'RUNNING');
+  await recordHistoryOnPurpose(stack.env.client, handle.workflowId, 'lifecycle-unjudged-candidate.binpb');
 });

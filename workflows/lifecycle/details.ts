@@ -1,7 +1,6 @@
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Metrics } from '../../src/lifecycle/contract';
 import { PerennialCandidate, PerennialChampion, PerennialCheckedAt, PerennialDriftScore, PerennialModel, PerennialStage } from '../../src/temporal/searchAttributes';
-import { recordStage } from './metrics';
 import type { LifecycleState } from './state';
 
 export const approveCommand = (model: string, v: number) => `npx perennial approve ${model} --version ${v} --by <you> --reason "<why>"`;
@@ -48,7 +47,6 @@ export function publish(s: LifecycleState): void {
   }
   if (s.blockedBy) lines.push(`retrain held back: ${s.blockedBy}`);
   if (stage === 'AWAITING_APPROVAL' && candidate) lines.push('', `approve: \`${approveCommand(model, candidate.version)}\``);
-  if (s.reportUrl) lines.push(`report: [drift, performance and versions](${s.reportUrl})`);
+  if (s.reportUrl && /^https?:\/\/[^\s]+$/.test(s.reportUrl)) lines.push(`report: [drift, performance and versions](${s.reportUrl.replace(/[()]/g, encodeURIComponent)})`);
   setCurrentDetails(lines.join('\n\n'));
-  recordStage(model, stage);
 }

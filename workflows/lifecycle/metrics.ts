@@ -1,17 +1,12 @@
 import { metricMeter } from '@temporalio/workflow';
-import { Stage } from '../../src/lifecycle/contract';
 
 /*
- * The lifecycle's own metrics, beside the SDK's on the worker's Prometheus endpoint
+ * The lifecycle's own counters, beside the SDK's on the worker's Prometheus endpoint
  * (PERENNIAL_WORKER_METRICS_PORT). Emitted by the worker that runs the workflow task and
- * never on replay, so counters add up across workers.
+ * never on replay, so they add up across workers. (Which stage each lifecycle is in is not
+ * emitted here: a gauge would linger on a worker the lifecycle moved away from. The worker's
+ * census counts stages from Temporal's visibility store: src/worker/lifecycleCensus.ts.)
  */
-
-/** 1 for the stage a lifecycle is in, 0 for the others. */
-export function recordStage(model: string, stage: Stage): void {
-  const gauge = metricMeter.createGauge('perennial_lifecycle_stage', 'int', undefined, '1 for the stage each lifecycle is in, 0 for the others');
-  for (const s of Stage.options) gauge.set(s === stage ? 1 : 0, { model, stage: s });
-}
 
 /** A monitor check's outcome: breached, quiet, no_data (too few rows) or failed. */
 export function countCheck(model: string, outcome: 'breached' | 'quiet' | 'no_data' | 'failed'): void {
@@ -24,7 +19,7 @@ export function countRetrain(model: string, by: string): void {
   metricMeter.createCounter('perennial_retrains_total', undefined, 'Retrains started, by trigger').add(1, { model, trigger });
 }
 
-/** A promotion decision: approved, rejected, expired, deployed, deploy-failed, rolled back (rollback-requested), retired. */
+/** A ledger entry: trained, gate-passed/failed, approved, rejected, expired, deployed, deploy-failed, rollback-requested, retired, paused, … */
 export function countDecision(model: string, decision: string): void {
   metricMeter.createCounter('perennial_decisions_total', undefined, 'Lifecycle decisions recorded in the ledger, by kind').add(1, { model, decision });
 }

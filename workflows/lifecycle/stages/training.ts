@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, executeChild, patched, proxyActivities } from '@temporalio/workflow';
+import { ChildWorkflowFailure, executeChild, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../../activities';
 import type { Metrics } from '../../../src/lifecycle/contract';
 import { evaluateGate } from '../../../src/lifecycle/gate';
@@ -51,8 +51,8 @@ export async function train(s: LifecycleState, requestedBy: string): Promise<voi
     } catch (err) {
       // Without the champion's figure the gate cannot compare: the candidate is not judged and the
       // champion keeps serving. (Runs before this ended here with the whole lifecycle failed.)
-      if (!patched('unjudged-candidate-rests')) throw err;
-      const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.message : String(err);
+      if (!patched('unjudged-candidate-rests') || isCancellation(err)) throw err;
+      const cause = rootCause(err);
       await record(s, 'training-failed', { version: result.version, by: 'perennial', reason: `v${result.version} trained, but champion v${s.champion.version} could not be scored on its holdout: ${cause}` });
       s.backToRest();
       return;
