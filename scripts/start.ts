@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config, logger);
   const worker = await createWorker({ config, connection });
   const client = await connectClient(config, DEMO_ACTOR);
-  startLifecycleCensus(client, logger);
+  const stopCensus = startLifecycleCensus(client, logger);
 
   let stopping = false;
   const stopped = firstStopSignal((signal) => logger.info({ signal }, 'already stopping; waiting for the worker, the model server and Temporal to stop'));
@@ -113,6 +113,7 @@ async function main(): Promise<void> {
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;
   await models.server.close();
+  stopCensus();
   await client.connection.close();
   await connection.close();
   if (temporal) await temporal.stop();
