@@ -11,6 +11,7 @@ import { predictedLabel } from '../ml/metrics';
 import type { LedgerRow, ModelVersion, Registry } from '../registry/registry';
 import type { PredictionRow } from '../serving/predictionLog';
 import { REQUEST_ID_PATTERN } from '../util/uuidv7';
+import { BoundedCache } from '../util/boundedCache';
 
 export interface VersionDecision {
   decision: string;
@@ -100,6 +101,7 @@ export async function explainRequest(
   if (!row || row.model !== model) return { ok: false, code: 'not_found', message: `${model} has no logged prediction ${requestId}` };
   const version = versionOf(registry, row.model, row.modelVersion);
   if (!version) return { ok: false, code: 'not_found', message: `the prediction ${requestId} was made by ${row.model} v${row.modelVersion}, which this registry does not have` };
+  const names = featureNames(version.pipeline_uri);
   return {
     ok: true,
     explanation: {
@@ -112,29 +114,24 @@ export async function explainRequest(
       label: row.label,
       labeled_at: row.labeledAt,
       inputs: row.instance,
-      features: Object.fromEntries(row.features.map((v, i) => [featureNames(version.pipeline_uri)[i] ?? `feature_${i}`, v])),
+      features: Object.fromEntries(row.features.map((v, i) => [names[i] ?? `feature_${i}`, v])),
       version,
     },
   };
 }
 
 /** Feature names by pipeline artifact: content-addressed, so never stale. */
-const namesByPipeline = new Map<string, string[]>();
-const NAMES_CACHED = 256;
+const namesByPipeline = new BoundedCache<string, string[]>(256);
 
 function featureNames(pipelineUri: string): string[] {
-  let names = namesByPipeline.get(pipelineUri);
-  if (!names) {
+  return namesByPipeline.get(pipelineUri, () => {
     try {
-      names = (readJsonArtifact(pipelineUri) as FittedPipeline).features.map((f) => f.name);
+      return (readJsonArtifact(pipelineUri) as FittedPipeline).features.map((f) => f.name);
     } catch {
       // A pipeline artifact removed by hand: the values still show, numbered.
-      names = [];
+      return [];
     }
-    if (namesByPipeline.size >= NAMES_CACHED) namesByPipeline.delete(namesByPipeline.keys().next().value!);
-    namesByPipeline.set(pipelineUri, names);
-  }
-  return names;
+  });
 }
 
 /** A ledger entry about version `v`, or a deploy that replaced it. */

@@ -7,47 +7,23 @@ import type { Registry } from '../registry/registry';
 import { checkPage, featureSection, type CheckPageInput } from './checkPage';
 import { modelPage } from './modelPage';
 import { escapeHtml } from './svg';
+import { BoundedCache } from '../util/boundedCache';
 
 
 /**
  * Parsed artifacts by URI. Profiles and pipelines are content-addressed and a check's report
- * is written once, so an entry never goes stale; one that cannot be read (pruned by retention)
- * is not kept. Profiles are large: few entries.
+ * is written once, so an entry never goes stale; one that cannot be read (pruned by
+ * retention) is not kept. Profiles are large: few entries.
  */
-class ArtifactCache {
-  private readonly entries = new Map<string, unknown>();
-  constructor(private readonly size: number) {}
-  read<T>(uri: string): T | null {
-    if (this.entries.has(uri)) return this.entries.get(uri) as T;
-    let value: unknown;
+function artifactReader(size: number): <T>(uri: string) => T | null {
+  const cache = new BoundedCache<string, unknown>(size);
+  return <T>(uri: string): T | null => {
     try {
-      value = readJsonArtifact(uri);
+      return cache.get(uri, () => readJsonArtifact(uri)) as T;
     } catch {
       return null;
     }
-    if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(uri, value);
-    return value as T;
-  }
-}
-
-/**
- * Rendered model pages by what they show: a page is rebuilt only when a check or a ledger
- * entry was added. Rendering reads every stored check on the server's event loop (tens of ms
- * with thousands): repeated views must not cost predictions that.
- */
-class PageCache {
-  private readonly entries = new Map<string, string>();
-  constructor(private readonly size: number) {}
-  get(key: string, render: () => string): string {
-    let html = this.entries.get(key);
-    if (html === undefined) {
-      html = render();
-      if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, html);
-    }
-    return html;
-  }
+  };
 }
 
 /** No script, frame or outside resource is ever needed: the browser is told so. */
@@ -58,8 +34,11 @@ const PAGE_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'content-secu
  * `/ui/models/{name}/checks/{id}`, read from the registry's stored checks and ledger.
  */
 export function registerReportPages(app: FastifyInstance, registry: Registry, options: RouteShorthandOptions): void {
-  const artifacts = new ArtifactCache(16);
-  const pages = new PageCache(64);
+  const readArtifact = artifactReader(16);
+  // Rendered model pages by what they show: rebuilt only when a check or a ledger entry was
+  // added. Rendering reads every stored check on the server's event loop (tens of ms with
+  // thousands): repeated views must not cost predictions that.
+  const pages = new BoundedCache<string, string>(64);
   const notFound = (reply: FastifyReply, what: string) => reply.code(404).headers(PAGE_HEADERS).send(`<!doctype html><p>${escapeHtml(what)}</p>`);
 
   app.get('/ui/models/:name', options, async (request, reply) => {
@@ -91,9 +70,9 @@ export function registerReportPages(app: FastifyInstance, registry: Registry, op
     const version = registry.get(check.model, check.version);
     return {
       check,
-      report: artifacts.read<CheckPageInput['report']>(check.reportUri),
-      profile: version ? artifacts.read<DataProfile>(version.lineage.profileUri) : null,
-      vocabularies: (version ? artifacts.read<FittedPipeline>(version.lineage.pipelineUri)?.vocabularies : undefined) ?? {},
+      report: readArtifact<CheckPageInput['report']>(check.reportUri),
+      profile: version ? readArtifact<DataProfile>(version.lineage.profileUri) : null,
+      vocabularies: (version ? readArtifact<FittedPipeline>(version.lineage.pipelineUri)?.vocabularies : undefined) ?? {},
     };
   }
 }

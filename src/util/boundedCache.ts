@@ -1,0 +1,14 @@
+/** A map that keeps at most `size` entries, dropping the oldest: for values that never go stale (content-addressed, or keyed by what they show). */
+export class BoundedCache<K, V> {
+  private readonly entries = new Map<K, V>();
+  constructor(private readonly size: number) {}
+
+  /** The cached value, or `compute`'s, kept. A `compute` that throws keeps nothing. */
+  get(key: K, compute: () => V): V {
+    if (this.entries.has(key)) return this.entries.get(key)!;
+    const value = compute();
+    if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, value);
+    return value;
+  }
+}
