@@ -4,6 +4,7 @@ import { validateDataActivity } from './validateData';
 import { trainActivity } from './train';
 import { evaluateActivity } from './evaluate';
 import { registerActivity } from './register';
+import { packageModelActivity, prepareMatricesActivity } from './externalTraining';
 import {
   deployActivity,
   evaluateVersionActivity,
@@ -28,6 +29,9 @@ export function createActivities(d: ActivityDeps) {
     train: trainActivity(d),
     evaluate: evaluateActivity(),
     register: registerActivity(d),
+    // around a trainer on another task queue (the Python worker's `train`)
+    prepareMatrices: prepareMatricesActivity(d),
+    packageModel: packageModelActivity(d),
     // lifecycle
     nextTrainingRun: nextTrainingRunActivity(d),
     evaluateVersion: evaluateVersionActivity(d),

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import type { ModelSpecInput } from '../src/spec/modelSpec';
+import { gbdtTrainer, type ModelSpecInput } from '../src/spec/modelSpec';
 import { parseSpec, SHIPPED_SPECS_DIR, loadSpecFile, type LoadedSpec } from '../src/spec/load';
 import { ArtifactStore, artifactPath, readJsonArtifact } from '../src/artifacts/store';
 import { ingest, validateData, trainModel, evaluateModel } from '../src/training/steps';
@@ -30,6 +30,7 @@ import { featureMatrix, labels, type FittedPipeline, type RawColumns } from '../
 import { trainGbdt, type FeatureMatrix, type GbdtModel } from '../src/ml/gbdt';
 import { auc } from '../src/ml/metrics';
 import { ModelArtifact } from '../src/ml/modelArtifact';
+import { GbdtScorer } from '../src/ml/gbdtScorer';
 import { loadConfig, type Config } from '../src/config';
 import { Registry } from '../src/registry/registry';
 import { ensureKey, signAction } from '../src/auth/keyStore';
@@ -152,7 +153,7 @@ async function benchTrainer(m: Matrices, loaded: LoadedSpec, repeats: number): P
   let model: GbdtModel | undefined;
   for (let r = 0; r < repeats; r++) {
     const t = performance.now();
-    model = await trainGbdt(m.train, m.yTrain, { params: loaded.spec.trainer.params });
+    model = await trainGbdt(m.train, m.yTrain, { params: gbdtTrainer(loaded.spec).params });
     times.push((performance.now() - t) / 1000);
   }
   return { rows: m.train.nRows, fitSeconds: median(times), auc: auc(m.yHoldout, model!.predictProba(m.holdout)), model: model! };
@@ -165,7 +166,7 @@ function benchPredict(m: Matrices, model: GbdtModel, loaded: LoadedSpec): { batc
     model.predictProba(m.holdout);
     batch.push(m.holdout.nRows / ((performance.now() - t) / 1000));
   }
-  const artifact = new ModelArtifact(loaded.spec.name, m.pipeline, model);
+  const artifact = new ModelArtifact(loaded.spec.name, m.pipeline, new GbdtScorer(model));
   const n = Math.min(20_000, m.holdoutRaw.nRows);
   const rows = Array.from({ length: n }, (_, i) => {
     const row: Record<string, unknown> = {};
@@ -182,7 +183,7 @@ function benchPredict(m: Matrices, model: GbdtModel, loaded: LoadedSpec): { batc
 }
 
 function lightgbm(python: string, trainFile: string, holdoutFile: string, loaded: LoadedSpec, repeats: number) {
-  const p = loaded.spec.trainer.params;
+  const p = gbdtTrainer(loaded.spec).params;
   const args = [path.join(__dirname, 'bench', 'lightgbm_baseline.py'), trainFile, holdoutFile, p.rounds, p.learningRate, p.maxDepth, p.l2, p.minChildWeight, p.maxBins, repeats].map(String);
   const run = spawnSync(python, args, { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`LightGBM run failed: ${run.stderr}`);
@@ -410,7 +411,7 @@ async function main(): Promise<void> {
     ['50k', flightsSpec('flights-bench-50k', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-14']), REPEATS],
     ['1M', flightsSpec('flights-bench-1m', ['2001-01-01', '2001-03-01'], ['2001-03-01', '2001-03-11']), 1],
   ];
-  console.log(`\n# trainer: histogram GBDT vs LightGBM (same matrices, 1 thread each, ${loadSpecFile(path.join(SHIPPED_SPECS_DIR, 'flight-delays.yaml')).spec.trainer.params.rounds} rounds, depth 6, lr 0.1)`);
+  console.log(`\n# trainer: histogram GBDT vs LightGBM (same matrices, 1 thread each, ${gbdtTrainer(loadSpecFile(path.join(SHIPPED_SPECS_DIR, 'flight-delays.yaml')).spec).params.rounds} rounds, depth 6, lr 0.1)`);
   for (const [label, loaded, repeats] of sizes) {
     const m = await matrices(loaded, store);
     const trainFile = path.join(OUT, `flights-${label}-train.parquet`);
@@ -463,10 +464,16 @@ async function printWorkerKills(): Promise<void> {
   }
 }
 
+/** The bench's small GBDT: 20 rounds of depth 4. */
+function smallGbdt(loaded: LoadedSpec): void {
+  const trainer = gbdtTrainer(loaded.spec);
+  loaded.spec.trainer = { ...trainer, params: { ...trainer.params, rounds: 20, maxDepth: 4 } };
+}
+
 async function printMonitor(): Promise<void> {
   console.log('\n# monitor cycle on a real Temporal dev server (checks every 2 s on same-distribution traffic)');
   const loaded = flightsSpec('flights-bench-monitor', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-05']);
-  loaded.spec.trainer.params = { ...loaded.spec.trainer.params, rounds: 20, maxDepth: 4 };
+  smallGbdt(loaded);
   loaded.spec.approval = BENCH_APPROVAL;
   loaded.spec.evaluation.gates = { min: { auc: 0.55 }, max: {}, beatBaseRate: [], maxRegression: {} };
   loaded.spec.monitoring = { ...loaded.spec.monitoring!, interval: '2s', minRows: 50 };
@@ -482,7 +489,7 @@ async function printLifecycle(): Promise<void> {
   // log-loss on later days, and the gate rightly refuses it. Promotion timing needs
   // candidates that pass: a smaller model, judged on the next day.
   const loaded = flightsSpec('flights-bench-lifecycle', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-05']);
-  loaded.spec.trainer.params = { ...loaded.spec.trainer.params, rounds: 20, maxDepth: 4 };
+  smallGbdt(loaded);
   loaded.spec.approval = BENCH_APPROVAL;
   loaded.spec.evaluation.gates = { min: { auc: 0.55 }, max: {}, beatBaseRate: ['logLoss'], maxRegression: { auc: 0.005 } };
   // The shipped spec's retrain cooldown (6h) and budget would refuse the bench's back-to-back
@@ -490,7 +497,7 @@ async function printLifecycle(): Promise<void> {
   loaded.spec.retrain = undefined;
   const { promotions, serving } = await benchLifecycle(loaded);
   console.log(`  approval → served: median ${fmt(median(promotions), 2)} s over ${promotions.length} promotions (${promotions.map((t) => fmt(t, 2)).join(', ')} s)`);
-  printServing(`the lifecycle bench's small champion (${loaded.spec.trainer.params.rounds} trees, depth ${loaded.spec.trainer.params.maxDepth})`, serving);
+  printServing(`the lifecycle bench's small champion (${gbdtTrainer(loaded.spec).params.rounds} trees, depth ${gbdtTrainer(loaded.spec).params.maxDepth})`, serving);
   await printShippedModelServing();
 }
 
@@ -500,7 +507,7 @@ async function printShippedModelServing(): Promise<void> {
   const home = path.join(tmpdir(), `perennial-bench-serving-${process.pid}`);
   try {
     await homeWithChampion(home, demo);
-    const params = demo.spec.trainer.params;
+    const params = gbdtTrainer(demo.spec).params;
     printServing(`the shipped spec's model (${params.rounds} trees, depth ${params.maxDepth}, as npm start trains it)`, await benchServing(home, demo.spec.name, flightInstances(500)));
   } finally {
     removeHome(home);

@@ -22,6 +22,9 @@ import { createWorker } from '../src/worker/createWorker';
 import { startLifecycle } from '../src/client/startLifecycle';
 import { serveModels } from '../src/serving/serveModels';
 import { firstStopSignal } from '../src/util/stopSignals';
+import { PYTHON_SETUP_HINT, pythonEnvDir, pythonEnvReady } from '../src/python/environment';
+import { startPythonWorker } from '../src/python/workerProcess';
+import { PYTHON_TASK_QUEUE } from '../src/spec/modelSpec';
 import { statusQuery } from '../workflows';
 import type { LifecycleStatus } from '../src/lifecycle/contract';
 import { monitoringLines } from '../src/cli/status';
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
   const stopped = firstStopSignal((signal) => logger.info({ signal }, 'already stopping; waiting for the worker, the model server and Temporal to stop'));
   void stopped.then(() => (stopping = true));
   const running = worker.run();
+  const python = pythonWorker(config, logger);
 
   demoKeys(config, loaded, logger);
   const { handle, started } = await startLifecycle(client, config, loaded, DEMO_ACTOR);
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
   console.log(`  Temporal Web UI: ${config.uiUrl}/namespaces/${config.namespace}/workflows`);
   console.log(`  model server:    ${models.url}/v1/models/${loaded.spec.name}`);
   console.log(`  worker metrics:  ${workerMetricsUrl(config.workerMetrics)}`);
+  console.log(`  python worker:   ${python ? `polling ${PYTHON_TASK_QUEUE} (trainers of type lightgbm and python)` : `not started: no environment in ${pythonEnvDir()}; make it with ${PYTHON_SETUP_HINT}`}`);
   console.log(`  lifecycle:       ${workflowUrl(config, handle.workflowId)} (${started ? 'started' : 'already running'})\n`);
 
   // Narrate the lifecycle's stages until Ctrl-C; send the demo traffic once a champion serves.
@@ -112,12 +117,29 @@ async function main(): Promise<void> {
   logger.info({ signal }, 'shutting down');
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;
+  await python?.stop();
   await models.server.close();
   stopCensus();
   await client.connection.close();
   await connection.close();
   if (temporal) await temporal.stop();
   logger.info('stopped cleanly (the lifecycle lives on in Temporal; npm start resumes it)');
+}
+
+/** The Python worker for trainers in Python, when its environment exists (npm run setup makes it). */
+function pythonWorker(config: Config, logger: Logger): { stop(): Promise<void> } | undefined {
+  if (!pythonEnvReady()) return undefined;
+  const child = startPythonWorker({ address: config.temporalAddress, namespace: config.namespace, logLevel: config.logLevel });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') logger.warn({ code, signal }, 'the Python worker stopped; restart it with npm run worker:python');
+  });
+  return {
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /**

@@ -1,8 +1,10 @@
 import { log, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ModelSpec } from '../src/spec/modelSpec';
+import { describeTrainer, type ExternalTrainerSpec, type ModelSpec } from '../src/spec/modelSpec';
+import type { ExternalTrainer } from '../src/training/pythonContract';
+import type { Parity } from '../src/ml/modelArtifact';
 import type { ModelVersion } from '../src/registry/registry';
-import type { Evaluation } from '../src/training/steps';
+import type { Evaluation, TrainedModel } from '../src/training/steps';
 import { NON_RETRYABLE_FAILURES } from '../src/training/failureTypes';
 
 export interface TrainingInput {
@@ -21,6 +23,8 @@ export interface TrainingResult {
   registered: ModelVersion;
   /** Rounds trained, and the checkpoint round a retried attempt resumed from (0: from scratch). */
   training: { rounds: number; resumedFromRound: number };
+  /** For an ONNX model: how far onnxruntime-node's holdout scores were from its trainer's own. */
+  parity?: Parity;
 }
 
 const quickStep: ActivityOptions = {
@@ -44,7 +48,7 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
     startToCloseTimeout: '4 hours',
     heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-    summary: `train ${spec.trainer.type}, ${spec.trainer.params.rounds} rounds`,
+    summary: `train ${describeTrainer(spec.trainer)}`,
   });
   const { evaluate } = proxyActivities<Activities>({ ...quickStep, summary: 'evaluate on the holdout vs the base rate' });
   const { register } = proxyActivities<Activities>({
@@ -59,8 +63,11 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
   setCurrentDetails(`**${spec.name}**: validating ${snapshot.rows.training} training and ${snapshot.rows.holdout} holdout rows`);
   const prepared = await validateData({ spec, snapshotUri: snapshot.uri });
 
-  setCurrentDetails(`**${spec.name}**: training on ${prepared.rows.training} rows`);
-  const trained = await train({ spec, snapshotUri: snapshot.uri, pipelineUri: prepared.pipelineUri, checkpointKey: workflowId, profileUri: prepared.profileUri });
+  setCurrentDetails(`**${spec.name}**: training ${describeTrainer(spec.trainer)} on ${prepared.rows.training} rows`);
+  const trained: TrainedModel & { parity?: Parity } =
+    spec.trainer.type === 'gbdt'
+      ? await train({ spec, snapshotUri: snapshot.uri, pipelineUri: prepared.pipelineUri, checkpointKey: workflowId, profileUri: prepared.profileUri })
+      : await trainOnItsQueue(spec, spec.trainer, { snapshotUri: snapshot.uri, pipelineUri: prepared.pipelineUri, profileUri: prepared.profileUri, checkpointKey: workflowId });
 
   setCurrentDetails(`**${spec.name}**: evaluating on ${prepared.rows.holdout} holdout rows`);
   const evaluation = await evaluate({ spec, snapshotUri: snapshot.uri, artifactUri: trained.artifactUri });
@@ -96,5 +103,33 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
     evaluation,
     registered: version,
     training: { rounds: trained.rounds, resumedFromRound: trained.resumedFromRound },
+    ...(trained.parity ? { parity: trained.parity } : {}),
   };
+}
+
+/**
+ * A trainer on another task queue (`lightgbm`, `python`: the Python worker): the feature
+ * matrices go to it by URI, its ONNX comes back and is checked against its own holdout
+ * scores in Node before anything is registered.
+ */
+async function trainOnItsQueue(
+  spec: ModelSpec,
+  trainer: ExternalTrainerSpec,
+  input: { snapshotUri: string; pipelineUri: string; profileUri: string; checkpointKey: string },
+): Promise<TrainedModel & { parity?: Parity }> {
+  const { prepareMatrices } = proxyActivities<Activities>({ ...quickStep, summary: 'write the feature matrices for the trainer' });
+  const { train } = proxyActivities<ExternalTrainer>({
+    taskQueue: trainer.taskQueue,
+    startToCloseTimeout: '4 hours',
+    // The Python worker heartbeats every 2 s while the trainer's fit runs.
+    heartbeatTimeout: '20 seconds',
+    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+    summary: `train ${describeTrainer(trainer)} on ${trainer.taskQueue}`,
+  });
+  const { packageModel } = proxyActivities<Activities>({ ...quickStep, summary: 'check ONNX parity in Node, store the model' });
+  const request = await prepareMatrices({ spec, snapshotUri: input.snapshotUri, pipelineUri: input.pipelineUri, checkpointKey: input.checkpointKey });
+  setCurrentDetails(`**${spec.name}**: training ${describeTrainer(trainer)} on task queue \`${trainer.taskQueue}\` (${request.matrices.train.rows} rows)`);
+  const trained = await train(request);
+  setCurrentDetails(`**${spec.name}**: checking the ${trained.framework.name} model's ONNX against its own holdout scores`);
+  return packageModel({ spec, snapshotUri: input.snapshotUri, pipelineUri: input.pipelineUri, trained, profileUri: input.profileUri });
 }

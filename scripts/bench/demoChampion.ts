@@ -5,10 +5,11 @@
  */
 import { Registry } from '../../src/registry/registry';
 import type { LoadedSpec } from '../../src/spec/load';
+import { gbdtTrainer } from '../../src/spec/modelSpec';
 import { trainVersions } from '../../src/training/trainVersions';
 
 export async function homeWithChampion(home: string, loaded: LoadedSpec): Promise<void> {
-  const { rounds, maxDepth } = loaded.spec.trainer.params;
+  const { rounds, maxDepth } = gbdtTrainer(loaded.spec).params;
   const [trained] = await trainVersions(home, loaded, [{ rounds, maxDepth }], 'bench');
   const registry = Registry.forHome(home);
   try {

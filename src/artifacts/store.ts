@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
 import { sha256, sha256File } from '../util/hash';
 
 export interface StoredArtifact {
@@ -55,6 +56,30 @@ export class ArtifactStore {
     return { uri: pathToFileURL(target).href, sha256: hash, bytes, reused: false };
   }
 
+  putBytes(kind: string, bytes: Uint8Array, ext: string): StoredArtifact {
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    const target = path.join(this.root, kind, `${hash}.${ext}`);
+    if (existsSync(target)) return { uri: pathToFileURL(target).href, sha256: hash, bytes: bytes.length, reused: true };
+    this.writeAtomic(target, bytes);
+    return { uri: pathToFileURL(target).href, sha256: hash, bytes: bytes.length, reused: false };
+  }
+
+  /** The URI of an artifact stored by its content, or undefined when this store has none. */
+  find(kind: string, sha256: string, ext: string): string | undefined {
+    const target = path.join(this.root, kind, `${sha256}.${ext}`);
+    return existsSync(target) ? pathToFileURL(target).href : undefined;
+  }
+
+  /** The store's root as a URI: another process (the Python worker) writes content-addressed files under it. */
+  get rootUri(): string {
+    return pathToFileURL(this.root).href;
+  }
+
+  /** A named file's URI (it need not exist yet). */
+  namedUri(relativePath: string): string {
+    return pathToFileURL(path.join(this.root, relativePath)).href;
+  }
+
   /** A mutable, named file (e.g. a training checkpoint), replaced atomically. */
   putNamedJson(relativePath: string, value: unknown): string {
     const target = path.join(this.root, relativePath);
@@ -81,9 +106,9 @@ export class ArtifactStore {
     return { uri: pathToFileURL(target).href, value: JSON.parse(readFileSync(target, 'utf8')) };
   }
 
-  private writeAtomic(target: string, text: string): void {
+  private writeAtomic(target: string, text: string | Uint8Array): void {
     mkdirSync(path.dirname(target), { recursive: true });
-    const temp = this.tempPath('json');
+    const temp = this.tempPath(path.extname(target).slice(1) || 'tmp');
     try {
       writeFileSync(temp, text);
       renameSync(temp, target);
@@ -98,6 +123,14 @@ export class ArtifactStore {
 export function artifactPath(uri: string): string {
   if (!uri.startsWith('file:')) throw new Error(`unsupported artifact URI ${uri} (expected file://)`);
   return fileURLToPath(uri);
+}
+
+/** An artifact's bytes, refused unless they hash to the sha256 they were stored under. */
+export async function readArtifactBytes(uri: string, expectedSha256: string): Promise<Buffer> {
+  const bytes = await readFile(artifactPath(uri));
+  const got = createHash('sha256').update(bytes).digest('hex');
+  if (got !== expectedSha256) throw new Error(`artifact ${uri} has sha256 ${got}, expected ${expectedSha256}`);
+  return bytes;
 }
 
 export function readJsonArtifact(uri: string): unknown {

@@ -1,6 +1,7 @@
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { reportUrl, type Config } from '../config';
-import type { LoadedSpec } from '../spec/load';
+import { storeTrainerCode, type LoadedSpec } from '../spec/load';
+import { ArtifactStore } from '../artifacts/store';
 import { lifecycleWorkflowId } from '../lifecycle/contract';
 import { hasSearchAttributes, modelSearchAttributes } from '../temporal/searchAttributes';
 import type { lifecycle } from '../../workflows';
@@ -16,6 +17,7 @@ export async function startLifecycle(
   startedBy: string,
   options: { continueAsNewAfter?: number } = {},
 ): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId<typeof lifecycle>; started: boolean }> {
+  storeTrainerCode(loaded, ArtifactStore.forHome(config.home));
   const workflowId = lifecycleWorkflowId(loaded.spec.name);
   const runningBefore = await runningRunId(client, workflowId);
   const searchAttributes = await hasSearchAttributes(client.connection, config.namespace);

@@ -1,7 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Config } from '../config';
-import type { LoadedSpec } from '../spec/load';
+import { storeTrainerCode, type LoadedSpec } from '../spec/load';
+import { ArtifactStore } from '../artifacts/store';
 import { Registry } from '../registry/registry';
 import { hasSearchAttributes, modelSearchAttributes } from '../temporal/searchAttributes';
 import type { trainingPipeline } from '../../workflows';
@@ -24,6 +25,7 @@ export async function startTraining(
   loaded: LoadedSpec,
   requestedBy: string,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof trainingPipeline>> {
+  storeTrainerCode(loaded, ArtifactStore.forHome(config.home));
   const registry = Registry.forHome(config.home);
   let n: number;
   try {

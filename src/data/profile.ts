@@ -80,10 +80,15 @@ export function profileFeatures(x: FeatureMatrix, y: ArrayLike<number>, o: Profi
  * sample of training rows (scoring all of them would cost seconds per training for the
  * same picture).
  */
-export function withPredictionProfile(profile: DataProfile, x: FeatureMatrix, score: (sample: FeatureMatrix) => Float64Array, o: ProfileOptions = {}): DataProfile {
+export async function withPredictionProfile(
+  profile: DataProfile,
+  x: FeatureMatrix,
+  score: (sample: FeatureMatrix) => Float64Array | Promise<Float64Array>,
+  o: ProfileOptions = {},
+): Promise<DataProfile> {
   const rows = sampleIndices(x.nRows, o.sampleSize ?? PROFILE_SAMPLE_SIZE, seededRandom(o.seed ?? 42));
   const sample: FeatureMatrix = { ...x, nRows: rows.length, columns: x.columns.map((c) => Float64Array.from(rows, (i) => c[i])) };
-  const scores = score(sample);
+  const scores = await score(sample);
   const all = Uint32Array.from({ length: scores.length }, (_, i) => i);
   return { ...profile, prediction: numericProfile('prediction', scores, o.bins ?? 10, all) };
 }

@@ -13,6 +13,7 @@ import { PREDICTION_LOG_FILE, type LabelInput } from './predictionLog';
 import { PredictionLogThread } from './predictionLogThread';
 import { validateInstances, type ValidationIssue } from './validateInstances';
 import { PROMETHEUS_CONTENT_TYPE, ServerMetrics } from './metrics';
+import { scoreWithScorer } from './scorerScoring';
 import { ScoringThread } from './scoringThread';
 
 export interface ModelServerOptions {
@@ -286,7 +287,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   });
   const scoring = new ScoringThread((err) => log?.error({ err }, 'scoring thread'));
   // Each champion goes to the scoring thread as it loads, so its first large jobs are scored there too.
-  const champions = new Champions({ home: o.home, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }), onLoaded: (c) => scoring.prepare(c.artifact.gbdt) });
+  const champions = new Champions({ home: o.home, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }), onLoaded: (c) => c.artifact.gbdt && scoring.prepare(c.artifact.gbdt) });
   try {
     await champions.start();
   } catch (err) {
@@ -524,8 +525,9 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       }
       const { artifact } = champion;
       rowsBeingScored += instances.length;
-      scoring.score(
-        artifact.gbdt,
+      // The built-in GBDT on the scoring threads; any other format through its Scorer.
+      const { gbdt } = artifact;
+      (gbdt ? scoring.score.bind(scoring, gbdt) : scoreWithScorer.bind(undefined, artifact.scorer))(
         instances.length,
         champion.featureNames.length,
         (out, offset, row) => artifact.computeFeatures(instances[row] as Record<string, unknown>, out, offset),

@@ -162,7 +162,7 @@ export class Champions {
     if (sha256 !== registered.artifactSha256) {
       throw new Error(`artifact ${registered.artifactUri} has sha256 ${sha256}, the registry says ${registered.artifactSha256}`);
     }
-    const artifact = ModelArtifact.fromJSON(JSON.parse(bytes.toString('utf8')));
+    const artifact = await ModelArtifact.load(JSON.parse(bytes.toString('utf8')));
     if (artifact.model !== model) throw new Error(`artifact ${registered.artifactUri} is a model of ${artifact.model}, not ${model}`);
     return loadedChampion(registered, artifact, since);
   }

@@ -1,8 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import YAML from 'yaml';
 import { canonicalJson, sha256 } from '../util/hash';
 import { ModelSpec } from './modelSpec';
+import type { ArtifactStore } from '../artifacts/store';
 import { specProblems } from './problems';
 
 export class SpecError extends Error {
@@ -17,6 +19,8 @@ export class SpecError extends Error {
 
 export interface LoadedSpec {
   spec: ModelSpec;
+  /** A `python` trainer's entrypoint file as read at load time: stored in the artifact store before training (storeTrainerCode). */
+  trainerCode?: { bytes: Buffer; sha256: string };
   /** sha256 of the validated spec in canonical JSON: recorded in every version's lineage. */
   specHash: string;
   file: string | undefined;
@@ -35,7 +39,39 @@ export function parseSpec(raw: unknown, source = '<inline>', baseDir?: string): 
   if (baseDir && !spec.data.source.startsWith('npm:') && !path.isAbsolute(spec.data.source)) {
     spec.data.source = path.resolve(baseDir, spec.data.source);
   }
-  return { spec, specHash: sha256(canonicalJson(spec)), file: source === '<inline>' ? undefined : source };
+  const trainerCode = baseDir ? readTrainerCode(spec, source, baseDir) : undefined;
+  return { spec, specHash: sha256(canonicalJson(spec)), file: source === '<inline>' ? undefined : source, ...(trainerCode ? { trainerCode } : {}) };
+}
+
+/** A trainer's file is code the workers run: bounded like any input. */
+const MAX_TRAINER_FILE_BYTES = 1024 * 1024;
+
+/**
+ * A `python` trainer's `file.py:function` entrypoint, read relative to the spec's folder:
+ * its sha256 goes into the spec (so the spec hash, the lineage and a policy change name
+ * the code), its bytes to the artifact store before training.
+ */
+function readTrainerCode(spec: ModelSpec, source: string, baseDir: string): LoadedSpec['trainerCode'] {
+  const trainer = spec.trainer;
+  if (trainer.type !== 'python') return undefined;
+  const file = trainer.entrypoint.slice(0, trainer.entrypoint.lastIndexOf(':'));
+  if (!file.endsWith('.py')) return undefined;
+  const full = path.resolve(baseDir, file);
+  let bytes: Buffer;
+  try {
+    if (statSync(full).size > MAX_TRAINER_FILE_BYTES) throw new Error(`larger than ${MAX_TRAINER_FILE_BYTES / 1024} KiB`);
+    bytes = readFileSync(full);
+  } catch (err) {
+    throw new SpecError(source, [`trainer.entrypoint: cannot read ${full}: ${(err as Error).message}`]);
+  }
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  trainer.code = { file, sha256: digest };
+  return { bytes, sha256: digest };
+}
+
+/** Puts a loaded spec's trainer file into the artifact store, where every worker's `train` finds it by its sha256. */
+export function storeTrainerCode(loaded: LoadedSpec, store: ArtifactStore): void {
+  if (loaded.trainerCode) store.putBytes('code', loaded.trainerCode.bytes, 'py');
 }
 
 export function loadSpecFile(file: string): LoadedSpec {

@@ -103,12 +103,98 @@ export const GbdtParamsSpec = z.strictObject({
   seed: z.number().int().default(42),
 });
 
-export const TrainerSpec = z.strictObject({
+const GbdtTrainerSpec = z.strictObject({
   type: z.literal('gbdt'),
   params: GbdtParamsSpec.default(GbdtParamsSpec.parse({})),
   /** Write a checkpoint every this many rounds, so a retried attempt resumes instead of restarting. */
   checkpointEvery: z.number().int().min(1).default(10),
 });
+
+/** perennial's own LightGBM trainer: the params it knows, checked key by key (LightGBM itself only warns). */
+export const LightGbmParamsSpec = z.strictObject({
+  num_leaves: z.number().int().min(2).max(131_072).default(31),
+  learning_rate: z.number().positive().max(1).default(0.1),
+  num_boost_round: z.number().int().min(1).max(100_000).default(100),
+  max_depth: z.number().int().min(-1).max(64).optional(),
+  min_data_in_leaf: z.number().int().min(0).optional(),
+  min_sum_hessian_in_leaf: z.number().nonnegative().optional(),
+  lambda_l1: z.number().nonnegative().optional(),
+  lambda_l2: z.number().nonnegative().optional(),
+  feature_fraction: z.number().gt(0).max(1).optional(),
+  bagging_fraction: z.number().gt(0).max(1).optional(),
+  bagging_freq: z.number().int().min(0).optional(),
+  max_bin: z.number().int().min(2).max(65_535).optional(),
+  min_gain_to_split: z.number().nonnegative().optional(),
+  num_threads: z.number().int().min(0).max(1024).optional(),
+});
+
+/** The default queue of trainers in Python (the repository's `python/` worker polls it). */
+export const PYTHON_TASK_QUEUE = 'perennial-python';
+const TaskQueue = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected a task queue name (letters, digits, . _ -)');
+const Seed = z.number().int().min(0).max(2 ** 31 - 1).default(42);
+/** `file.py:function` (relative to the spec's folder) or `package.module:function` (importable by the worker). */
+export const ENTRYPOINT_PATTERN = /^(?:[A-Za-z0-9_.\/-]{1,250}\.py|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,20}):[A-Za-z_][A-Za-z0-9_]{0,100}$/;
+/** A user trainer's params travel in workflow histories: bounded, but never checked key by key. */
+const MAX_PYTHON_PARAMS_BYTES = 64 * 1024;
+
+const LightGbmTrainerSpec = z.strictObject({
+  type: z.literal('lightgbm'),
+  params: LightGbmParamsSpec.default(LightGbmParamsSpec.parse({})),
+  seed: Seed,
+  taskQueue: TaskQueue.default(PYTHON_TASK_QUEUE),
+});
+
+const PythonTrainerSpec = z.strictObject({
+  type: z.literal('python'),
+  entrypoint: z.string().regex(ENTRYPOINT_PATTERN, 'expected path/to/file.py:function or package.module:function'),
+  params: z
+    .record(z.string().max(200), z.json())
+    .default({})
+    .refine((p) => JSON.stringify(p).length <= MAX_PYTHON_PARAMS_BYTES, `params must be at most ${MAX_PYTHON_PARAMS_BYTES / 1024} KiB as JSON`),
+  seed: Seed,
+  taskQueue: TaskQueue.default(PYTHON_TASK_QUEUE),
+  /** Set by the spec loader for a file entrypoint: the stored copy of the file every worker runs. */
+  code: z.strictObject({ file: z.string().max(250), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+});
+
+/**
+ * `trainer.seed` is common to every trainer; the built-in GBDT keeps it as `params.seed`
+ * (where it always was), so a `seed` beside its params moves there.
+ */
+function gbdtSeedInParams(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || (raw as { type?: unknown }).type !== 'gbdt' || !('seed' in raw)) return raw;
+  const { seed, ...rest } = raw as { seed: unknown; params?: Record<string, unknown> };
+  const params = rest.params ?? {};
+  if (typeof params !== 'object' || params === null) return raw;
+  if ('seed' in params && params.seed !== seed) return raw; // refused below: two different seeds
+  return { ...rest, params: { ...params, seed } };
+}
+
+export const TrainerSpec = z.preprocess(
+  gbdtSeedInParams,
+  z.discriminatedUnion('type', [GbdtTrainerSpec, LightGbmTrainerSpec, PythonTrainerSpec], {
+    error: (issue) => (issue.code === 'invalid_union' ? 'expected trainer.type gbdt, lightgbm or python (a gbdt trainer takes one seed: trainer.seed or trainer.params.seed)' : undefined),
+  }),
+);
+export type TrainerSpec = z.infer<typeof TrainerSpec>;
+export type GbdtTrainerSpec = z.infer<typeof GbdtTrainerSpec>;
+export type GbdtTrainerInput = z.input<typeof GbdtTrainerSpec>;
+export type PythonTrainerSpec = z.infer<typeof PythonTrainerSpec>;
+export type LightGbmTrainerSpec = z.infer<typeof LightGbmTrainerSpec>;
+/** Trainers that run on a Python worker and hand back ONNX. */
+export type ExternalTrainerSpec = LightGbmTrainerSpec | PythonTrainerSpec;
+
+/** The seed every trainer takes (the GBDT's lives in its params). */
+export function trainerSeed(trainer: TrainerSpec): number {
+  return trainer.type === 'gbdt' ? trainer.params.seed : trainer.seed;
+}
+
+/** A line naming the trainer and its size, for summaries. */
+export function describeTrainer(trainer: TrainerSpec): string {
+  if (trainer.type === 'gbdt') return `gbdt, ${trainer.params.rounds} rounds`;
+  if (trainer.type === 'lightgbm') return `lightgbm, ${trainer.params.num_boost_round} rounds`;
+  return `python ${trainer.entrypoint}`;
+}
 
 export const Metric = z.enum(['auc', 'logLoss', 'accuracy', 'brier']);
 export type Metric = z.infer<typeof Metric>;
@@ -327,4 +413,10 @@ function checkReferences(spec: z.output<typeof ModelSpecShape>, ctx: z.Refinemen
       if (f.kind !== 'numeric') issue([...path, 'kind'], 'a lookup statistic is numeric');
     }
   });
+}
+
+/** The built-in GBDT's settings, where only it can run (the in-process trainer, benchmarks of it). */
+export function gbdtTrainer(spec: { trainer: TrainerSpec }): GbdtTrainerSpec {
+  if (spec.trainer.type !== 'gbdt') throw new Error(`expected a gbdt trainer, got ${spec.trainer.type}`);
+  return spec.trainer;
 }

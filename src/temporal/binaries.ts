@@ -41,7 +41,7 @@ const BINARIES: readonly TemporalBinary[] = ['temporal', 'temporal-test-server']
 const EXE_SUFFIX = process.platform === 'win32' ? '.exe' : '';
 
 /** The repository root: the nearest folder above this file whose package.json is perennial's; else the cwd. */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = __dirname;
   for (;;) {
     const pkg = path.join(dir, 'package.json');

@@ -1,4 +1,4 @@
-import type { ModelSpec } from '../spec/modelSpec';
+import { gbdtTrainer, trainerSeed, type ModelSpec } from '../spec/modelSpec';
 import { ArtifactStore, artifactPath, readJsonArtifact } from '../artifacts/store';
 import { snapshotTrainingData, type DatasetSnapshot } from '../data/snapshot';
 import { validateSnapshot } from '../data/validate';
@@ -10,6 +10,7 @@ import { withDuckDb } from '../data/duckdb';
 import { featureMatrix, labels, type FittedPipeline, type RawColumns } from '../features/pipeline';
 import { GbdtModel, trainGbdt, type FeatureMatrix } from '../ml/gbdt';
 import { ModelArtifact } from '../ml/modelArtifact';
+import { GbdtScorer } from '../ml/gbdtScorer';
 import { baseRateMetrics, binaryMetrics, type BinaryMetrics } from '../ml/metrics';
 
 /**
@@ -43,7 +44,7 @@ export async function validateData(spec: ModelSpec, snapshotUri: string, store: 
     checkFeatures(x);
     checkLabels(spec, y, 'training');
     checkLabels(spec, labels(pipeline, holdout), 'holdout');
-    const profile = profileFeatures(x, y, { seed: spec.trainer.params.seed });
+    const profile = profileFeatures(x, y, { seed: trainerSeed(spec.trainer) });
     return {
       pipelineUri: store.putJson('pipelines', pipeline).uri,
       profileUri: store.putJson('profiles', profile).uri,
@@ -72,7 +73,7 @@ function checkLabels(spec: ModelSpec, y: Float64Array, window: string): void {
   }
 }
 
-async function loadWindow(spec: ModelSpec, snapshotUri: string, which: 'training' | 'holdout'): Promise<RawColumns> {
+export async function loadWindow(spec: ModelSpec, snapshotUri: string, which: 'training' | 'holdout'): Promise<RawColumns> {
   return withDuckDb((db) => readWindow(db, artifactPath(snapshotUri), spec, spec.data[which]));
 }
 
@@ -106,8 +107,9 @@ export interface TrainedModel {
   profileUri?: string;
 }
 
-/** Fits the trainer on the training window, checkpointing every few rounds so a retry resumes. */
+/** Fits the built-in GBDT on the training window, checkpointing every few rounds so a retry resumes. */
 export async function trainModel(spec: ModelSpec, snapshotUri: string, pipelineUri: string, store: ArtifactStore, o: TrainOptions): Promise<TrainedModel> {
+  const trainer = gbdtTrainer(spec);
   const pipeline = readJsonArtifact(pipelineUri) as FittedPipeline;
   const raw = await loadWindow(spec, snapshotUri, 'training');
   const x = featureMatrix(pipeline, raw);
@@ -118,10 +120,10 @@ export async function trainModel(spec: ModelSpec, snapshotUri: string, pipelineU
   const checkpointPath = `checkpoints/${encodeURIComponent(o.checkpointKey)}.json`;
   const checkpointFile = store.namedJson(checkpointPath);
   const resumeFrom = checkpointFile ? GbdtModel.fromJSON(checkpointFile.value) : o.resumeFrom ? GbdtModel.fromJSON(readJsonArtifact(o.resumeFrom.uri)) : undefined;
-  const every = spec.trainer.checkpointEvery;
+  const every = trainer.checkpointEvery;
   let lastCheckpoint: Checkpoint | undefined = checkpointFile && resumeFrom ? { uri: checkpointFile.uri, round: resumeFrom.rounds } : o.resumeFrom;
   const gbdt = await trainGbdt(x, y, {
-    params: spec.trainer.params,
+    params: trainer.params,
     resumeFrom,
     onRound: async (p, model) => {
       if (p.round % every === 0 && p.round < p.rounds) {
@@ -133,10 +135,10 @@ export async function trainModel(spec: ModelSpec, snapshotUri: string, pipelineU
   });
   // Done: a later attempt of this run (its completion lost with its worker) starts afresh.
   store.removeNamed(checkpointPath);
-  const artifact = new ModelArtifact(spec.name, pipeline, gbdt);
+  const artifact = new ModelArtifact(spec.name, pipeline, new GbdtScorer(gbdt));
   const stored = store.putJson('models', artifact.toJSON());
   const profileUri = o.profileUri
-    ? store.putJson('profiles', withPredictionProfile(readJsonArtifact(o.profileUri) as DataProfile, x, (s) => gbdt.predictProba(s), { seed: spec.trainer.params.seed })).uri
+    ? store.putJson('profiles', await withPredictionProfile(readJsonArtifact(o.profileUri) as DataProfile, x, (s) => gbdt.predictProba(s), { seed: trainer.params.seed })).uri
     : undefined;
   return { artifactUri: stored.uri, artifactSha256: stored.sha256, rounds: gbdt.rounds, resumedFromRound: resumeFrom?.rounds ?? 0, profileUri };
 }
@@ -150,10 +152,10 @@ export interface Evaluation {
 }
 
 export async function evaluateModel(spec: ModelSpec, snapshotUri: string, artifactUri: string): Promise<Evaluation> {
-  const artifact = ModelArtifact.fromJSON(readJsonArtifact(artifactUri));
+  const artifact = await ModelArtifact.load(readJsonArtifact(artifactUri));
   const raw = await loadWindow(spec, snapshotUri, 'holdout');
   const y = labels(artifact.pipeline, raw);
-  const scores = artifact.predictColumns(raw);
+  const scores = await artifact.predictColumns(raw);
   return {
     model: binaryMetrics(y, scores),
     baseRate: baseRateMetrics(y, artifact.pipeline.trainBaseRate),

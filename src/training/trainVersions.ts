@@ -6,6 +6,7 @@
 import { ArtifactStore } from '../artifacts/store';
 import { Registry, type ModelVersion } from '../registry/registry';
 import type { LoadedSpec } from '../spec/load';
+import { gbdtTrainer } from '../spec/modelSpec';
 import { evaluateModel, ingest, trainModel, validateData } from './steps';
 
 export interface TrainedVersion {
@@ -27,7 +28,8 @@ export async function trainVersions(home: string, loaded: LoadedSpec, variants: 
   try {
     const out: TrainedVersion[] = [];
     for (const [i, v] of variants.entries()) {
-      const variant = { ...spec, trainer: { ...spec.trainer, params: { ...spec.trainer.params, rounds: v.rounds, maxDepth: v.maxDepth } } };
+      const gbdt = gbdtTrainer(spec);
+      const variant = { ...spec, trainer: { ...gbdt, params: { ...gbdt.params, rounds: v.rounds, maxDepth: v.maxDepth } } };
       const trained = await trainModel(variant, snapshot.uri, prepared.pipelineUri, store, { checkpointKey: `${spec.name}-${i}`, profileUri: prepared.profileUri });
       const evaluation = await evaluateModel(variant, snapshot.uri, trained.artifactUri);
       const { version } = registry.register({

@@ -2,11 +2,24 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { parseSpec, SHIPPED_SPECS_DIR, type LoadedSpec } from '../../src/spec/load';
-import type { ModelSpecInput } from '../../src/spec/modelSpec';
+import type { GbdtTrainerInput, ModelSpecInput } from '../../src/spec/modelSpec';
 import { seededRandom } from '../../src/util/random';
 
 export function flightsSpecRaw(): ModelSpecInput {
   return YAML.parse(readFileSync(path.join(SHIPPED_SPECS_DIR, 'flight-delays.yaml'), 'utf8')) as ModelSpecInput;
+}
+
+/** A raw spec's GBDT trainer (the shipped spec's), for tests that change its params. */
+export function gbdtInput(raw: ModelSpecInput): GbdtTrainerInput {
+  const trainer = raw.trainer as GbdtTrainerInput;
+  if (trainer.type !== 'gbdt') throw new Error(`expected a gbdt trainer, got ${trainer.type}`);
+  return trainer;
+}
+
+/** Sets the raw spec's GBDT params (the rest of them kept). */
+export function setGbdtParams(raw: ModelSpecInput, params: Partial<NonNullable<GbdtTrainerInput['params']>>, checkpointEvery?: number): void {
+  const trainer = gbdtInput(raw);
+  raw.trainer = { ...trainer, params: { ...trainer.params, ...params }, ...(checkpointEvery ? { checkpointEvery } : {}) };
 }
 
 /**
@@ -21,8 +34,7 @@ export function smallFlightsSpec(overrides: (raw: ModelSpecInput) => void = () =
   raw.data.training = { start: '2001-01-01', end: '2001-01-04' };
   raw.data.holdout = { start: '2001-01-04', end: '2001-01-05' };
   raw.data.minRows = { training: 1000, holdout: 200 };
-  raw.trainer.params = { ...raw.trainer.params, rounds: 20, maxDepth: 4 };
-  raw.trainer.checkpointEvery = 5;
+  setGbdtParams(raw, { rounds: 20, maxDepth: 4 }, 5);
   overrides(raw);
   return parseSpec(raw, '<test flights spec>', SHIPPED_SPECS_DIR);
 }

@@ -26,8 +26,8 @@ test('flight-delays, full demo spec: honest holdout AUC ≥ 0.62 and log-loss be
   const inMemory = ModelArtifact.fromJSON(readJsonArtifact(trained.artifactUri));
   const reloaded = ModelArtifact.fromJSON(JSON.parse(JSON.stringify(inMemory.toJSON())));
   const holdout = await withDuckDb((db) => readWindow(db, artifactPath(snapshot.uri), spec, spec.data.holdout));
-  const a = inMemory.predictColumns(holdout);
-  const b = reloaded.predictColumns(holdout);
+  const a = await inMemory.predictColumns(holdout);
+  const b = await reloaded.predictColumns(holdout);
   assert.equal(a.length, holdout.nRows);
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`row ${i}: ${a[i]} vs ${b[i]}`);
 });

@@ -6,7 +6,7 @@ import type { BinaryMetrics } from '../../src/ml/metrics';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { Registry } from '../../src/registry/registry';
 import { parseSpec, SHIPPED_SPECS_DIR } from '../../src/spec/load';
-import type { ModelSpec, MonitoringSpec, RetrainSpec } from '../../src/spec/modelSpec';
+import { gbdtTrainer, type ModelSpec, type MonitoringSpec, type RetrainSpec } from '../../src/spec/modelSpec';
 import { selectRows, type SelectionRequest } from '../../src/traffic/scenarios';
 import { flightsSpecRaw } from '../helpers/specs';
 import { tempHome } from '../helpers/temporalServer';
@@ -57,7 +57,7 @@ before(async () => {
   assert.ok(spec.monitoring && spec.retrain, 'the shipped spec has a monitoring and a retrain policy');
   monitoring = spec.monitoring;
   policy = spec.retrain;
-  const { rounds, maxDepth } = spec.trainer.params;
+  const { rounds, maxDepth } = gbdtTrainer(spec).params;
   const [v1] = await trainVersions(home, loaded, [{ rounds, maxDepth }]);
   holdout = (v1.version.metrics as { holdout: BinaryMetrics }).holdout;
   champion = {

@@ -231,7 +231,7 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     }
     // Expected from the training path (a feature matrix by column, then the whole forest
     // over it, as evaluation scores a holdout), not from the server's row-at-a-time path.
-    const expected = Array.from(artifact.predictColumns({ nRows: instances.length, columns }));
+    const expected = Array.from(await artifact.predictColumns({ nRows: instances.length, columns }));
     assert.deepEqual(expected.slice(0, 50), instances.slice(0, 50).map((instance, k) => artifact.predictRow({ ...instance, date: columns.date[k] })), 'both paths of the artifact agree');
     const unseen = instances.filter((i) => i.origin === 'ZZZ' || i.destination === 'QQQ').length;
     assert.ok(unseen >= 200, `${unseen} unseen routes`);

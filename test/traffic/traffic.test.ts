@@ -20,7 +20,7 @@ import { freePort } from '../../src/util/net';
 import { runTraffic, TrafficError, type TrafficOptions, type TrafficSummary } from '../../src/traffic';
 import { selectRows } from '../../src/traffic/scenarios';
 import type { LoadedSpec } from '../../src/spec/load';
-import { smallFlightsSpec } from '../helpers/specs';
+import { setGbdtParams, smallFlightsSpec } from '../helpers/specs';
 import { trainVersions, windowRows, type TrainedVersion } from '../serving/fixtures';
 import { expectExit, runCli, type CliRun } from '../helpers/cli';
 
@@ -62,7 +62,7 @@ before(async () => {
   home = mkdtempSync(path.join(os.tmpdir(), 'perennial-traffic-'));
   loaded = smallFlightsSpec((raw) => {
     raw.name = MODEL;
-    raw.trainer.params = { ...raw.trainer.params, rounds: 8, maxDepth: 3 };
+    setGbdtParams(raw, { rounds: 8, maxDepth: 3 });
   });
   [trained] = await trainVersions(home, loaded, [{ rounds: 8, maxDepth: 3 }]);
   const registry = Registry.forHome(home);

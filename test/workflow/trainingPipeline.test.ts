@@ -107,7 +107,7 @@ describe('training pipeline on a real Temporal dev server', () => {
 
     // The registered artifact scores holdout rows exactly as evaluation did.
     const model = ModelArtifact.fromJSON(readJsonArtifact(v.artifactUri));
-    assert.equal(model.gbdt.rounds, 20);
+    assert.equal(model.gbdt!.rounds, 20);
     const holdout = result.evaluation.model;
     assert.ok(holdout.auc > 0.55, `holdout AUC ${holdout.auc}`);
     assert.ok(result.evaluation.baseRate.auc === 0.5);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { startTestStack, type TestStack } from '../helpers/temporalServer';
-import { smallFlightsSpec } from '../helpers/specs';
+import { setGbdtParams, smallFlightsSpec } from '../helpers/specs';
 import { startTraining } from '../../src/client/startTraining';
 import { Registry } from '../../src/registry/registry';
 
@@ -40,8 +40,7 @@ test('a worker killed right after a checkpoint file is written: a new worker res
   const loaded = smallFlightsSpec((raw) => {
     raw.data.training = { start: '2001-01-01', end: '2001-01-15' };
     raw.data.holdout = { start: '2001-01-15', end: '2001-01-17' };
-    raw.trainer.params = { ...raw.trainer.params, rounds: 300, maxDepth: 6 };
-    raw.trainer.checkpointEvery = 5;
+    setGbdtParams(raw, { rounds: 300, maxDepth: 6 }, 5);
   });
   const first = spawnWorker();
   const handle = await startTraining(stack.client, stack.config, loaded, 'crash-test');

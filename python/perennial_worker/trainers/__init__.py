@@ -1,0 +1,1 @@
+"""Trainers: perennial's own (`lightgbm`) and a user's function (`python`)."""
