@@ -9,7 +9,8 @@
  * `npm run bench -- lifecycle`, `npm run bench -- monitor`, `npm run bench -- drift`,
  * `npm run bench -- serving` (the model server with the shipped spec's model alone),
  * `npm run bench -- report` (the report page with 10,000 stored checks),
- * `npm run bench -- kills` (how long a retry waits after a worker is killed in each step).
+ * `npm run bench -- kills` (how long a retry waits after a worker is killed in each step),
+ * `npm run bench -- python` (the lightgbm trainer on the Python worker vs plain LightGBM, ONNX scoring and serving).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,12 +19,16 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
-import { Client } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { gbdtTrainer, type ModelSpecInput } from '../src/spec/modelSpec';
+import { gbdtTrainer, PYTHON_TASK_QUEUE, type ModelSpecInput } from '../src/spec/modelSpec';
 import { parseSpec, SHIPPED_SPECS_DIR, loadSpecFile, type LoadedSpec } from '../src/spec/load';
 import { ArtifactStore, artifactPath, readJsonArtifact } from '../src/artifacts/store';
-import { ingest, validateData, trainModel, evaluateModel } from '../src/training/steps';
+import { ingest, validateData, trainModel, evaluateModel, loadWindow } from '../src/training/steps';
+import type { ExternalTrainRequest } from '../src/training/pythonContract';
+import { ensurePythonEnv } from '../src/python/environment';
+import { startPythonWorker, untilPolling } from '../src/python/workerProcess';
+import { rowMajor, type Scorer } from '../src/ml/scorer';
 import { withDuckDb, literal } from '../src/data/duckdb';
 import { readWindow } from '../src/data/read';
 import { featureMatrix, labels, type FittedPipeline, type RawColumns } from '../src/features/pipeline';
@@ -244,34 +249,48 @@ async function benchPipeline(loaded: LoadedSpec) {
       const handle = await startTraining(client, config, loaded, 'bench');
       await handle.result();
       const wallSeconds = (performance.now() - started) / 1000;
-      const history = await handle.fetchHistory();
-      const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
-      const scheduled = new Map<string, { name: string; at: number }>();
-      const startedAt = new Map<string, number>();
-      const perActivity: { name: string; ownSeconds: number; orchestrationSeconds: number }[] = [];
-      let lastClose = 0;
-      const events = history.events ?? [];
-      const workflowStart = seconds(events[0]?.eventTime);
-      for (const e of events) {
-        const at = seconds(e.eventTime);
-        const id = String(e.eventId);
-        if (e.activityTaskScheduledEventAttributes) scheduled.set(id, { name: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
-        if (e.activityTaskStartedEventAttributes) startedAt.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
-        const done = e.activityTaskCompletedEventAttributes;
-        if (done) {
-          const s = scheduled.get(String(done.scheduledEventId))!;
-          const st = startedAt.get(String(done.scheduledEventId))!;
-          const gapBefore = s.at - (lastClose || workflowStart);
-          perActivity.push({ name: s.name, ownSeconds: at - st, orchestrationSeconds: gapBefore + (st - s.at) });
-          lastClose = at;
-        }
-      }
+      const perActivity = activityTimes(await handle.fetchHistory());
       const own = perActivity.reduce((a, p) => a + p.ownSeconds, 0);
       return { wallSeconds, directSeconds, activitySeconds: own, perActivity };
     });
   } finally {
     removeHome(home);
   }
+}
+
+interface ActivityTime {
+  name: string;
+  ownSeconds: number;
+  orchestrationSeconds: number;
+  /** The activity's JSON result. */
+  result: unknown;
+}
+
+/** Each completed activity of a run: its own time (started → completed) and the orchestration before it. */
+function activityTimes(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>): ActivityTime[] {
+  const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
+  const scheduled = new Map<string, { name: string; at: number }>();
+  const startedAt = new Map<string, number>();
+  const out: ActivityTime[] = [];
+  let lastClose = 0;
+  const events = history.events ?? [];
+  const workflowStart = seconds(events[0]?.eventTime);
+  for (const e of events) {
+    const at = seconds(e.eventTime);
+    const id = String(e.eventId);
+    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, { name: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
+    if (e.activityTaskStartedEventAttributes) startedAt.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const s = scheduled.get(String(done.scheduledEventId))!;
+      const st = startedAt.get(String(done.scheduledEventId))!;
+      const gapBefore = s.at - (lastClose || workflowStart);
+      const data = done.result?.payloads?.[0]?.data;
+      out.push({ name: s.name, ownSeconds: at - st, orchestrationSeconds: gapBefore + (st - s.at), result: data ? JSON.parse(Buffer.from(data).toString('utf8')) : undefined });
+      lastClose = at;
+    }
+  }
+  return out;
 }
 
 /** A latency autocannon measured in whole milliseconds: 0 means under one. */
@@ -405,6 +424,7 @@ async function main(): Promise<void> {
   if (only === 'kills') return printWorkerKills();
   if (only === 'serving') return printShippedModelServing();
   if (only === 'report') return printReportPage();
+  if (only === 'python') return printPythonTrainer();
   const store = ArtifactStore.forHome(path.join(OUT, 'home'));
   const python = lightgbmPython();
   const sizes: [string, LoadedSpec, number][] = [
@@ -441,6 +461,98 @@ async function main(): Promise<void> {
   await benchDrift(OUT, Math.max(REPEATS, 5));
   await printWorkerKills();
   await printReportPage();
+  await printPythonTrainer();
+}
+
+/**
+ * perennial's `lightgbm` trainer through the whole pipeline on a dev server with the Python
+ * worker, at ~1M training rows, against one plain Python process fitting LightGBM on the
+ * same Parquet matrices with the same params; the ONNX model's scoring in Node against the
+ * built-in forest; the model server with the ONNX champion against bare fastify.
+ */
+async function printPythonTrainer(): Promise<void> {
+  const started = performance.now();
+  const python = await ensurePythonEnv((m) => console.log(`  ${m}`));
+  const envSeconds = (performance.now() - started) / 1000;
+  const params = { num_leaves: 31, learning_rate: 0.1, num_boost_round: 100, num_threads: 2 };
+  const loaded = flightsSpec('flights-bench-python', ['2001-01-01', '2001-03-01'], ['2001-03-01', '2001-03-11']);
+  loaded.spec.trainer = { type: 'lightgbm', params, seed: 42, taskQueue: PYTHON_TASK_QUEUE };
+  console.log(`\n# trainer type lightgbm (${JSON.stringify(params)}) on the Python worker vs one plain Python process, ~1M training rows`);
+  const home = path.join(tmpdir(), `perennial-bench-python-${process.pid}`);
+  try {
+    await withLocalStack(home, async ({ config, client }) => {
+      let output = '';
+      const worker = startPythonWorker({ address: config.temporalAddress, namespace: config.namespace, stdio: ['ignore', 'pipe', 'pipe'], logLevel: 'info' });
+      worker.stdout!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-20_000)));
+      worker.stderr!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-20_000)));
+      try {
+        await untilPolling(worker, () => output);
+        const t0 = performance.now();
+        const handle = await startTraining(client, config, loaded, 'bench');
+        const result = await handle.result();
+        const wallSeconds = (performance.now() - t0) / 1000;
+        const steps = activityTimes(await handle.fetchHistory());
+        const request = steps.find((s) => s.name === 'prepareMatrices')!.result as ExternalTrainRequest;
+        const train = steps.find((s) => s.name === 'train')!;
+        const plain = plainLightgbm(python, request, params);
+        const plainTotal = plain.readSeconds + plain.fitSeconds + plain.predictSeconds;
+        console.log(`  ${request.matrices.train.rows} training rows, ${request.matrices.holdout.rows} holdout rows`);
+        console.log(`  train activity (read Parquet, fit, ONNX, holdout scores, store) ${fmt(train.ownSeconds, 2)} s; plain Python (read, fit, predict) ${fmt(plainTotal, 2)} s (fit ${fmt(plain.fitSeconds, 2)} s) → ${fmt(train.ownSeconds / plainTotal, 2)}×`);
+        console.log(`  holdout AUC perennial ${fmt(result.evaluation.model.auc, 8)}, LightGBM alone ${fmt(plain.auc, 8)}: difference ${Math.abs(result.evaluation.model.auc - plain.auc).toExponential(2)}`);
+        console.log(`  parity at registration: max |onnxruntime-node − LightGBM| ${result.parity?.maxAbsDiff.toExponential(2)} on ${result.parity?.rows} holdout rows (worst row ${result.parity?.worstRow})`);
+        console.log(`  whole pipeline ${fmt(wallSeconds, 2)} s: ${steps.map((s) => `${s.name} ${fmt(s.ownSeconds, 2)} s`).join(', ')}`);
+        await printOnnxScoring(home, loaded.spec.name, result.version);
+        const registry = Registry.forHome(home);
+        registry.setAlias(loaded.spec.name, 'champion', result.version);
+        registry.close();
+      } finally {
+        worker.kill('SIGTERM');
+      }
+    });
+    printServing('an ONNX champion (LightGBM, 100 trees of 31 leaves)', await benchServing(home, loaded.spec.name, flightInstances(500)));
+  } finally {
+    removeHome(home);
+  }
+  const du = (p: string) => Number(execFileSync('du', ['-sk', p], { encoding: 'utf8' }).split('\t')[0]) / 1024;
+  console.log(`\n  sizes: node_modules ${fmt(du(path.join(ROOT, 'node_modules')), 0)} MiB (onnxruntime-node ${fmt(du(path.join(ROOT, 'node_modules', 'onnxruntime-node')), 0)} MiB), Python environment ${fmt(du(path.dirname(path.dirname(python))), 0)} MiB; the environment was ${envSeconds < 1 ? 'already there' : `made in ${fmt(envSeconds, 0)} s`} (npm ci: see .ci/run's timing)`);
+}
+
+function plainLightgbm(python: string, request: ExternalTrainRequest, params: Record<string, unknown>) {
+  const run = spawnSync(python, [path.join(__dirname, 'bench', 'lightgbm_plain.py'), artifactPath(request.matrices.train.uri), artifactPath(request.matrices.holdout.uri), JSON.stringify(params), String(request.trainer.seed), '1'], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`plain LightGBM failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as { readSeconds: number; fitSeconds: number; predictSeconds: number; auc: number };
+}
+
+/** Rows/s of the ONNX model in onnxruntime-node and of a built-in forest of the same size, on the same holdout features. */
+async function printOnnxScoring(home: string, model: string, version: number): Promise<void> {
+  const registry = Registry.forHome(home);
+  const v = registry.get(model, version)!;
+  registry.close();
+  const onnx = await ModelArtifact.load(readJsonArtifact(v.artifactUri));
+  const pipeline = onnx.pipeline;
+  const loaded = flightsSpec('flights-bench-python', ['2001-01-01', '2001-01-04'], ['2001-03-01', '2001-03-02']);
+  const holdout = featureMatrix(pipeline, await loadWindow(loaded.spec, v.lineage.datasetUri, 'holdout'));
+  const sample = featureMatrix(pipeline, await loadWindow(loaded.spec, v.lineage.datasetUri, 'training'));
+  const y = labels(pipeline, await loadWindow(loaded.spec, v.lineage.datasetUri, 'training'));
+  // A built-in forest of about the same size: 100 trees, depth 5 (32 leaves), fitted on three days.
+  const forest = new GbdtScorer(await trainGbdt(sample, y, { params: { ...gbdtTrainer(loaded.spec).params, rounds: 100, maxDepth: 5 } }));
+  const rows = rowMajor(holdout);
+  const width = holdout.columns.length;
+  const rate = async (scorer: Scorer, batch: number) => {
+    const n = Math.min(holdout.nRows - (holdout.nRows % batch), batch === 1 ? 20_000 : 200_000);
+    const times: number[] = [];
+    for (let r = 0; r < REPEATS; r++) {
+      const t = performance.now();
+      for (let i = 0; i < n; i += batch) await scorer.scoreRows(rows.subarray(i * width, (i + batch) * width), batch);
+      times.push(n / ((performance.now() - t) / 1000));
+    }
+    return median(times);
+  };
+  for (const batch of [1, 1000]) {
+    const o = await rate(onnx.scorer, batch);
+    const f = await rate(forest, batch);
+    console.log(`  scoring batch ${batch}: ONNX (onnxruntime-node, 1 thread) ${Math.round(o).toLocaleString('en-US')} rows/s, built-in forest ${Math.round(f).toLocaleString('en-US')} rows/s → ${fmt(o / f, 2)}×`);
+  }
 }
 
 async function printReportPage(): Promise<void> {

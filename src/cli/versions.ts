@@ -19,7 +19,7 @@ export function versionText(v: VersionLineage): string {
   const out = [
     `${v.model} v${v.version}${v.champion ? '  (champion)' : ''}`,
     `  trained     ${v.trained_at} by ${v.trained_by} in ${v.training.workflow_id}`,
-    `  trainer     ${v.trainer ? `${v.trainer.type} ${JSON.stringify(v.trainer.params)}` : 'unknown (registered before specs were stored)'}`,
+    `  trainer     ${v.trainer ? trainerText(v.trainer) : 'unknown (registered before specs were stored)'}`,
     `  holdout     ${holdout?.auc !== undefined ? `AUC ${holdout.auc.toFixed(4)}, log-loss ${holdout.logLoss?.toFixed(4)}` : '-'}`,
     `  data        ${v.data.snapshot_uri} (sha256 ${v.data.sha256})`,
     `  spec        sha256 ${v.spec.hash}${v.spec.spec ? '' : ' (text not stored)'}`,
@@ -29,4 +29,9 @@ export function versionText(v: VersionLineage): string {
   ];
   for (const d of v.decisions) out.push(`    ${d.at}  ${d.decision} by ${d.signed_by ? `${d.signed_by} (signed, key ${d.key_fingerprint})` : d.by} — ${d.reason}`);
   return out.join('\n');
+}
+
+function trainerText(t: NonNullable<VersionLineage['trainer']>): string {
+  const code = t.entrypoint ? ` ${t.entrypoint}${t.code_sha256 ? ` (file sha256 ${t.code_sha256})` : ''}` : '';
+  return `${t.type}${code} ${JSON.stringify(t.params)}`;
 }

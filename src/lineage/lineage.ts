@@ -30,7 +30,8 @@ export interface VersionLineage {
   version: number;
   trained_at: string;
   trained_by: string;
-  trainer: { type: string; params: Record<string, unknown> } | null;
+  /** A python trainer also names its entrypoint and the sha256 of the file that ran. */
+  trainer: { type: string; params: Record<string, unknown>; entrypoint?: string; code_sha256?: string } | null;
   metrics: Record<string, unknown>;
   data: { snapshot_uri: string; sha256: string };
   /** The spec it was trained under (null: registered before specs were stored). */
@@ -148,7 +149,7 @@ function lineageOf(v: ModelVersion, ledger: LedgerRow[], champion: number | null
     version: v.version,
     trained_at: v.lineage.trainedAt,
     trained_by: v.lineage.trainedBy,
-    trainer: spec?.trainer ? { type: spec.trainer.type, params: spec.trainer.params ?? {} } : null,
+    trainer: spec?.trainer ? trainerOf(spec.trainer) : null,
     metrics: v.metrics,
     data: { snapshot_uri: v.lineage.datasetUri, sha256: v.lineage.datasetSha256 },
     spec: { hash: v.lineage.specHash, spec },
@@ -163,10 +164,22 @@ function lineageOf(v: ModelVersion, ledger: LedgerRow[], champion: number | null
   };
 }
 
-function storedSpec(json: string | undefined): { trainer?: { type: string; params?: Record<string, unknown> } } | null {
+interface StoredTrainer {
+  type: string;
+  params?: Record<string, unknown>;
+  entrypoint?: string;
+  code?: { sha256: string };
+}
+
+/** The trainer as lineage names it: a user's trainer by its entrypoint and the sha256 of the code that ran. */
+function trainerOf(t: StoredTrainer): NonNullable<VersionLineage['trainer']> {
+  return { type: t.type, params: t.params ?? {}, ...(t.entrypoint ? { entrypoint: t.entrypoint } : {}), ...(t.code ? { code_sha256: t.code.sha256 } : {}) };
+}
+
+function storedSpec(json: string | undefined): { trainer?: StoredTrainer } | null {
   if (!json) return null;
   try {
-    return JSON.parse(json) as { trainer?: { type: string; params?: Record<string, unknown> } };
+    return JSON.parse(json) as { trainer?: StoredTrainer };
   } catch {
     return null;
   }

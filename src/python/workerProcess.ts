@@ -31,3 +31,24 @@ export function startPythonWorker(o: PythonWorkerOptions): ChildProcess {
     },
   });
 }
+
+/** Resolves once the worker says it polls (it logs that after its Temporal worker has started); rejects if it exits first. */
+export function untilPolling(child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      clearTimeout(deadline);
+      child.stderr?.off('data', check);
+      child.off('exit', exited);
+      if (err) reject(err);
+      else resolve();
+    };
+    const check = () => {
+      if (/polling \S+ on/.test(output())) done();
+    };
+    const exited = (code: number | null) => done(new Error(`the Python worker exited with ${code} before polling:\n${output()}`));
+    const deadline = setTimeout(() => done(new Error(`the Python worker did not start polling within ${timeoutMs / 1000} s:\n${output()}`)), timeoutMs);
+    child.stderr?.on('data', check);
+    child.once('exit', exited);
+    check();
+  });
+}

@@ -133,7 +133,7 @@ export const PYTHON_TASK_QUEUE = 'perennial-python';
 const TaskQueue = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected a task queue name (letters, digits, . _ -)');
 const Seed = z.number().int().min(0).max(2 ** 31 - 1).default(42);
 /** `file.py:function` (relative to the spec's folder) or `package.module:function` (importable by the worker). */
-export const ENTRYPOINT_PATTERN = /^(?:[A-Za-z0-9_.\/-]{1,250}\.py|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,20}):[A-Za-z_][A-Za-z0-9_]{0,100}$/;
+export const ENTRYPOINT_PATTERN = /^(?:(?!\/)[A-Za-z0-9_.\/-]{1,250}\.py|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,20}):[A-Za-z_][A-Za-z0-9_]{0,100}$/;
 /** A user trainer's params travel in workflow histories: bounded, but never checked key by key. */
 const MAX_PYTHON_PARAMS_BYTES = 64 * 1024;
 
@@ -146,7 +146,10 @@ const LightGbmTrainerSpec = z.strictObject({
 
 const PythonTrainerSpec = z.strictObject({
   type: z.literal('python'),
-  entrypoint: z.string().regex(ENTRYPOINT_PATTERN, 'expected path/to/file.py:function or package.module:function'),
+  entrypoint: z
+    .string()
+    .max(300, 'expected path/to/file.py:function or package.module:function, at most 300 characters')
+    .regex(ENTRYPOINT_PATTERN, 'expected path/to/file.py:function or package.module:function'),
   params: z
     .record(z.string().max(200), z.json())
     .default({})

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { ensurePythonEnv } from '../../src/python/environment';
-import { startPythonWorker } from '../../src/python/workerProcess';
+import { startPythonWorker, untilPolling } from '../../src/python/workerProcess';
 import type { TestStack } from './temporalServer';
 
 /** The repository's Python worker, really run (its environment made on demand, as `npm run setup` does). */
@@ -20,22 +20,7 @@ export async function startTestPythonWorker(stack: Pick<TestStack, 'config'>, o:
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // Polling once it says so (it logs after the worker has started).
-  await new Promise<void>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`the Python worker did not start polling within 60 s:\n${output}`)), 60_000);
-    const check = () => {
-      if (/polling \S+ on/.test(output)) {
-        clearTimeout(deadline);
-        child.stderr!.off('data', check);
-        resolve();
-      }
-    };
-    child.stderr!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(deadline);
-      reject(new Error(`the Python worker exited with ${code} before polling:\n${output}`));
-    });
-  });
+  await untilPolling(child, () => output);
   return {
     child,
     output: () => output,
