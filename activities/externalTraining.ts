@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ModelSpec } from '../src/spec/modelSpec';
 import {
-  ModelPackagingError, externalTrainRequest, packageOnnxModel, prepareMatrices as writeMatrices, type PackagedModel,
+  ModelPackagingError, externalTrainRequest, packageOnnxModel, prepareMatrices as writeMatrices, requestTrainer, type PackagedModel,
 } from '../src/training/externalTraining';
 import type { ExternalTrainRequest, ExternalTrainResult } from '../src/training/pythonContract';
 import type { ActivityDeps } from './deps';
@@ -22,7 +22,12 @@ async function packaging<T>(step: () => Promise<T>): Promise<T> {
 export const prepareMatricesActivity = (d: ActivityDeps) =>
   async function prepareMatrices(input: { spec: ModelSpec; snapshotUri: string; pipelineUri: string; checkpointKey: string }): Promise<ExternalTrainRequest> {
     return heartbeating(() =>
-      packaging(async () => externalTrainRequest(input.spec, await writeMatrices(input.spec, input.snapshotUri, input.pipelineUri, d.store), d.store, input.checkpointKey)),
+      packaging(async () => {
+        // The trainer's code is looked up first: a missing file fails before the matrices are written.
+        const trainer = requestTrainer(input.spec, d.store);
+        const matrices = await writeMatrices(input.spec, input.snapshotUri, input.pipelineUri, d.store);
+        return externalTrainRequest(input.spec, trainer, matrices, d.store, input.checkpointKey);
+      }),
     );
   };
 

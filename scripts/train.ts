@@ -46,7 +46,9 @@ async function main(): Promise<number> {
   }
   try {
     const handle = await startTraining(client, config, loaded, by);
-    if (!values.json) console.error(`started ${handle.workflowId}; waiting for a worker on task queue "${config.taskQueue}"...`);
+    const trainer = loaded.spec.trainer;
+    const elsewhere = trainer.type === 'gbdt' ? '' : ` and a Python worker on "${trainer.taskQueue}" (npm run worker:python)`;
+    if (!values.json) console.error(`started ${handle.workflowId}; waiting for a worker on task queue "${config.taskQueue}"${elsewhere}...`);
     let result;
     try {
       result = await handle.result();

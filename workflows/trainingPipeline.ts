@@ -1,11 +1,11 @@
-import { log, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { describeTrainer, type ExternalTrainerSpec, type ModelSpec } from '../src/spec/modelSpec';
+import { describeTrainer, PYTHON_TASK_QUEUE, type ExternalTrainerSpec, type ModelSpec } from '../src/spec/modelSpec';
 import type { ExternalTrainer } from '../src/training/pythonContract';
 import type { Parity } from '../src/ml/modelArtifact';
 import type { ModelVersion } from '../src/registry/registry';
 import type { Evaluation, TrainedModel } from '../src/training/steps';
-import { NON_RETRYABLE_FAILURES } from '../src/training/failureTypes';
+import { EXTERNAL_TRAINING_FAILURES, NON_RETRYABLE_FAILURES } from '../src/training/failureTypes';
 
 export interface TrainingInput {
   spec: ModelSpec;
@@ -117,16 +117,21 @@ async function trainOnItsQueue(
   trainer: ExternalTrainerSpec,
   input: { snapshotUri: string; pipelineUri: string; profileUri: string; checkpointKey: string },
 ): Promise<TrainedModel & { parity?: Parity }> {
-  const { prepareMatrices } = proxyActivities<Activities>({ ...quickStep, summary: 'write the feature matrices for the trainer' });
+  if (trainer.taskQueue === workflowInfo().taskQueue) {
+    // perennial's own queue has the built-in trainer's `train`, which takes another request.
+    throw ApplicationFailure.create({ type: 'SpecError', message: `trainer.taskQueue ${trainer.taskQueue} is perennial's own task queue; a ${trainer.type} trainer runs on a Python worker's (default ${PYTHON_TASK_QUEUE})`, nonRetryable: true });
+  }
+  const external: ActivityOptions = { ...quickStep, retry: { ...quickStep.retry, nonRetryableErrorTypes: EXTERNAL_TRAINING_FAILURES } };
+  const { prepareMatrices } = proxyActivities<Activities>({ ...external, summary: 'write the feature matrices for the trainer' });
   const { train } = proxyActivities<ExternalTrainer>({
     taskQueue: trainer.taskQueue,
     startToCloseTimeout: '4 hours',
     // The Python worker heartbeats every 2 s while the trainer's fit runs.
     heartbeatTimeout: '20 seconds',
-    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: EXTERNAL_TRAINING_FAILURES },
     summary: `train ${describeTrainer(trainer)} on ${trainer.taskQueue}`,
   });
-  const { packageModel } = proxyActivities<Activities>({ ...quickStep, summary: 'check ONNX parity in Node, store the model' });
+  const { packageModel } = proxyActivities<Activities>({ ...external, summary: 'check ONNX parity in Node, store the model' });
   const request = await prepareMatrices({ spec, snapshotUri: input.snapshotUri, pipelineUri: input.pipelineUri, checkpointKey: input.checkpointKey });
   setCurrentDetails(`**${spec.name}**: training ${describeTrainer(trainer)} on task queue \`${trainer.taskQueue}\` (${request.matrices.train.rows} rows)`);
   const trained = await train(request);

@@ -43,3 +43,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    logging.shutdown()
+    # A fit still running in its thread (its attempt cancelled) cannot be stopped: leave without
+    # waiting for it; its training is retried, or already was, on another worker.
+    os._exit(0)

@@ -1,11 +1,15 @@
 """What a trainer function receives: the matrices, its params and seed, and a way to say how it is doing."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
 
 import numpy as np
+
+
+MAX_PROGRESS = 2000
 
 
 class TrainingContext:
@@ -39,5 +43,7 @@ class TrainingContext:
             progress = self._progress
         report = {"phase": "fit", "elapsedSeconds": round(time.monotonic() - self._started, 1)}
         if progress is not None:
-            report["progress"] = progress
+            # Whatever the trainer passed (numpy numbers, objects) as JSON, bounded: it goes to Temporal.
+            text = json.dumps(progress, default=str)
+            report["progress"] = json.loads(text) if len(text) <= MAX_PROGRESS else text[:MAX_PROGRESS]
         return report

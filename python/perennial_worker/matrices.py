@@ -2,6 +2,8 @@
 feature in the model's order, NaN for missing, and the 0/1 `label` last."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -18,7 +20,7 @@ class Matrix:
 
 def read_matrix(ref: dict) -> Matrix:
     data = store.read_bytes(ref["uri"], ref["sha256"])
-    table = pq.read_table(__import__("io").BytesIO(data))
+    table = pq.read_table(io.BytesIO(data))
     names = [n for n in table.column_names if n != LABEL]
     if LABEL not in table.column_names or not names:
         raise bad_request(f"{ref['uri']} is not a feature matrix (expected feature columns and a {LABEL!r} column)")

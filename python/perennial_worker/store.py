@@ -54,6 +54,9 @@ def put(root_uri: str, kind: str, data: bytes, ext: str) -> dict:
         try:
             with open(tmp, "wb") as f:
                 f.write(data)
+                f.flush()
+                # On disk before it takes its content's name: a crash never leaves a short file there.
+                os.fsync(f.fileno())
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
@@ -69,6 +72,8 @@ def put_named(uri: str, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

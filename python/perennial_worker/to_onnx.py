@@ -61,6 +61,8 @@ def lightgbm_to_onnx(booster, n_features: int) -> onnx.ModelProto:
     sigmoid = float(match.group(1)) if match else 1.0
     if dump.get("num_class", 1) != 1 or dump.get("num_tree_per_iteration", 1) != 1:
         raise ConversionError("the LightGBM model has more than one tree per iteration; perennial serves binary classifiers")
+    if dump.get("average_output"):
+        raise ConversionError("the LightGBM model averages its trees (boosting: rf); perennial converts boosted models only")
     if dump.get("max_feature_idx", -1) + 1 > n_features:
         raise ConversionError(f"the LightGBM model reads {dump['max_feature_idx'] + 1} features, the matrices have {n_features}")
     nodes = _TreeNodes()
@@ -123,6 +125,8 @@ class _TreeNodes:
             a["nodes_treeids"].append(tree_id)
             a["nodes_nodeids"].append(node_id)
             if "split_index" not in node:
+                if "leaf_coeff" in node:
+                    raise ConversionError("the LightGBM model has linear trees (linear_tree); perennial converts constant leaves only")
                 a["nodes_featureids"].append(0)
                 a["nodes_modes"].append("LEAF")
                 a["nodes_values"].append(0.0)
@@ -236,8 +240,11 @@ def normalize_onnx(model: onnx.ModelProto, n_features: int) -> onnx.ModelProto:
     if len(inputs) != 1:
         raise ConversionError(f"the ONNX model has {len(inputs)} inputs; perennial feeds one (rows × {n_features} features)")
     _double_input(graph, inputs[0], n_features)
-    if not any(o.name == OUTPUT for o in graph.output):
+    given = [o for o in graph.output if o.name == OUTPUT]
+    if not given:
         _probability_output(graph)
+    elif given[0].type.tensor_type.elem_type != TensorProto.DOUBLE or len(given[0].type.tensor_type.shape.dim) != 1:
+        raise ConversionError(f"the ONNX model's {OUTPUT!r} output must be float64, one value per row")
     return _checked(model)
 
 

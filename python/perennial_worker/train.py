@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from . import store
 from .context import TrainingContext
-from .errors import ConversionError, bad_request, model_not_servable, trainer_failed, trainer_params_invalid
+from .errors import ConversionError, bad_request, bounded, model_not_servable, trainer_failed, trainer_params_invalid
 from .matrices import read_matrix
 from .to_onnx import to_onnx
 from .trainers.lightgbm_trainer import train_lightgbm
@@ -37,30 +37,44 @@ async def train(request: dict) -> dict:
     checked = check_request(request)
     loop = asyncio.get_running_loop()
     started = time.monotonic()
-    train_m, holdout_m = await loop.run_in_executor(_fits, lambda: (read_matrix(checked["matrices"]["train"]), read_matrix(checked["matrices"]["holdout"])))
-    if train_m.names != holdout_m.names:
-        raise bad_request("the train and holdout matrices have different feature columns")
-    trainer = checked["trainer"]
-    ctx = TrainingContext(train_m.x, train_m.y, holdout_m.x, holdout_m.y, train_m.names, trainer.get("params") or {}, trainer["seed"])
-    fit = loop.run_in_executor(_fits, lambda: fit_and_export(checked, ctx))
-    # A user's fit has no callback: the worker says it is alive from here while it runs.
+    contexts: list[TrainingContext] = []
+
+    def read_fit_export() -> dict:
+        train_m, holdout_m = read_matrix(checked["matrices"]["train"]), read_matrix(checked["matrices"]["holdout"])
+        if train_m.names != holdout_m.names:
+            raise bad_request("the train and holdout matrices have different feature columns")
+        trainer = checked["trainer"]
+        ctx = TrainingContext(train_m.x, train_m.y, holdout_m.x, holdout_m.y, train_m.names, trainer.get("params") or {}, trainer["seed"])
+        contexts.append(ctx)
+        return fit_and_export(checked, ctx)
+
+    work = loop.run_in_executor(_fits, read_fit_export)
+    # A user's fit has no callback: the worker says it is alive from here while it reads and fits.
+    # (A cancelled attempt's thread cannot be stopped; it finishes and its result is dropped.)
     while True:
-        done, _ = await asyncio.wait({fit}, timeout=HEARTBEAT_SECONDS)
+        done, _ = await asyncio.wait({work}, timeout=HEARTBEAT_SECONDS)
         if done:
             break
-        activity.heartbeat(ctx.progress())
-    result = fit.result()
+        activity.heartbeat(contexts[0].progress() if contexts else {"phase": "read matrices"})
+    result = work.result()
     result["fitSeconds"] = round(time.monotonic() - started, 3)
     return result
 
 
 def check_request(request) -> dict:
+    """The request's shape, checked before any work: a malformed one fails once, typed."""
     if not isinstance(request, dict):
         raise bad_request("the train request must be an object")
     unknown = sorted(set(request) - REQUEST_KEYS)
     missing = sorted(REQUEST_KEYS - {"checkpointUri"} - set(request))
     if unknown or missing:
-        raise bad_request(f"train request: unknown keys {unknown}, missing keys {missing}")
+        raise bad_request(f"train request: unknown keys {unknown[:10]}, missing keys {missing}")
+    for key in ("model", "artifactsUri") + (("checkpointUri",) if "checkpointUri" in request else ()):
+        if not isinstance(request[key], str) or len(request[key]) > 4096:
+            raise bad_request(f"train request: {key} must be a string of at most 4096 characters")
+    matrices = request["matrices"]
+    if not isinstance(matrices, dict) or set(matrices) != {"train", "holdout"} or not all(is_ref(m) for m in matrices.values()):
+        raise bad_request("train request: matrices must be {train, holdout}, each with uri and sha256")
     trainer = request["trainer"]
     if not isinstance(trainer, dict) or trainer.get("type") not in ("lightgbm", "python"):
         raise bad_request("train request: trainer.type must be lightgbm or python")
@@ -68,16 +82,31 @@ def check_request(request) -> dict:
         raise bad_request(f"train request: unknown trainer keys {sorted(set(trainer) - TRAINER_KEYS)}")
     if not isinstance(trainer.get("seed"), int):
         raise bad_request("train request: trainer.seed must be an integer")
-    if trainer["type"] == "python" and not isinstance(trainer.get("entrypoint"), dict):
-        raise bad_request("train request: a python trainer needs its entrypoint")
+    if not isinstance(trainer.get("params", {}), dict):
+        raise bad_request("train request: trainer.params must be an object")
+    entry = trainer.get("entrypoint")
+    if trainer["type"] == "python":
+        if not isinstance(entry, dict) or not isinstance(entry.get("function"), str):
+            raise bad_request("train request: a python trainer needs its entrypoint with a function")
+        if not (isinstance(entry.get("module"), str) or (is_ref(entry.get("code")) and isinstance(entry.get("file"), str))):
+            raise bad_request("train request: the entrypoint names a module, or a stored file (code with uri and sha256, file)")
     return request
+
+
+def is_ref(value) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("uri"), str) and isinstance(value.get("sha256"), str) and len(value["sha256"]) == 64
 
 
 def fit_and_export(request: dict, ctx: TrainingContext) -> dict:
     trainer = request["trainer"]
     rounds: dict = {}
     if trainer["type"] == "lightgbm":
-        model, rounds = train_lightgbm(ctx, request.get("checkpointUri"))
+        try:
+            model, rounds = train_lightgbm(ctx, request.get("checkpointUri"))
+        except (ApplicationError, OSError):
+            raise
+        except Exception as err:
+            raise trainer_failed(bounded(f"lightgbm trainer: {type(err).__name__}: {err}")) from None
     else:
         fn = load_function(trainer["entrypoint"])
         try:
@@ -90,14 +119,27 @@ def fit_and_export(request: dict, ctx: TrainingContext) -> dict:
             raise user_error(err, trainer["entrypoint"]) from None
         if model is None:
             raise trainer_failed(f"{where(trainer['entrypoint'])} returned None; expected a fitted model")
+    return exported(request, ctx, model, rounds)
+
+
+def exported(request: dict, ctx: TrainingContext, model, rounds: dict) -> dict:
     try:
-        proto, framework = to_onnx(model, len(ctx.feature_names))
+        return export(request, ctx, model, rounds)
+    except (ApplicationError, OSError):
+        # A storage error may pass; anything else about this model fails the same way again.
+        raise
     except ConversionError as err:
         raise model_not_servable(str(err)) from None
+    except Exception as err:
+        raise model_not_servable(f"the trained model cannot be exported: {type(err).__name__}: {err}") from None
+
+
+def export(request: dict, ctx: TrainingContext, model, rounds: dict) -> dict:
+    proto, framework = to_onnx(model, len(ctx.feature_names))
     try:
         probabilities = holdout_probabilities(model, proto, ctx.X_holdout)
     except Exception as err:
-        raise trainer_failed(f"the trained model cannot score the holdout: {type(err).__name__}: {err}") from None
+        raise model_not_servable(f"the trained model cannot score the holdout: {type(err).__name__}: {err}") from None
     root = request["artifactsUri"]
     native = native_file(model, proto)
     result = {

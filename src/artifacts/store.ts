@@ -70,6 +70,17 @@ export class ArtifactStore {
     return existsSync(target) ? pathToFileURL(target).href : undefined;
   }
 
+  /** Whether `uri` names a file inside this store (not merely one somewhere on disk). */
+  holds(uri: string): boolean {
+    let file: string;
+    try {
+      file = artifactPath(uri);
+    } catch {
+      return false;
+    }
+    return path.resolve(file).startsWith(path.resolve(this.root) + path.sep);
+  }
+
   /** The store's root as a URI: another process (the Python worker) writes content-addressed files under it. */
   get rootUri(): string {
     return pathToFileURL(this.root).href;

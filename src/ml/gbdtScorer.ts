@@ -21,4 +21,8 @@ export class GbdtScorer implements Scorer {
   async scoreMatrix(x: FeatureMatrix): Promise<Float64Array> {
     return this.model.predictProba(x);
   }
+
+  async close(): Promise<void> {
+    // Trees on the JS heap: the garbage collector frees them.
+  }
 }

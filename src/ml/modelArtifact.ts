@@ -128,6 +128,11 @@ export class ModelArtifact {
     return (await this.scorer.scoreRows(features, 1))[0];
   }
 
+  /** Frees the scorer's native resources (an ONNX session); the artifact scores no more. */
+  close(): Promise<void> {
+    return this.scorer.close();
+  }
+
   private requireGbdt(): GbdtModel {
     const gbdt = this.gbdt;
     if (!gbdt) throw new Error(`${this.model}: an ${this.scorer.kind} model is scored asynchronously (scoreRowAsync, predictColumns)`);

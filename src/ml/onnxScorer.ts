@@ -60,7 +60,11 @@ export class OnnxScorer implements Scorer {
     return out;
   }
 
+  private released = false;
+
   async close(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
     await this.session.release();
   }
 }

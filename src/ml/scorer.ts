@@ -14,6 +14,8 @@ export interface Scorer {
   scoreRows(data: Float64Array, rows: number): Promise<Float64Array>;
   /** Scores a column-major feature matrix. */
   scoreMatrix(x: FeatureMatrix): Promise<Float64Array>;
+  /** Frees what it holds outside the JS heap (an onnxruntime session); it scores no more. */
+  close(): Promise<void>;
 }
 
 /** Rows `from`..`to` of a column-major matrix, laid out row after row. */

@@ -13,8 +13,8 @@ import { PREDICTION_LOG_FILE, type LabelInput } from './predictionLog';
 import { PredictionLogThread } from './predictionLogThread';
 import { validateInstances, type ValidationIssue } from './validateInstances';
 import { PROMETHEUS_CONTENT_TYPE, ServerMetrics } from './metrics';
-import { scoreWithScorer } from './scorerScoring';
-import { ScoringThread } from './scoringThread';
+import { ScorerBatches } from './scorerScoring';
+import { ScoringThread, type FillFeatures, type ScoredCallback } from './scoringThread';
 
 export interface ModelServerOptions {
   /** The state folder: registry, artifacts, and the prediction log `predictions.sqlite`. */
@@ -286,6 +286,8 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
     onError: (err) => log?.error({ err }, 'prediction log write failed; retrying'),
   });
   const scoring = new ScoringThread((err) => log?.error({ err }, 'scoring thread'));
+  // Models of other formats (ONNX) are scored through their Scorer, a turn's jobs at once.
+  const batches = new ScorerBatches();
   // Each champion goes to the scoring thread as it loads, so its first large jobs are scored there too.
   const champions = new Champions({ home: o.home, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }), onLoaded: (c) => c.artifact.gbdt && scoring.prepare(c.artifact.gbdt) });
   try {
@@ -527,7 +529,9 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       rowsBeingScored += instances.length;
       // The built-in GBDT on the scoring threads; any other format through its Scorer.
       const { gbdt } = artifact;
-      (gbdt ? scoring.score.bind(scoring, gbdt) : scoreWithScorer.bind(undefined, artifact.scorer))(
+      const score = (rows: number, width: number, fill: FillFeatures, done: ScoredCallback) =>
+        gbdt ? scoring.score(gbdt, rows, width, fill, done) : batches.score(artifact.scorer, rows, width, fill, done);
+      score(
         instances.length,
         champion.featureNames.length,
         (out, offset, row) => artifact.computeFeatures(instances[row] as Record<string, unknown>, out, offset),

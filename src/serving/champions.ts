@@ -32,6 +32,8 @@ export interface ChampionState {
   loadError: string | null;
 }
 
+const RETIRED_CHAMPION_GRACE_MS = 60_000;
+
 export interface ChampionsOptions {
   home: string;
   /** How often the registry alias is polled (ms). Default 250. */
@@ -119,6 +121,7 @@ export class Champions {
       state.alias = alias;
       if (!alias) {
         if (state.champion) this.logger?.warn({ model, version: state.champion.version }, 'champion alias cleared: no longer serving');
+        this.retire(state.champion);
         state.champion = null;
         state.loadError = null;
         continue;
@@ -130,7 +133,10 @@ export class Champions {
       }
       try {
         const loaded = await this.load(model, alias.version, alias.updatedAt);
-        if (this.stopped) return;
+        if (this.stopped) {
+          await loaded.artifact.close();
+          return;
+        }
         // The alias may have moved again while the artifact loaded: the next poll catches up.
         const previous = state.champion?.version;
         try {
@@ -139,6 +145,7 @@ export class Champions {
           // The hook's failure is its own: the version is loaded and served all the same.
           this.logger?.error({ err, model, version: loaded.version }, 'champion loaded; its onLoaded hook failed');
         }
+        this.retire(state.champion);
         state.champion = loaded;
         state.loadError = null;
         this.loggedErrors.delete(model);
@@ -163,8 +170,21 @@ export class Champions {
       throw new Error(`artifact ${registered.artifactUri} has sha256 ${sha256}, the registry says ${registered.artifactSha256}`);
     }
     const artifact = await ModelArtifact.load(JSON.parse(bytes.toString('utf8')));
-    if (artifact.model !== model) throw new Error(`artifact ${registered.artifactUri} is a model of ${artifact.model}, not ${model}`);
+    if (artifact.model !== model) {
+      await artifact.close();
+      throw new Error(`artifact ${registered.artifactUri} is a model of ${artifact.model}, not ${model}`);
+    }
     return loadedChampion(registered, artifact, since);
+  }
+
+  /**
+   * A replaced champion's native resources (an ONNX session) are freed once the requests
+   * that took it before the swap are done: a request is answered well within this.
+   */
+  private retire(champion: LoadedChampion | null): void {
+    if (!champion) return;
+    const artifact = champion.artifact;
+    setTimeout(() => void artifact.close().catch((err: unknown) => this.logger?.warn({ err }, 'releasing a replaced champion failed')), RETIRED_CHAMPION_GRACE_MS).unref();
   }
 
   /** A model is known once the registry has any version of it (as of the last poll). */
@@ -189,6 +209,8 @@ export class Champions {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.refreshing?.catch(() => undefined);
+    // Called after the HTTP server has closed: nothing scores any more.
+    for (const state of this.states.values()) await state.champion?.artifact.close();
     this.registry.close();
   }
 }

@@ -1,21 +1,83 @@
 import type { Scorer } from '../ml/scorer';
 import type { FillFeatures, ScoredCallback } from './scoringThread';
 
+interface Job {
+  rows: number;
+  width: number;
+  fill: FillFeatures;
+  done: ScoredCallback;
+}
+
+/** Rows per scorer call when a turn's jobs are scored together. */
+const MAX_BATCH_ROWS = 4096;
+
 /**
- * Scores a job through a model's Scorer (an ONNX model on onnxruntime-node), with the
- * same callback as the scoring thread's: the rows' features are computed here, on the
- * request thread, by the same code as training.
+ * Scores jobs through a model's Scorer (an ONNX model on onnxruntime-node), with the same
+ * callback as the scoring thread's. The jobs read in one event-loop turn are scored together,
+ * one scorer call for all their rows: a call costs far more than a row (onnxruntime's
+ * per-run overhead), and the answers then go out — and to the prediction log — together.
+ * Features are computed here, on the request thread, by the same code as training.
  */
-export function scoreWithScorer(scorer: Scorer, rows: number, width: number, fill: FillFeatures, done: ScoredCallback): void {
-  const data = new Float64Array(rows * width);
+export class ScorerBatches {
+  private readonly pending = new Map<Scorer, Job[]>();
+  private turnEnding = false;
+
+  score(scorer: Scorer, rows: number, width: number, fill: FillFeatures, done: ScoredCallback): void {
+    const jobs = this.pending.get(scorer) ?? [];
+    jobs.push({ rows, width, fill, done });
+    this.pending.set(scorer, jobs);
+    if (!this.turnEnding) {
+      this.turnEnding = true;
+      setImmediate(this.endTurn);
+    }
+  }
+
+  private readonly endTurn = (): void => {
+    this.turnEnding = false;
+    const turn = [...this.pending];
+    this.pending.clear();
+    for (const [scorer, jobs] of turn) {
+      for (let from = 0; from < jobs.length; ) {
+        let rows = 0;
+        let to = from;
+        // At least one job per call, however large; more while they fit.
+        while (to < jobs.length && (to === from || rows + jobs[to].rows <= MAX_BATCH_ROWS)) rows += jobs[to++].rows;
+        void scoreTogether(scorer, jobs.slice(from, to), rows);
+        from = to;
+      }
+    }
+  };
+}
+
+async function scoreTogether(scorer: Scorer, jobs: Job[], totalRows: number): Promise<void> {
+  const width = scorer.featureCount;
+  const data = new Float64Array(totalRows * width);
+  const ready: { job: Job; at: number }[] = [];
+  let at = 0;
+  for (const job of jobs) {
+    try {
+      if (job.width !== width) throw new Error(`the model takes ${width} features, the job has ${job.width}`);
+      for (let r = 0; r < job.rows; r++) job.fill(data, (at + r) * width, r);
+      ready.push({ job, at });
+      at += job.rows;
+    } catch (err) {
+      job.done(err instanceof Error ? err : new Error(String(err)), null);
+    }
+  }
+  if (ready.length === 0) return;
+  let scores: Float64Array;
   try {
-    for (let r = 0; r < rows; r++) fill(data, r * width, r);
+    scores = await scorer.scoreRows(data, at);
   } catch (err) {
-    done(err instanceof Error ? err : new Error(String(err)), null);
+    for (const { job } of ready) job.done(err instanceof Error ? err : new Error(String(err)), null);
     return;
   }
-  scorer.scoreRows(data, rows).then(
-    (scores) => done(null, { rows, score: (r) => scores[r], features: (r) => data.subarray(r * width, (r + 1) * width) }),
-    (err: unknown) => done(err instanceof Error ? err : new Error(String(err)), null),
-  );
+  // `done` answers its own errors (the model server's callback catches and replies).
+  for (const { job, at: first } of ready) {
+    job.done(null, {
+      rows: job.rows,
+      score: (r) => scores[first + r],
+      features: (r) => data.subarray((first + r) * width, (first + r + 1) * width),
+    });
+  }
 }

@@ -132,10 +132,23 @@ export const LightGbmParamsSpec = z.strictObject({
 export const PYTHON_TASK_QUEUE = 'perennial-python';
 const TaskQueue = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected a task queue name (letters, digits, . _ -)');
 const Seed = z.number().int().min(0).max(2 ** 31 - 1).default(42);
-/** `file.py:function` (relative to the spec's folder) or `package.module:function` (importable by the worker). */
-export const ENTRYPOINT_PATTERN = /^(?:(?!\/)[A-Za-z0-9_.\/-]{1,250}\.py|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,20}):[A-Za-z_][A-Za-z0-9_]{0,100}$/;
+/**
+ * `file.py:function` (relative to the spec's folder, never above it) or
+ * `package.module:function` (importable by the worker: what its environment installs).
+ */
+export const ENTRYPOINT_PATTERN = /^(?:(?!\/)(?!(?:.*\/)?\.\.\/)[A-Za-z0-9_.\/-]{1,250}\.py|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,20}):[A-Za-z_][A-Za-z0-9_]{0,100}$/;
 /** A user trainer's params travel in workflow histories: bounded, but never checked key by key. */
-const MAX_PYTHON_PARAMS_BYTES = 64 * 1024;
+const MAX_PYTHON_PARAMS_CHARS = 64 * 1024;
+const MAX_PYTHON_PARAMS_DEPTH = 32;
+
+/** How deeply a JSON value nests, counted no further than `limit + 1`. */
+function nesting(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (limit < 0) return 1;
+  let deepest = 0;
+  for (const v of Object.values(value)) deepest = Math.max(deepest, nesting(v, limit - 1));
+  return deepest + 1;
+}
 
 const LightGbmTrainerSpec = z.strictObject({
   type: z.literal('lightgbm'),
@@ -151,13 +164,24 @@ const PythonTrainerSpec = z.strictObject({
     .max(300, 'expected path/to/file.py:function or package.module:function, at most 300 characters')
     .regex(ENTRYPOINT_PATTERN, 'expected path/to/file.py:function or package.module:function'),
   params: z
-    .record(z.string().max(200), z.json())
-    .default({})
-    .refine((p) => JSON.stringify(p).length <= MAX_PYTHON_PARAMS_BYTES, `params must be at most ${MAX_PYTHON_PARAMS_BYTES / 1024} KiB as JSON`),
+    .preprocess(
+      // Depth first: zod's own JSON check recurses, and a value nested thousands deep must get this message, not a stack overflow.
+      (p) => (nesting(p, MAX_PYTHON_PARAMS_DEPTH) > MAX_PYTHON_PARAMS_DEPTH ? { __tooDeep: true } : p),
+      z
+        .record(z.string().max(200), z.json())
+        .refine((p) => !('__tooDeep' in p), `params may nest at most ${MAX_PYTHON_PARAMS_DEPTH} levels deep`)
+        .refine((p) => JSON.stringify(p).length <= MAX_PYTHON_PARAMS_CHARS, `params must be at most ${MAX_PYTHON_PARAMS_CHARS / 1024} Ki characters as JSON`),
+    )
+    .default({}),
   seed: Seed,
   taskQueue: TaskQueue.default(PYTHON_TASK_QUEUE),
   /** Set by the spec loader for a file entrypoint: the stored copy of the file every worker runs. */
   code: z.strictObject({ file: z.string().max(250), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+}).superRefine((t, ctx) => {
+  // The code the lineage names must be the code that runs: a file's copy under that file's name, a module's none.
+  const target = t.entrypoint.slice(0, t.entrypoint.lastIndexOf(':'));
+  if (!target.endsWith('.py') && t.code) ctx.addIssue({ code: 'custom', path: ['code'], message: 'a module entrypoint runs what the worker has installed: it takes no stored code' });
+  if (target.endsWith('.py') && t.code && t.code.file !== target) ctx.addIssue({ code: 'custom', path: ['code', 'file'], message: `the stored code is of ${t.code.file}, the entrypoint names ${target}` });
 });
 
 /**

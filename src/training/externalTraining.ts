@@ -3,6 +3,7 @@
  * the feature matrices it trains on, and, once it hands back ONNX, the parity check and
  * the model artifact perennial serves.
  */
+import { z } from 'zod';
 import { readArtifactBytes, readJsonArtifact, type ArtifactStore } from '../artifacts/store';
 import { withPredictionProfile, type DataProfile } from '../data/profile';
 import { featureMatrix, labels, type FittedPipeline } from '../features/pipeline';
@@ -16,7 +17,7 @@ import { loadWindow, type TrainedModel } from './steps';
 /** A failure no retry fixes: the trainer's model and what Node computes from it disagree, or its code is missing. */
 export class ModelPackagingError extends Error {
   constructor(
-    readonly type: 'ParityError' | 'TrainerCodeMissing',
+    readonly type: 'ParityError' | 'TrainerCodeMissing' | 'ModelNotServable',
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
@@ -41,17 +42,28 @@ export async function prepareMatrices(spec: ModelSpec, snapshotUri: string, pipe
   return { train: await matrix('training'), holdout: await matrix('holdout'), featureNames: pipeline.features.map((f) => f.name) };
 }
 
-/** What the trainer's `train` activity receives for this spec and these matrices. */
-export function externalTrainRequest(spec: ModelSpec, matrices: PreparedMatrices, store: ArtifactStore, checkpointKey: string): ExternalTrainRequest {
+/** The trainer part of the request; a `python` trainer's file is looked up in the store (it must be there). */
+export function requestTrainer(spec: ModelSpec, store: ArtifactStore): ExternalTrainRequest['trainer'] {
   const trainer = spec.trainer as ExternalTrainerSpec;
   return {
+    type: trainer.type,
+    params: trainer.params,
+    seed: trainerSeed(trainer),
+    ...(trainer.type === 'python' ? { entrypoint: entrypointOf(trainer, store) } : {}),
+  };
+}
+
+/** What the trainer's `train` activity receives for this spec and these matrices. */
+export function externalTrainRequest(
+  spec: ModelSpec,
+  trainer: ExternalTrainRequest['trainer'],
+  matrices: PreparedMatrices,
+  store: ArtifactStore,
+  checkpointKey: string,
+): ExternalTrainRequest {
+  return {
     model: spec.name,
-    trainer: {
-      type: trainer.type,
-      params: trainer.params,
-      seed: trainerSeed(trainer),
-      ...(trainer.type === 'python' ? { entrypoint: entrypointOf(trainer, store) } : {}),
-    },
+    trainer,
     matrices: { train: matrices.train, holdout: matrices.holdout },
     artifactsUri: store.rootUri,
     checkpointUri: store.namedUri(`checkpoints/${encodeURIComponent(checkpointKey)}.${trainer.type}`),
@@ -91,13 +103,14 @@ export async function packageOnnxModel(
   profileUri?: string,
 ): Promise<PackagedModel> {
   const trainer = spec.trainer as ExternalTrainerSpec;
+  checkResult(trained, store);
   const pipeline = readJsonArtifact(pipelineUri) as FittedPipeline;
   const onnx = await readArtifactBytes(trained.onnx.uri, trained.onnx.sha256);
-  const scorer = await OnnxScorer.fromBytes(onnx, pipeline.features.length);
+  const scorer = await notServable(() => OnnxScorer.fromBytes(onnx, pipeline.features.length), 'onnxruntime-node cannot load the ONNX model');
   try {
     const holdout = featureMatrix(pipeline, await loadWindow(spec, snapshotUri, 'holdout'));
     const expected = float64s(await readArtifactBytes(trained.holdoutScores.uri, trained.holdoutScores.sha256));
-    const parity = compare(await scorer.scoreMatrix(holdout), expected);
+    const parity = compare(await notServable(() => scorer.scoreMatrix(holdout), 'onnxruntime-node cannot score the holdout with the ONNX model'), expected);
     if (parity.maxAbsDiff > PARITY_TOLERANCE || expected.length !== holdout.nRows) {
       throw new ModelPackagingError(
         'ParityError',
@@ -133,6 +146,38 @@ export async function packageOnnxModel(
     };
   } finally {
     await scorer.close();
+  }
+}
+
+const Stored = z.strictObject({ uri: z.string().min(1).max(4096), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+const Label = z.string().min(1).max(100);
+/** What a trainer returns, checked as any input from outside is: its shape, and that its files are in this store. */
+const ResultShape = z.strictObject({
+  onnx: Stored.extend({ bytes: z.number().int().nonnegative() }),
+  native: Stored.extend({ bytes: z.number().int().nonnegative(), format: Label }),
+  holdoutScores: Stored.extend({ bytes: z.number().int().nonnegative(), rows: z.number().int().nonnegative() }),
+  framework: z.strictObject({ name: Label, version: Label }),
+  rounds: z.number().int().nonnegative().optional(),
+  resumedFromRound: z.number().int().nonnegative().optional(),
+  fitSeconds: z.number().nonnegative(),
+});
+
+function checkResult(trained: ExternalTrainResult, store: ArtifactStore): void {
+  const parsed = ResultShape.safeParse(trained);
+  if (!parsed.success) {
+    throw new ModelPackagingError('ModelNotServable', `the trainer's result is malformed: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  for (const file of [trained.onnx, trained.native, trained.holdoutScores]) {
+    if (!store.holds(file.uri)) throw new ModelPackagingError('ModelNotServable', `the trainer's file ${file.uri} is not in the artifact store ${store.rootUri}`);
+  }
+}
+
+/** onnxruntime's refusals of a model are the model's: retrying cannot help. */
+async function notServable<T>(step: () => Promise<T>, what: string): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw new ModelPackagingError('ModelNotServable', `${what}: ${(err as Error).message.slice(0, 2000)}`);
   }
 }
 

@@ -40,7 +40,7 @@ export interface ExternalTrainResult {
   /** The framework's own file (e.g. LightGBM's text model). */
   native: StoredRef & { bytes: number; format: string };
   /** The trainer's own holdout probabilities, float64 little-endian, one per holdout row. */
-  holdoutScores: StoredRef & { rows: number };
+  holdoutScores: StoredRef & { bytes: number; rows: number };
   framework: { name: string; version: string };
   rounds?: number;
   resumedFromRound?: number;

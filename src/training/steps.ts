@@ -153,12 +153,16 @@ export interface Evaluation {
 
 export async function evaluateModel(spec: ModelSpec, snapshotUri: string, artifactUri: string): Promise<Evaluation> {
   const artifact = await ModelArtifact.load(readJsonArtifact(artifactUri));
-  const raw = await loadWindow(spec, snapshotUri, 'holdout');
-  const y = labels(artifact.pipeline, raw);
-  const scores = await artifact.predictColumns(raw);
-  return {
-    model: binaryMetrics(y, scores),
-    baseRate: baseRateMetrics(y, artifact.pipeline.trainBaseRate),
-    holdoutRows: raw.nRows,
-  };
+  try {
+    const raw = await loadWindow(spec, snapshotUri, 'holdout');
+    const y = labels(artifact.pipeline, raw);
+    const scores = await artifact.predictColumns(raw);
+    return {
+      model: binaryMetrics(y, scores),
+      baseRate: baseRateMetrics(y, artifact.pipeline.trainBaseRate),
+      holdoutRows: raw.nRows,
+    };
+  } finally {
+    await artifact.close();
+  }
 }

@@ -203,6 +203,46 @@ describe('trainers in Python on the perennial-python task queue', () => {
     assert.equal(versionsOf('py-not-a-model').length, 0);
   });
 
+  test('a trainer may return an ONNX ModelProto: normalized to perennial\'s input and output, judged against onnx\'s reference evaluator', async () => {
+    const entry = trainerFile('onnx_model.py', [
+      'from skl2onnx import convert_sklearn',
+      'from skl2onnx.common.data_types import FloatTensorType',
+      'from sklearn.impute import SimpleImputer',
+      'from sklearn.linear_model import LogisticRegression',
+      'from sklearn.pipeline import make_pipeline',
+      'def train(ctx):',
+      '    model = make_pipeline(SimpleImputer(), LogisticRegression(max_iter=500)).fit(ctx.X_train, ctx.y_train)',
+      '    return convert_sklearn(model, initial_types=[("x", FloatTensorType([None, len(ctx.feature_names)]))], options={"zipmap": False})',
+      '',
+    ].join('\n'));
+    const { loaded } = specWith('py-onnx', { type: 'python', entrypoint: `${entry}:train` });
+    const result = await (await startTraining(stack.client, stack.config, loaded, 'alice')).result();
+    assert.ok(result.parity && result.parity.maxAbsDiff <= 1e-5, JSON.stringify(result.parity));
+    const artifact = artifactOf(versionsOf('py-onnx')[0].artifactUri);
+    assert.ok(artifact.trainer.type === 'onnx' && artifact.trainer.framework.name === 'onnx' && artifact.trainer.native.format === 'onnx');
+  });
+
+  test('a model whose ONNX disagrees with its framework on the holdout is never registered: ParityError names the worst row', async () => {
+    // skl2onnx writes a HistGradientBoosting inside a Pipeline with float32 thresholds: on these
+    // features some holdout rows fall between a threshold and its float32 rounding.
+    const entry = trainerFile('lossy.py', [
+      'from sklearn.ensemble import HistGradientBoostingClassifier',
+      'from sklearn.pipeline import make_pipeline',
+      'from sklearn.preprocessing import FunctionTransformer',
+      'def train(ctx):',
+      '    return make_pipeline(FunctionTransformer(), HistGradientBoostingClassifier(max_iter=30, random_state=ctx.seed)).fit(ctx.X_train, ctx.y_train)',
+      '',
+    ].join('\n'));
+    const { loaded } = specWith('py-lossy', { type: 'python', entrypoint: `${entry}:train` });
+    const { failure, workflowId } = await failureOf(loaded);
+    assert.equal(failure.type, 'ParityError', failure.message);
+    assert.match(failure.message, /onnxruntime-node's scores differ from scikit-learn's own by up to \S+ \(holdout row \d+; at most 0\.00001 allowed\): the ONNX model is not served/);
+    assert.equal(failure.nonRetryable, true);
+    const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+    assert.equal((history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'register').length, 0, 'register never scheduled');
+    assert.equal(versionsOf('py-lossy').length, 0);
+  });
+
   test('a Python worker SIGKILLed mid-training: another one resumes from the checkpoint; one version', async () => {
     const second = await startTestPythonWorker(stack);
     try {

@@ -69,11 +69,17 @@ test('python: the entrypoint file is read relative to the spec folder, named by 
 
 test('python: malformed entrypoints, missing files and oversized params are refused', () => {
   const dir = tempHome('perennial-spec-');
-  for (const entrypoint of ['trainers/mine.py', '/etc/passwd.py:train', 'mine.py:train()', 'a b.py:train', ':train', 'x'.repeat(300) + '.py:train', 'y'.repeat(300) + ':train']) {
+  for (const entrypoint of ['trainers/mine.py', '/etc/passwd.py:train', '../outside.py:train', 'a/../../outside.py:train', 'mine.py:train()', 'a b.py:train', ':train', 'x'.repeat(300) + '.py:train', 'y'.repeat(300) + ':train']) {
     assert.match(problems(withTrainer({ type: 'python', entrypoint })), /trainer\.entrypoint: expected path\/to\/file\.py:function or package\.module:function/, entrypoint);
   }
   assert.match(problems(withTrainer({ type: 'python', entrypoint: 'missing.py:train' }), dir), /trainer\.entrypoint: cannot read .*missing\.py/);
-  assert.match(problems(withTrainer({ type: 'python', entrypoint: 'm:train', params: { blob: 'x'.repeat(70_000) } })), /trainer\.params: params must be at most 64 KiB/);
+  assert.match(problems(withTrainer({ type: 'python', entrypoint: 'm:train', params: { blob: 'x'.repeat(70_000) } })), /trainer\.params: params must be at most 64 Ki characters as JSON/);
+  let deep: unknown = 1;
+  for (let i = 0; i < 5000; i++) deep = { d: deep };
+  assert.match(problems(withTrainer({ type: 'python', entrypoint: 'm:train', params: { deep } })), /trainer\.params: params may nest at most 32 levels deep/);
   assert.match(problems(withTrainer({ type: 'python', entrypoint: 'm:train', taskQueue: 'a queue' })), /trainer\.taskQueue/);
+  // The code the lineage names is the code that runs: none for a module, the entrypoint's own file for a file.
+  assert.match(problems(withTrainer({ type: 'python', entrypoint: 'm:train', code: { file: 'x.py', sha256: '0'.repeat(64) } })), /trainer\.code: a module entrypoint runs what the worker has installed/);
+  assert.match(problems(withTrainer({ type: 'python', entrypoint: 'a.py:train', code: { file: 'b.py', sha256: '0'.repeat(64) } })), /trainer\.code\.file: the stored code is of b\.py, the entrypoint names a\.py/);
   assert.match(problems(withTrainer({ type: 'python', entrypoint: 'm:train', script: 'x' })), /trainer\.script: unknown key/);
 });

@@ -9,7 +9,7 @@ import lightgbm as lgb
 
 from .. import store
 from ..context import TrainingContext
-from ..errors import trainer_failed, trainer_params_invalid
+from ..errors import bounded, trainer_failed, trainer_params_invalid
 
 # The keys the spec accepts (src/spec/modelSpec.ts LightGbmParams): the same list, checked again here
 # because this worker may serve a caller other than perennial's own workflow.
@@ -38,9 +38,18 @@ def lightgbm_params(params: dict, seed: int) -> tuple[dict, int]:
     }, rounds
 
 
+def resumable(params: dict) -> bool:
+    bagging = params.get("bagging_fraction", 1.0) < 1.0 and params.get("bagging_freq", 0) > 0
+    return not bagging and params.get("feature_fraction", 1.0) >= 1.0
+
+
 def train_lightgbm(ctx: TrainingContext, checkpoint_uri: str | None) -> tuple[lgb.Booster, dict]:
     params, rounds = lightgbm_params(ctx.params, ctx.seed)
     dataset = lgb.Dataset(ctx.X_train, ctx.y_train, feature_name=ctx.feature_names, free_raw_data=False)
+    if not resumable(params):
+        # Bagging and feature sampling draw afresh after init_model: a resumed model would
+        # differ from one trained straight through, so a retry starts over instead.
+        checkpoint_uri = None
     saved = store.read_named(checkpoint_uri) if checkpoint_uri else None
     init = lgb.Booster(model_str=saved.decode("utf-8")) if saved else None
     done = init.current_iteration() if init else 0
@@ -48,7 +57,8 @@ def train_lightgbm(ctx: TrainingContext, checkpoint_uri: str | None) -> tuple[lg
         return init, {"rounds": done, "resumedFromRound": done}
 
     def checkpoint(env: lgb.callback.CallbackEnv) -> None:
-        round_ = done + env.iteration + 1
+        # With init_model, LightGBM counts iterations from the resumed model's.
+        round_ = env.iteration + 1
         ctx.heartbeat({"round": round_, "rounds": rounds})
         if checkpoint_uri and round_ % CHECKPOINT_EVERY == 0 and round_ < rounds:
             store.put_named(checkpoint_uri, env.model.model_to_string().encode("utf-8"))
@@ -56,5 +66,5 @@ def train_lightgbm(ctx: TrainingContext, checkpoint_uri: str | None) -> tuple[lg
     try:
         booster = lgb.train(params, dataset, num_boost_round=rounds - done, init_model=init, callbacks=[checkpoint])
     except lgb.basic.LightGBMError as err:
-        raise trainer_failed(f"lightgbm trainer: {err}") from None
+        raise trainer_failed(bounded(f"lightgbm trainer: {err}")) from None
     return booster, {"rounds": booster.current_iteration(), "resumedFromRound": done}

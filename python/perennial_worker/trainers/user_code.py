@@ -2,15 +2,12 @@
 the spec loader stored (so every worker runs the same code), or from an importable module."""
 from __future__ import annotations
 
-import hashlib
 import importlib
-import importlib.util
-import os
 import sys
-import tempfile
+import types
 
 from .. import store
-from ..errors import bad_request, trainer_failed
+from ..errors import bad_request, bounded, trainer_failed
 
 
 def load_function(entry: dict):
@@ -19,27 +16,22 @@ def load_function(entry: dict):
         try:
             module = importlib.import_module(entry["module"])
         except Exception as err:
-            raise trainer_failed(f"cannot import {entry['module']}: {type(err).__name__}: {err}") from None
+            raise trainer_failed(bounded(f"cannot import {entry['module']}: {type(err).__name__}: {err}")) from None
         where = entry["module"]
     else:
         code = entry["code"]
         data = store.read_bytes(code["uri"], code["sha256"])
         module_name = f"perennial_trainer_{code['sha256'][:16]}"
-        if module_name in sys.modules:
-            module = sys.modules[module_name]
-        else:
-            folder = os.path.join(tempfile.gettempdir(), "perennial-trainers", code["sha256"])
-            os.makedirs(folder, exist_ok=True)
-            path = os.path.join(folder, os.path.basename(entry.get("file") or "trainer.py"))
-            if not os.path.exists(path) or hashlib.sha256(open(path, "rb").read()).hexdigest() != code["sha256"]:
-                with open(path, "wb") as f:
-                    f.write(data)
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            module = importlib.util.module_from_spec(spec)
+        module = sys.modules.get(module_name)
+        if module is None:
+            # The verified bytes themselves are compiled: no copy on disk that could change in between.
+            filename = f"perennial-trainers/{code['sha256'][:12]}/{entry.get('file') or 'trainer.py'}"
+            module = types.ModuleType(module_name)
+            module.__file__ = filename
             try:
-                spec.loader.exec_module(module)
+                exec(compile(data, filename, "exec"), module.__dict__)
             except Exception as err:
-                raise trainer_failed(f"{entry.get('file')}: cannot load: {type(err).__name__}: {err}") from None
+                raise trainer_failed(bounded(f"{entry.get('file')}: cannot load: {type(err).__name__}: {err}")) from None
             sys.modules[module_name] = module
         where = entry.get("file") or module_name
     fn = getattr(module, function, None)
