@@ -57,7 +57,7 @@ async def train(request: dict) -> dict:
             break
         activity.heartbeat(contexts[0].progress() if contexts else {"phase": "read matrices"})
     result = work.result()
-    result["fitSeconds"] = round(time.monotonic() - started, 3)
+    result["seconds"] = round(time.monotonic() - started, 3)
     return result
 
 
@@ -100,6 +100,7 @@ def is_ref(value) -> bool:
 def fit_and_export(request: dict, ctx: TrainingContext) -> dict:
     trainer = request["trainer"]
     rounds: dict = {}
+    fit_started = time.monotonic()
     if trainer["type"] == "lightgbm":
         try:
             model, rounds = train_lightgbm(ctx, request.get("checkpointUri"))
@@ -119,6 +120,7 @@ def fit_and_export(request: dict, ctx: TrainingContext) -> dict:
             raise user_error(err, trainer["entrypoint"]) from None
         if model is None:
             raise trainer_failed(f"{where(trainer['entrypoint'])} returned None; expected a fitted model")
+    rounds["fitSeconds"] = round(time.monotonic() - fit_started, 3)
     return exported(request, ctx, model, rounds)
 
 

@@ -160,6 +160,7 @@ const ResultShape = z.strictObject({
   rounds: z.number().int().nonnegative().optional(),
   resumedFromRound: z.number().int().nonnegative().optional(),
   fitSeconds: z.number().nonnegative(),
+  seconds: z.number().nonnegative(),
 });
 
 function checkResult(trained: ExternalTrainResult, store: ArtifactStore): void {

@@ -44,7 +44,9 @@ export interface ExternalTrainResult {
   framework: { name: string; version: string };
   rounds?: number;
   resumedFromRound?: number;
+  /** The trainer's fit alone, and the whole activity (reading the matrices, exporting, storing). */
   fitSeconds: number;
+  seconds: number;
 }
 
 /** The activity a trainer's worker registers under the name `train`. */

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigSchema, DEFAULT_TEMPORAL_ADDRESS, loadConfig } from '../../src/config';
+import { PYTHON_TASK_QUEUE } from '../../src/spec/modelSpec';
 
 // Docker cannot run containers on this machine, so the compose file is checked by
 // reading it: its services, ports and environment must agree with the configuration.
@@ -17,15 +18,27 @@ function withDefaults(value: string): string {
   return value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
 }
 
-test('services: Temporal on PostgreSQL, the official Web UI, and the perennial worker', () => {
+test('services: Temporal on PostgreSQL, the official Web UI, the perennial worker and the Python worker', () => {
   const s = compose.services;
-  assert.deepEqual(Object.keys(s).sort(), ['postgresql', 'temporal', 'temporal-ui', 'worker']);
+  assert.deepEqual(Object.keys(s).sort(), ['postgresql', 'python-worker', 'temporal', 'temporal-ui', 'worker']);
   assert.match(s.postgresql.image ?? '', /^postgres:\d+/);
   assert.match(s.temporal.image ?? '', /^temporalio\/auto-setup:\d+\.\d+\.\d+$/);
   assert.equal(s.temporal.environment?.DB, 'postgres12');
   assert.equal(s.temporal.environment?.POSTGRES_SEEDS, 'postgresql');
   assert.match(s['temporal-ui'].image ?? '', /^temporalio\/ui:\d+\.\d+\.\d+$/);
   assert.ok(s.worker.build, 'the worker is built from this repository');
+  assert.ok(s['python-worker'].build, 'the Python worker is built from this repository');
+});
+
+test("the Python worker polls the spec's default trainer queue on the same server and shares the workers' artifact volume", () => {
+  const py = compose.services['python-worker'] as { environment?: Record<string, string>; volumes?: string[] };
+  const worker = compose.services.worker as { environment?: Record<string, string>; volumes?: string[] };
+  assert.equal(py.environment?.PERENNIAL_PYTHON_TASK_QUEUE, PYTHON_TASK_QUEUE);
+  assert.equal(py.environment?.TEMPORAL_ADDRESS, worker.environment?.TEMPORAL_ADDRESS);
+  assert.equal(py.environment?.TEMPORAL_NAMESPACE, worker.environment?.TEMPORAL_NAMESPACE);
+  // The same mount path: the file: URIs the workers write resolve in the Python worker too.
+  assert.deepEqual(py.volumes, worker.volumes);
+  assert.ok(worker.volumes?.some((v) => v.endsWith(`:${worker.environment?.PERENNIAL_HOME}`)));
 });
 
 test('host ports match the local default: gRPC 7233, the Web UI on PERENNIAL_UI_PORT (8080 inside)', () => {

@@ -159,14 +159,19 @@ describe('monitoring and retrain on drift', () => {
       await page.locator('section.checks tr.breached a').first().click();
       await page.waitForSelector('div.feature.breached');
       await page.screenshot({ path: path.join(OUTPUT, 'report-check.png'), fullPage: true });
-      const shifted = await page.locator('div.feature.breached').first().evaluate((el) => ({
-        name: el.getAttribute('data-feature'),
-        training: [...el.querySelectorAll('rect.training')].map((r) => Number(r.getAttribute('data-share'))),
-        current: [...el.querySelectorAll('rect.current')].map((r) => Number(r.getAttribute('data-share'))),
-      }));
-      assert.ok(shifted.training.length >= 2 && shifted.training.length === shifted.current.length, JSON.stringify(shifted));
-      const apart = shifted.training.reduce((sum, t, i) => sum + Math.abs(t - shifted.current[i]), 0) / 2;
-      assert.ok(apart >= 0.25, `${shifted.name}: training and current distributions differ visibly (total variation ${apart.toFixed(3)})`);
+      // Every breached feature is drawn; which ones breach besides the shifted airports depends on
+      // which rows the check's window caught (a calendar part may breach mildly): the most shifted is judged.
+      const breached = await page.locator('div.feature.breached').evaluateAll((els) =>
+        els.map((el) => ({
+          name: el.getAttribute('data-feature'),
+          training: [...el.querySelectorAll('rect.training')].map((r) => Number(r.getAttribute('data-share'))),
+          current: [...el.querySelectorAll('rect.current')].map((r) => Number(r.getAttribute('data-share'))),
+        })),
+      );
+      for (const f of breached) assert.ok(f.training.length >= 2 && f.training.length === f.current.length, JSON.stringify(f));
+      const apart = breached.map((f) => ({ name: f.name, tv: f.training.reduce((sum, t, i) => sum + Math.abs(t - f.current[i]), 0) / 2 }));
+      const most = apart.reduce((a, b) => (b.tv > a.tv ? b : a));
+      assert.ok(most.tv >= 0.25, `the most shifted breached feature's training and current distributions differ visibly: ${JSON.stringify(apart)}`);
     } finally {
       await browser.close();
     }
