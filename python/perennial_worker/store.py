@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import uuid
 from urllib.parse import unquote, urlparse
 from urllib.request import pathname2url
@@ -47,30 +46,23 @@ def put(root_uri: str, kind: str, data: bytes, ext: str) -> dict:
     root = _path(root_uri)
     target = os.path.join(root, kind, f"{digest}.{ext}")
     if not os.path.exists(target):
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        tmp_dir = os.path.join(root, "tmp")
-        os.makedirs(tmp_dir, exist_ok=True)
-        tmp = os.path.join(tmp_dir, f"{uuid.uuid4()}.{ext}")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                # On disk before it takes its content's name: a crash never leaves a short file there.
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        _write_atomic(target, data, os.path.join(root, "tmp"))
     return {"uri": _uri(target), "sha256": digest, "bytes": len(data)}
 
 
 def put_named(uri: str, data: bytes) -> None:
     """Replaces a named file (a checkpoint) atomically."""
     target = _path(uri)
+    _write_atomic(target, data, os.path.dirname(target))
+
+
+def _write_atomic(target: str, data: bytes, tmp_dir: str) -> None:
+    """On disk under a temporary name first, then renamed: a crash never leaves a short file under `target`."""
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target))
+    os.makedirs(tmp_dir, exist_ok=True)
+    tmp = os.path.join(tmp_dir, f".{uuid.uuid4()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

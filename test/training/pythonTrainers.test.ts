@@ -19,7 +19,7 @@ import { createWorker } from '../../src/worker/createWorker';
 import { startTraining } from '../../src/client/startTraining';
 import { parseSpec, type LoadedSpec } from '../../src/spec/load';
 import type { ModelSpecInput } from '../../src/spec/modelSpec';
-import { Registry } from '../../src/registry/registry';
+import { registeredVersions } from '../helpers/registry';
 import { ArtifactStore, artifactPath, readJsonArtifact } from '../../src/artifacts/store';
 import type { ModelArtifactJson } from '../../src/ml/modelArtifact';
 
@@ -65,14 +65,7 @@ function trainerFile(name: string, code: string): string {
   return `trainers/${name}`;
 }
 
-function versionsOf(model: string) {
-  const registry = Registry.forHome(stack.home);
-  try {
-    return registry.versions(model);
-  } finally {
-    registry.close();
-  }
-}
+const versionsOf = (model: string) => registeredVersions(stack.home, model);
 
 async function failureOf(loaded: LoadedSpec): Promise<{ failure: ApplicationFailure; workflowId: string }> {
   const handle = await startTraining(stack.client, stack.config, loaded, 'alice');

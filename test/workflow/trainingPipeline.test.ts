@@ -11,7 +11,7 @@ import { startTestStack, workflowBundle, type TestStack } from '../helpers/tempo
 import { churnSpec, smallFlightsSpec, writeChurnCsv } from '../helpers/specs';
 import { createWorker } from '../../src/worker/createWorker';
 import { startTraining } from '../../src/client/startTraining';
-import { Registry } from '../../src/registry/registry';
+import { registeredVersions } from '../helpers/registry';
 import { artifactPath, readJsonArtifact } from '../../src/artifacts/store';
 import { sha256File } from '../../src/util/hash';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
@@ -35,14 +35,7 @@ after(async () => {
   await stack.stop();
 });
 
-function versionsOf(model: string) {
-  const registry = Registry.forHome(stack.home);
-  try {
-    return registry.versions(model);
-  } finally {
-    registry.close();
-  }
-}
+const versionsOf = (model: string) => registeredVersions(stack.home, model);
 
 async function train(loaded: LoadedSpec, by = 'alice') {
   const handle = await startTraining(stack.client, stack.config, loaded, by);
