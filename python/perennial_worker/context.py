@@ -10,6 +10,8 @@ import numpy as np
 
 
 MAX_PROGRESS = 2000
+#: The trainer's progress goes to the activity's process at most this often.
+REPORT_EVERY_SECONDS = 1.0
 
 
 class TrainingContext:
@@ -21,7 +23,7 @@ class TrainingContext:
     """
 
     def __init__(self, X_train: np.ndarray, y_train: np.ndarray, X_holdout: np.ndarray, y_holdout: np.ndarray,
-                 feature_names: list[str], params: dict[str, Any], seed: int):
+                 feature_names: list[str], params: dict[str, Any], seed: int, report=None):
         self.X_train = X_train
         self.y_train = y_train
         self.X_holdout = X_holdout
@@ -32,10 +34,17 @@ class TrainingContext:
         self._lock = threading.Lock()
         self._progress: Any = None
         self._started = time.monotonic()
+        self._report = report
+        self._reported = 0.0
 
     def heartbeat(self, *details: Any) -> None:
         with self._lock:
             self._progress = details[0] if len(details) == 1 else list(details)
+            due = self._report is not None and time.monotonic() - self._reported >= REPORT_EVERY_SECONDS
+            if due:
+                self._reported = time.monotonic()
+        if due:
+            self._report(self.progress())
 
     def progress(self) -> dict:
         """What the worker's own heartbeat reports: time spent fitting and the trainer's latest progress."""

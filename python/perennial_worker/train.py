@@ -7,56 +7,66 @@ own file and its holdout probabilities (float64) out, all content-addressed.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import pickle
+import multiprocessing
 import time
-import traceback
 
-import numpy as np
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from . import store
-from .context import TrainingContext
-from .errors import ConversionError, bad_request, bounded, model_not_servable, trainer_failed, trainer_params_invalid
-from .matrices import read_matrix
-from .to_onnx import to_onnx
-from .trainers.lightgbm_trainer import train_lightgbm
-from .trainers.user_code import load_function
+from . import fit
+from .errors import bad_request
 
 #: How often the worker heartbeats while a trainer runs (the workflow's heartbeat timeout is longer).
 HEARTBEAT_SECONDS = 2.0
 REQUEST_KEYS = {"model", "trainer", "matrices", "artifactsUri", "checkpointUri"}
 TRAINER_KEYS = {"type", "params", "seed", "entrypoint"}
 
-_fits = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="perennial-fit")
+# Each training runs in a process forked from a server that has the trainers' modules
+# imported already (fast to start, and no threads of this one carried into it).
+_processes = multiprocessing.get_context("forkserver")
+_processes.set_forkserver_preload(["perennial_worker.fit"])
 
 
 @activity.defn(name="train")
 async def train(request: dict) -> dict:
     checked = check_request(request)
-    loop = asyncio.get_running_loop()
     started = time.monotonic()
-    contexts: list[TrainingContext] = []
-
-    def read_fit_export() -> dict:
-        train_m, holdout_m = read_matrix(checked["matrices"]["train"]), read_matrix(checked["matrices"]["holdout"])
-        if train_m.names != holdout_m.names:
-            raise bad_request("the train and holdout matrices have different feature columns")
-        trainer = checked["trainer"]
-        ctx = TrainingContext(train_m.x, train_m.y, holdout_m.x, holdout_m.y, train_m.names, trainer.get("params") or {}, trainer["seed"])
-        contexts.append(ctx)
-        return fit_and_export(checked, ctx)
-
-    work = loop.run_in_executor(_fits, read_fit_export)
-    # A user's fit has no callback: the worker says it is alive from here while it reads and fits.
-    # (A cancelled attempt's thread cannot be stopped; it finishes and its result is dropped.)
-    while True:
-        done, _ = await asyncio.wait({work}, timeout=HEARTBEAT_SECONDS)
-        if done:
-            break
-        activity.heartbeat(contexts[0].progress() if contexts else {"phase": "read matrices"})
-    result = work.result()
+    receiving, sending = _processes.Pipe(duplex=False)
+    # Held open here for as long as this attempt lives: the fit process ends when it closes.
+    alive_r, alive_w = _processes.Pipe(duplex=False)
+    process = _processes.Process(target=fit.run, args=(checked, sending, alive_r), name="perennial-fit", daemon=True)
+    process.start()
+    sending.close()
+    alive_r.close()
+    progress: dict = {"phase": "read matrices"}
+    try:
+        # A user's fit has no callback: the worker says it is alive from here while that process works.
+        while True:
+            activity.heartbeat({**progress, "elapsedSeconds": round(time.monotonic() - started, 1)})
+            ready = await asyncio.get_running_loop().run_in_executor(None, receiving.poll, HEARTBEAT_SECONDS)
+            if not ready:
+                if not process.is_alive():
+                    raise RuntimeError(f"the training process ended without an answer (exit code {process.exitcode})")
+                continue
+            try:
+                kind, payload = receiving.recv()
+            except EOFError:
+                process.join(5)
+                raise RuntimeError(f"the training process ended without an answer (exit code {process.exitcode})") from None
+            if kind == "progress":
+                progress = payload
+            elif kind == "error":
+                raise ApplicationError(payload["message"], *payload["details"], type=payload["type"], non_retryable=payload["nonRetryable"])
+            else:
+                result = payload
+                break
+    finally:
+        # Cancelled, timed out or failed: the fit stops here, not later beside a retry.
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiving.close()
+        alive_w.close()
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
 
@@ -97,109 +107,3 @@ def is_ref(value) -> bool:
     return isinstance(value, dict) and isinstance(value.get("uri"), str) and isinstance(value.get("sha256"), str) and len(value["sha256"]) == 64
 
 
-def fit_and_export(request: dict, ctx: TrainingContext) -> dict:
-    trainer = request["trainer"]
-    rounds: dict = {}
-    fit_started = time.monotonic()
-    if trainer["type"] == "lightgbm":
-        try:
-            model, rounds = train_lightgbm(ctx, request.get("checkpointUri"))
-        except (ApplicationError, OSError):
-            raise
-        except Exception as err:
-            raise trainer_failed(bounded(f"lightgbm trainer: {type(err).__name__}: {err}")) from None
-    else:
-        fn = load_function(trainer["entrypoint"])
-        try:
-            model = fn(ctx)
-        except ApplicationError:
-            raise
-        except Exception as err:
-            # Not chained: the typed failure is the root the workflow and `npm run train` report;
-            # the user's traceback travels in its details.
-            raise user_error(err, trainer["entrypoint"]) from None
-        if model is None:
-            raise trainer_failed(f"{where(trainer['entrypoint'])} returned None; expected a fitted model")
-    rounds["fitSeconds"] = round(time.monotonic() - fit_started, 3)
-    return exported(request, ctx, model, rounds)
-
-
-def exported(request: dict, ctx: TrainingContext, model, rounds: dict) -> dict:
-    try:
-        return export(request, ctx, model, rounds)
-    except (ApplicationError, OSError):
-        # A storage error may pass; anything else about this model fails the same way again.
-        raise
-    except ConversionError as err:
-        raise model_not_servable(str(err)) from None
-    except Exception as err:
-        raise model_not_servable(f"the trained model cannot be exported: {type(err).__name__}: {err}") from None
-
-
-def export(request: dict, ctx: TrainingContext, model, rounds: dict) -> dict:
-    proto, framework = to_onnx(model, len(ctx.feature_names))
-    try:
-        probabilities = holdout_probabilities(model, proto, ctx.X_holdout)
-    except Exception as err:
-        raise model_not_servable(f"the trained model cannot score the holdout: {type(err).__name__}: {err}") from None
-    root = request["artifactsUri"]
-    native = native_file(model, proto)
-    result = {
-        "onnx": store.put(root, "onnx", proto.SerializeToString(), "onnx"),
-        "native": {**store.put(root, "native", native["bytes"], native["ext"]), "format": native["format"]},
-        "holdoutScores": {**store.put(root, "scores", probabilities.astype("<f8").tobytes(), "f64"), "rows": int(probabilities.shape[0])},
-        "framework": framework,
-        **rounds,
-    }
-    if request.get("checkpointUri"):
-        store.remove_named(request["checkpointUri"])
-    return result
-
-
-def where(entry: dict) -> str:
-    return f"{entry.get('file') or entry.get('module')}:{entry['function']}"
-
-
-def user_error(err: Exception, entry: dict) -> ApplicationError:
-    """The trainer's own exception, named and located in its file, as a non-retryable failure."""
-    user_frames = [f for f in traceback.extract_tb(err.__traceback__) if "perennial-trainers" in f.filename]
-    at = f" (at {entry.get('file') or 'trainer'} line {user_frames[-1].lineno})" if user_frames else ""
-    message = f"{where(entry)} raised {type(err).__name__}: {err}{at}"
-    trace = "".join(traceback.format_exception(err))[-8000:]
-    return trainer_params_invalid(message, trace) if is_param_error(err) else trainer_failed(message, trace)
-
-
-def is_param_error(err: Exception) -> bool:
-    try:
-        from sklearn.utils._param_validation import InvalidParameterError
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(err, InvalidParameterError)
-
-
-def holdout_probabilities(model, proto, x: np.ndarray) -> np.ndarray:
-    """The framework's own positive-class probabilities on the holdout, float64."""
-    import onnx
-
-    if isinstance(model, onnx.ModelProto):
-        # No framework to ask: onnx's reference evaluator, a second implementation beside onnxruntime.
-        from onnx.reference import ReferenceEvaluator
-
-        return np.asarray(ReferenceEvaluator(proto).run(["probability"], {"features": x})[0], dtype=np.float64).reshape(-1)
-    if hasattr(model, "predict_proba"):
-        return np.asarray(model.predict_proba(x), dtype=np.float64)[:, 1]
-    return np.asarray(model.predict(x), dtype=np.float64).reshape(-1)
-
-
-def native_file(model, proto) -> dict:
-    import onnx
-
-    if isinstance(model, onnx.ModelProto):
-        return {"bytes": proto.SerializeToString(), "ext": "onnx", "format": "onnx"}
-    if hasattr(model, "model_to_string"):
-        return {"bytes": model.model_to_string().encode("utf-8"), "ext": "txt", "format": "lightgbm-text"}
-    if hasattr(model, "booster_") and hasattr(model.booster_, "model_to_string"):
-        return {"bytes": model.booster_.model_to_string().encode("utf-8"), "ext": "txt", "format": "lightgbm-text"}
-    if type(model).__module__.startswith("xgboost"):
-        return {"bytes": bytes(model.get_booster().save_raw("json")) if hasattr(model, "get_booster") else bytes(model.save_raw("json")), "ext": "json", "format": "xgboost-json"}
-    return {"bytes": pickle.dumps(model, protocol=5), "ext": "pkl", "format": "python-pickle"}

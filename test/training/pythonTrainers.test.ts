@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
@@ -95,6 +95,33 @@ async function trainAttempts(workflowId: string): Promise<number[]> {
 }
 
 const artifactOf = (uri: string) => readJsonArtifact(uri) as ModelArtifactJson;
+
+/** Every process under `pid`, from Linux's /proc (children of each of its threads). */
+function descendants(pid: number): number[] {
+  const children = (p: number): number[] => {
+    try {
+      return readdirSync(`/proc/${p}/task`).flatMap((t) => readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {
+      return [];
+    }
+  };
+  const out: number[] = [];
+  for (let queue = children(pid); queue.length; ) {
+    const next = queue.shift()!;
+    out.push(next);
+    queue.push(...children(next));
+  }
+  return out;
+}
+
+/** Alive and not a zombie waiting for its parent. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 describe('trainers in Python on the perennial-python task queue', () => {
   test('lightgbm: trained by the Python worker, its ONNX scored in Node agrees with LightGBM on every holdout row', async () => {
@@ -259,7 +286,13 @@ describe('trainers in Python on the perennial-python task queue', () => {
       const pid = Number(identity.split('@')[0]);
       const victim = [python, second].find((w) => w.child.pid === pid);
       assert.ok(victim, `the worker running it (${identity}) is one of ours (${python.child.pid}, ${second.child.pid})`);
+      // The fit runs in a process of its own (under the worker's fork server): it must end with the worker.
+      const fitProcesses = descendants(pid);
+      assert.ok(fitProcesses.length > 0, 'the worker runs the fit in processes of its own');
       victim.child.kill('SIGKILL');
+      const gone = Date.now() + 30_000;
+      while (fitProcesses.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(fitProcesses.filter(alive), [], "the killed worker's fit does not go on beside the retry");
       const result = await handle.result();
       assert.ok(result.training.resumedFromRound >= 10, `resumed from round ${result.training.resumedFromRound}`);
       assert.equal(result.training.rounds, 1500);
