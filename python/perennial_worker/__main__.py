@@ -14,7 +14,7 @@ import signal
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from .train import train
+from .train import start_fork_server, train
 
 TASK_QUEUE = "perennial-python"
 # perennial's LOG_LEVEL names (pino's) as Python's.
@@ -29,6 +29,7 @@ async def main() -> None:
     namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
     queue = os.environ.get("PERENNIAL_PYTHON_TASK_QUEUE", TASK_QUEUE)
     trainings = int(os.environ.get("PERENNIAL_PYTHON_TRAININGS", "1"))
+    start_fork_server()
     client = await Client.connect(address, namespace=namespace)
     worker = Worker(client, task_queue=queue, activities=[train], max_concurrent_activities=trainings)
     stop = asyncio.Event()
@@ -44,6 +45,6 @@ async def main() -> None:
 if __name__ == "__main__":
     asyncio.run(main())
     logging.shutdown()
-    # A fit still running in its thread (its attempt cancelled) cannot be stopped: leave without
-    # waiting for it; its training is retried, or already was, on another worker.
+    # Every attempt's fit process was killed as its activity ended; a poll of its pipe may still
+    # be waiting in an executor thread for up to a heartbeat's time: leave without waiting for it.
     os._exit(0)

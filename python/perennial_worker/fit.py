@@ -7,8 +7,10 @@ not the worker.
 """
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import signal
 import threading
 import time
 import traceback
@@ -27,12 +29,18 @@ from .trainers.user_code import load_function
 
 def run(request: dict, conn, worker_alive) -> None:
     """The child process's entry: sends ("progress", …) while it works, then ("result", …) or ("error", …)."""
+    # A group of its own: the processes a trainer starts (joblib, a Pool) are stopped with it.
+    os.setsid()
     _orphan_watch(worker_alive)
     lock = threading.Lock()
 
     def send(kind: str, payload) -> None:
+        # JSON, bounded, whatever the trainer put in its progress or errors: the worker never unpickles it.
+        text = json.dumps([kind, payload], default=str)
+        if len(text) > 1024 * 1024:
+            text = json.dumps(["error", {"message": f"the trainer's {kind} is {len(text)} bytes as JSON", "type": "TrainerFailed", "nonRetryable": True, "details": []}])
         with lock:
-            conn.send((kind, payload))
+            conn.send_bytes(text.encode("utf-8"))
 
     try:
         send("result", read_fit_export(request, lambda progress: send("progress", progress)))
@@ -52,9 +60,23 @@ def _orphan_watch(worker_alive) -> None:
 
     def watch() -> None:
         worker_alive.poll(None)
-        os._exit(70)
+        os.killpg(0, signal.SIGKILL)
 
     threading.Thread(target=watch, name="perennial-orphan-watch", daemon=True).start()
+
+
+def kill_group(process) -> None:
+    """Kills a fit process and every process it started (its own process group), then reaps it."""
+    if process.pid is None:
+        return
+    try:
+        # Even after the fit process itself has ended: what it started may still run.
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        # Ended with its whole group, or killed before it made its group.
+        if process.exitcode is None:
+            process.kill()
+    process.join()
 
 
 def read_fit_export(request: dict, report) -> dict:
@@ -84,7 +106,7 @@ def fit_and_export(request: dict, ctx: TrainingContext) -> dict:
             model = fn(ctx)
         except ApplicationError:
             raise
-        except Exception as err:
+        except (Exception, SystemExit) as err:
             # Not chained: the typed failure is the root the workflow and `npm run train` report;
             # the user's traceback travels in its details.
             raise user_error(err, trainer["entrypoint"]) from None

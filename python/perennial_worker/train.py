@@ -7,6 +7,7 @@ own file and its holdout probabilities (float64) out, all content-addressed.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import time
 
@@ -20,39 +21,46 @@ from .errors import bad_request
 HEARTBEAT_SECONDS = 2.0
 REQUEST_KEYS = {"model", "trainer", "matrices", "artifactsUri", "checkpointUri"}
 TRAINER_KEYS = {"type", "params", "seed", "entrypoint"}
+#: A message from the fit process larger than this is refused (a result is a few hundred bytes).
+MAX_MESSAGE_BYTES = 1024 * 1024
 
 # Each training runs in a process forked from a server that has the trainers' modules
-# imported already (fast to start, and no threads of this one carried into it).
+# imported already: fast to start, and none of this process's state (its Temporal runtime's
+# threads) carried into it.
 _processes = multiprocessing.get_context("forkserver")
 _processes.set_forkserver_preload(["perennial_worker.fit"])
+
+
+def start_fork_server() -> None:
+    """Starts the fork server (importing the trainers' modules, a second or two) before the
+    first training asks for it, so no training's time includes it."""
+    import multiprocessing.forkserver
+
+    multiprocessing.forkserver.ensure_running()
 
 
 @activity.defn(name="train")
 async def train(request: dict) -> dict:
     checked = check_request(request)
     started = time.monotonic()
+    loop = asyncio.get_running_loop()
     receiving, sending = _processes.Pipe(duplex=False)
     # Held open here for as long as this attempt lives: the fit process ends when it closes.
     alive_r, alive_w = _processes.Pipe(duplex=False)
     process = _processes.Process(target=fit.run, args=(checked, sending, alive_r), name="perennial-fit", daemon=True)
-    process.start()
-    sending.close()
-    alive_r.close()
     progress: dict = {"phase": "read matrices"}
     try:
+        # Off the event loop: the first start waits for the fork server to load its modules.
+        await loop.run_in_executor(None, process.start)
+        sending.close()
+        alive_r.close()
         # A user's fit has no callback: the worker says it is alive from here while that process works.
         while True:
             activity.heartbeat({**progress, "elapsedSeconds": round(time.monotonic() - started, 1)})
-            ready = await asyncio.get_running_loop().run_in_executor(None, receiving.poll, HEARTBEAT_SECONDS)
-            if not ready:
-                if not process.is_alive():
-                    raise RuntimeError(f"the training process ended without an answer (exit code {process.exitcode})")
+            message = await loop.run_in_executor(None, next_message, receiving, process)
+            if message is None:
                 continue
-            try:
-                kind, payload = receiving.recv()
-            except EOFError:
-                process.join(5)
-                raise RuntimeError(f"the training process ended without an answer (exit code {process.exitcode})") from None
+            kind, payload = message
             if kind == "progress":
                 progress = payload
             elif kind == "error":
@@ -61,14 +69,29 @@ async def train(request: dict) -> dict:
                 result = payload
                 break
     finally:
-        # Cancelled, timed out or failed: the fit stops here, not later beside a retry.
-        if process.is_alive():
-            process.kill()
-        process.join()
-        receiving.close()
-        alive_w.close()
+        # Cancelled, timed out or failed: the fit, and whatever processes it started, stop here,
+        # not later beside a retry.
+        fit.kill_group(process)
+        for end in (receiving, sending, alive_r, alive_w):
+            end.close()
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
+
+
+def next_message(receiving, process):
+    """The fit process's next message, None if there is none within a heartbeat's time.
+    Messages are bounded JSON, never pickles: nothing of the trainer's is unpickled here."""
+    if not receiving.poll(HEARTBEAT_SECONDS):
+        if process.is_alive():
+            return None
+        # Its answer may have arrived between the wait and the check: read what is there first.
+        if not receiving.poll(0):
+            raise RuntimeError(f"the training process ended without an answer (exit code {process.exitcode})")
+    try:
+        return json.loads(receiving.recv_bytes(MAX_MESSAGE_BYTES))
+    except EOFError:
+        process.join(5)
+        raise RuntimeError(f"the training process ended without an answer (exit code {process.exitcode})") from None
 
 
 def check_request(request) -> dict:

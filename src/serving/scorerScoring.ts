@@ -1,5 +1,5 @@
 import type { Scorer } from '../ml/scorer';
-import type { FillFeatures, ScoredCallback } from './scoringThread';
+import type { FillFeatures, ScoredCallback, ScoredRows } from './scoringThread';
 
 interface Job {
   rows: number;
@@ -61,7 +61,7 @@ async function scoreTogether(scorer: Scorer, jobs: Job[], totalRows: number): Pr
       ready.push({ job, at });
       at += job.rows;
     } catch (err) {
-      job.done(err instanceof Error ? err : new Error(String(err)), null);
+      answer(job, err instanceof Error ? err : new Error(String(err)));
     }
   }
   if (ready.length === 0) return;
@@ -69,15 +69,23 @@ async function scoreTogether(scorer: Scorer, jobs: Job[], totalRows: number): Pr
   try {
     scores = await scorer.scoreRows(data, at);
   } catch (err) {
-    for (const { job } of ready) job.done(err instanceof Error ? err : new Error(String(err)), null);
+    for (const { job } of ready) answer(job, err instanceof Error ? err : new Error(String(err)));
     return;
   }
-  // `done` answers its own errors (the model server's callback catches and replies).
   for (const { job, at: first } of ready) {
-    job.done(null, {
+    answer(job, null, {
       rows: job.rows,
       score: (r) => scores[first + r],
       features: (r) => data.subarray((first + r) * width, (first + r + 1) * width),
     });
+  }
+}
+
+/** One job's answer; what its callback throws stays with it (the others are still answered). */
+function answer(job: Job, error: Error | null, scored: ScoredRows | null = null): void {
+  try {
+    job.done(error, scored);
+  } catch (err) {
+    process.emitWarning(`a scoring callback threw: ${(err as Error).message}`);
   }
 }
