@@ -9,7 +9,6 @@ down the other branch.
 """
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
@@ -293,6 +292,3 @@ def _checked(model: onnx.ModelProto) -> onnx.ModelProto:
         raise ConversionError(f"the ONNX model does not pass onnx.checker: {err}") from err
     return model
 
-
-def describe(model: onnx.ModelProto) -> str:
-    return json.dumps({"opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import}, "nodes": len(model.graph.node)})

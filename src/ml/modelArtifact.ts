@@ -96,11 +96,6 @@ export class ModelArtifact {
     return this.scorer instanceof GbdtScorer ? this.scorer.model : undefined;
   }
 
-  /** What trained it, for lineage: `gbdt`, or the framework of an ONNX model. */
-  get framework(): { name: string; version: string } {
-    return this.onnx?.framework ?? { name: 'perennial-gbdt', version: '1' };
-  }
-
   /** Scores raw rows read from a snapshot (many at once). */
   predictColumns(raw: RawColumns): Promise<Float64Array> {
     return this.scorer.scoreMatrix(featureMatrix(this.pipeline, raw));
@@ -116,16 +111,10 @@ export class ModelArtifact {
     this.compiled.computeRawRow(raw, out, offset);
   }
 
-  /** Like `predictRow`, leaving the computed features in `features`; the built-in GBDT only (see `scoreRowAsync`). */
+  /** Like `predictRow`, leaving the computed features in `features`; the built-in GBDT only (any kind: `scorer`). */
   scoreRow(raw: Record<string, unknown>, features: Float64Array): number {
     this.compiled.computeRawRow(raw, features);
     return this.requireGbdt().predictRow(features);
-  }
-
-  /** One raw row's score through whichever scorer this artifact has. */
-  async scoreRowAsync(raw: Record<string, unknown>, features: Float64Array): Promise<number> {
-    this.compiled.computeRawRow(raw, features);
-    return (await this.scorer.scoreRows(features, 1))[0];
   }
 
   /** Frees the scorer's native resources (an ONNX session); the artifact scores no more. */
@@ -135,7 +124,7 @@ export class ModelArtifact {
 
   private requireGbdt(): GbdtModel {
     const gbdt = this.gbdt;
-    if (!gbdt) throw new Error(`${this.model}: an ${this.scorer.kind} model is scored asynchronously (scoreRowAsync, predictColumns)`);
+    if (!gbdt) throw new Error(`${this.model}: an ${this.scorer.kind} model is scored asynchronously, through its scorer`);
     return gbdt;
   }
 }

@@ -29,7 +29,6 @@ export class ModelPackagingError extends Error {
 export interface PreparedMatrices {
   train: MatrixRef;
   holdout: MatrixRef;
-  featureNames: string[];
 }
 
 /** The training and holdout feature matrices of a snapshot, computed by the fitted pipeline (the same code as serving). */
@@ -39,7 +38,7 @@ export async function prepareMatrices(spec: ModelSpec, snapshotUri: string, pipe
     const raw = await loadWindow(spec, snapshotUri, which);
     return storeMatrix(store, featureMatrix(pipeline, raw), labels(pipeline, raw));
   };
-  return { train: await matrix('training'), holdout: await matrix('holdout'), featureNames: pipeline.features.map((f) => f.name) };
+  return { train: await matrix('training'), holdout: await matrix('holdout') };
 }
 
 /** The trainer part of the request; a `python` trainer's file is looked up in the store (it must be there). */
