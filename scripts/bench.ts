@@ -13,7 +13,7 @@
  * `npm run bench -- python` (the lightgbm trainer on the Python worker vs plain LightGBM, ONNX scoring and serving).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,11 +25,12 @@ import { gbdtTrainer, PYTHON_TASK_QUEUE, type ModelSpecInput } from '../src/spec
 import { parseSpec, SHIPPED_SPECS_DIR, loadSpecFile, type LoadedSpec } from '../src/spec/load';
 import { ArtifactStore, artifactPath, readJsonArtifact } from '../src/artifacts/store';
 import { ingest, validateData, trainModel, evaluateModel, loadWindow } from '../src/training/steps';
-import type { ExternalTrainRequest, ExternalTrainResult } from '../src/training/pythonContract';
+import type { ExternalTrainRequest, ExternalTrainResult, MatrixRef } from '../src/training/pythonContract';
+import { storeMatrix } from '../src/training/featureMatrices';
 import { ensurePythonEnv } from '../src/python/environment';
-import { startPythonWorker, untilPolling } from '../src/python/workerProcess';
+import { startPollingPythonWorker } from '../src/python/workerProcess';
 import { rowMajor, type Scorer } from '../src/ml/scorer';
-import { withDuckDb, literal } from '../src/data/duckdb';
+import { withDuckDb } from '../src/data/duckdb';
 import { readWindow } from '../src/data/read';
 import { featureMatrix, labels, type FittedPipeline, type RawColumns } from '../src/features/pipeline';
 import { trainGbdt, type FeatureMatrix, type GbdtModel } from '../src/ml/gbdt';
@@ -52,6 +53,7 @@ import { approveUpdate, DEFAULT_CONTINUE_AS_NEW_AFTER, retrainNowUpdate, statusQ
 import { benchServing, type LoadResult } from './bench/servingBench';
 import { homeWithChampion } from './bench/demoChampion';
 import { benchDrift } from './bench/driftBench';
+import { baselinePython } from './bench/python';
 import { benchWorkerKills } from './bench/workerKills';
 import { benchReportPage } from './bench/reportBench';
 import { runTraffic } from '../src/traffic';
@@ -102,50 +104,6 @@ async function matrices(loaded: LoadedSpec, store: ArtifactStore): Promise<Matri
   });
 }
 
-/** Writes a feature matrix with its labels as Parquet (through CSV; JS number text round-trips exactly). */
-async function writeParquet(x: FeatureMatrix, y: Float64Array, file: string): Promise<void> {
-  const csv = `${file}.csv`;
-  const out = createWriteStream(csv);
-  out.write([...x.names, 'label'].join(',') + '\n');
-  const width = x.names.length;
-  for (let i = 0; i < x.nRows; i++) {
-    const row = new Array<string>(width + 1);
-    for (let j = 0; j < width; j++) row[j] = Number.isNaN(x.columns[j][i]) ? '' : String(x.columns[j][i]);
-    row[width] = String(y[i]);
-    if (!out.write(row.join(',') + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  const types = Object.fromEntries([...x.names, 'label'].map((n) => [n, 'DOUBLE']));
-  await withDuckDb((db) =>
-    db.run(`COPY (SELECT * FROM read_csv(${literal(csv)}, header = true, columns = ${toStruct(types)})) TO ${literal(file)} (FORMAT parquet)`),
-  );
-  rmSync(csv);
-}
-
-function toStruct(types: Record<string, string>): string {
-  return `{${Object.entries(types).map(([k, v]) => `${literal(k)}: ${literal(v)}`).join(', ')}}`;
-}
-
-/** A private virtual environment with LightGBM; undefined (with the reason printed) where Python cannot provide it. */
-function lightgbmPython(): string | undefined {
-  const venv = path.join(ROOT, '.tools', 'bench-venv');
-  const python = path.join(venv, 'bin', 'python');
-  try {
-    if (!existsSync(python)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
-    execFileSync(python, ['-c', 'import lightgbm, pyarrow, pandas, sklearn'], { stdio: 'ignore' });
-    return python;
-  } catch {
-    try {
-      console.log('installing LightGBM into .tools/bench-venv ...');
-      execFileSync(python, ['-m', 'pip', 'install', '--quiet', 'lightgbm==4.7.0', 'pyarrow', 'pandas', 'scikit-learn'], { stdio: 'inherit' });
-      return python;
-    } catch (err) {
-      console.log(`LightGBM baseline skipped: ${(err as Error).message.split('\n')[0]}`);
-      return undefined;
-    }
-  }
-}
-
 interface TrainerFigures {
   rows: number;
   fitSeconds: number;
@@ -187,12 +145,21 @@ function benchPredict(m: Matrices, model: GbdtModel, loaded: LoadedSpec): { batc
   return { batchRowsPerSec: median(batch), servingRowsPerSec: median(serving) };
 }
 
-function lightgbm(python: string, trainFile: string, holdoutFile: string, loaded: LoadedSpec, repeats: number) {
+/** LightGBM alone on the same Parquet matrices, with the built-in GBDT's parameters as near as LightGBM has them, one thread. */
+function lightgbm(python: string, matrices: { train: MatrixRef; holdout: MatrixRef }, loaded: LoadedSpec, repeats: number) {
   const p = gbdtTrainer(loaded.spec).params;
-  const args = [path.join(__dirname, 'bench', 'lightgbm_baseline.py'), trainFile, holdoutFile, p.rounds, p.learningRate, p.maxDepth, p.l2, p.minChildWeight, p.maxBins, repeats].map(String);
-  const run = spawnSync(python, args, { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`LightGBM run failed: ${run.stderr}`);
-  return JSON.parse(run.stdout.trim().split('\n').pop()!) as { fitSeconds: number; auc: number; version: string };
+  const params = {
+    num_boost_round: p.rounds,
+    learning_rate: p.learningRate,
+    max_depth: p.maxDepth,
+    num_leaves: 2 ** p.maxDepth,
+    lambda_l2: p.l2,
+    min_sum_hessian_in_leaf: p.minChildWeight,
+    min_data_in_leaf: 1,
+    max_bin: p.maxBins,
+    num_threads: 1,
+  };
+  return plainLightgbm(python, matrices, params, p.seed, repeats);
 }
 
 interface LocalStack {
@@ -426,7 +393,7 @@ async function main(): Promise<void> {
   if (only === 'report') return printReportPage();
   if (only === 'python') return printPythonTrainer();
   const store = ArtifactStore.forHome(path.join(OUT, 'home'));
-  const python = lightgbmPython();
+  const python = await baselinePython('LightGBM');
   const sizes: [string, LoadedSpec, number][] = [
     ['50k', flightsSpec('flights-bench-50k', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-14']), REPEATS],
     ['1M', flightsSpec('flights-bench-1m', ['2001-01-01', '2001-03-01'], ['2001-03-01', '2001-03-11']), 1],
@@ -434,16 +401,13 @@ async function main(): Promise<void> {
   console.log(`\n# trainer: histogram GBDT vs LightGBM (same matrices, 1 thread each, ${gbdtTrainer(loadSpecFile(path.join(SHIPPED_SPECS_DIR, 'flight-delays.yaml')).spec).params.rounds} rounds, depth 6, lr 0.1)`);
   for (const [label, loaded, repeats] of sizes) {
     const m = await matrices(loaded, store);
-    const trainFile = path.join(OUT, `flights-${label}-train.parquet`);
-    const holdoutFile = path.join(OUT, `flights-${label}-holdout.parquet`);
-    await writeParquet(m.train, m.yTrain, trainFile);
-    await writeParquet(m.holdout, m.yHoldout, holdoutFile);
+    const files = { train: await storeMatrix(store, m.train, m.yTrain), holdout: await storeMatrix(store, m.holdout, m.yHoldout) };
     const ours = await benchTrainer(m, loaded, repeats);
     console.log(`\n${label}: ${m.train.nRows} training rows, ${m.holdout.nRows} holdout rows (train ${loaded.spec.data.training.start}..${loaded.spec.data.training.end}, holdout ${loaded.spec.data.holdout.start}..${loaded.spec.data.holdout.end})`);
-    console.log(`  matrices: ${trainFile}\n            ${holdoutFile}`);
+    console.log(`  matrices: ${artifactPath(files.train.uri)}\n            ${artifactPath(files.holdout.uri)}`);
     console.log(`  perennial fit ${fmt(ours.fitSeconds, 2)} s (median of ${repeats}), holdout AUC ${fmt(ours.auc, 4)}`);
     if (python) {
-      const lgbm = lightgbm(python, trainFile, holdoutFile, loaded, repeats);
+      const lgbm = lightgbm(python, files, loaded, repeats);
       console.log(`  LightGBM ${lgbm.version} fit ${fmt(lgbm.fitSeconds, 2)} s, holdout AUC ${fmt(lgbm.auc, 4)}`);
       console.log(`  AUC gap (perennial − LightGBM) ${fmt(ours.auc - lgbm.auc, 4)}; fit-time ratio perennial/LightGBM ${fmt(ours.fitSeconds / lgbm.fitSeconds, 2)}×`);
     }
@@ -481,12 +445,8 @@ async function printPythonTrainer(): Promise<void> {
   const home = path.join(tmpdir(), `perennial-bench-python-${process.pid}`);
   try {
     await withLocalStack(home, async ({ config, client }) => {
-      let output = '';
-      const worker = startPythonWorker({ address: config.temporalAddress, namespace: config.namespace, stdio: ['ignore', 'pipe', 'pipe'], logLevel: 'info' });
-      worker.stdout!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-20_000)));
-      worker.stderr!.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-20_000)));
+      const worker = await startPollingPythonWorker({ address: config.temporalAddress, namespace: config.namespace, logLevel: 'info' });
       try {
-        await untilPolling(worker, () => output);
         const t0 = performance.now();
         const handle = await startTraining(client, config, loaded, 'bench');
         const result = await handle.result();
@@ -494,7 +454,7 @@ async function printPythonTrainer(): Promise<void> {
         const steps = activityTimes(await handle.fetchHistory());
         const request = steps.find((s) => s.name === 'prepareMatrices')!.result as ExternalTrainRequest;
         const train = steps.find((s) => s.name === 'train')!;
-        const plain = plainLightgbm(python, request, params);
+        const plain = plainLightgbm(python, request.matrices, params, request.trainer.seed);
         const plainTotal = plain.readSeconds + plain.fitSeconds + plain.predictSeconds;
         console.log(`  ${request.matrices.train.rows} training rows, ${request.matrices.holdout.rows} holdout rows`);
         const trained = train.result as ExternalTrainResult;
@@ -508,7 +468,7 @@ async function printPythonTrainer(): Promise<void> {
         registry.setAlias(loaded.spec.name, 'champion', result.version);
         registry.close();
       } finally {
-        worker.kill('SIGTERM');
+        await worker.stop();
       }
     });
     printServing('an ONNX champion (LightGBM, 100 trees of 31 leaves)', await benchServing(home, loaded.spec.name, flightInstances(500)));
@@ -519,10 +479,11 @@ async function printPythonTrainer(): Promise<void> {
   console.log(`\n  sizes: node_modules ${fmt(du(path.join(ROOT, 'node_modules')), 0)} MiB (onnxruntime-node ${fmt(du(path.join(ROOT, 'node_modules', 'onnxruntime-node')), 0)} MiB), Python environment ${fmt(du(path.dirname(path.dirname(python))), 0)} MiB; the environment was ${envSeconds < 1 ? 'already there' : `made in ${fmt(envSeconds, 0)} s`} (npm ci: see .ci/run's timing)`);
 }
 
-function plainLightgbm(python: string, request: ExternalTrainRequest, params: Record<string, unknown>) {
-  const run = spawnSync(python, [path.join(__dirname, 'bench', 'lightgbm_plain.py'), artifactPath(request.matrices.train.uri), artifactPath(request.matrices.holdout.uri), JSON.stringify(params), String(request.trainer.seed), '1'], { encoding: 'utf8' });
+/** One plain Python process: LightGBM on the Parquet matrices with these params (scripts/bench/lightgbm_plain.py). */
+function plainLightgbm(python: string, matrices: { train: MatrixRef; holdout: MatrixRef }, params: Record<string, unknown>, seed: number, repeats = 1) {
+  const run = spawnSync(python, [path.join(__dirname, 'bench', 'lightgbm_plain.py'), artifactPath(matrices.train.uri), artifactPath(matrices.holdout.uri), JSON.stringify(params), String(seed), String(repeats)], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`plain LightGBM failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as { readSeconds: number; fitSeconds: number; predictSeconds: number; auc: number };
+  return JSON.parse(run.stdout) as { readSeconds: number; fitSeconds: number; predictSeconds: number; auc: number; version: string };
 }
 
 /** Rows/s of the ONNX model in onnxruntime-node and of a built-in forest of the same size, on the same holdout features. */
@@ -534,8 +495,9 @@ async function printOnnxScoring(home: string, model: string, version: number): P
   const pipeline = onnx.pipeline;
   const loaded = flightsSpec('flights-bench-python', ['2001-01-01', '2001-01-04'], ['2001-03-01', '2001-03-02']);
   const holdout = featureMatrix(pipeline, await loadWindow(loaded.spec, v.lineage.datasetUri, 'holdout'));
-  const sample = featureMatrix(pipeline, await loadWindow(loaded.spec, v.lineage.datasetUri, 'training'));
-  const y = labels(pipeline, await loadWindow(loaded.spec, v.lineage.datasetUri, 'training'));
+  const training = await loadWindow(loaded.spec, v.lineage.datasetUri, 'training');
+  const sample = featureMatrix(pipeline, training);
+  const y = labels(pipeline, training);
   // A built-in forest of about the same size: 100 trees, depth 5 (32 leaves), fitted on three days.
   const forest = new GbdtScorer(await trainGbdt(sample, y, { params: { ...gbdtTrainer(loaded.spec).params, rounds: 100, maxDepth: 5 } }));
   const rows = rowMajor(holdout);

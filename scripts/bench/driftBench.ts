@@ -12,15 +12,15 @@
  *   minute of day, day of week, distance, per-airport and per-route lookup statistics), profiled
  *   from 200k rows with a 10k sample (exact KS p-values) and with the profile's default sample,
  *   against a 5,000-row window of the same distribution.
- * - scipy/numpy (drift_baseline.py, in .tools/bench-venv) on the same 1M × 1M × 20 inputs,
+ * - scipy/numpy (drift_baseline.py, in the Python worker's environment) on the same 1M × 1M × 20 inputs,
  *   written as raw float64 files under .perennial/bench/drift/, timed in the same run: the
  *   ratio, and how closely the values agree.
  * The machine is shared and noisy: the load average is printed beside the figures, and how much
  * faster two threads of plain arithmetic run than one just then (coreCheck.ts) — the ceiling of
  * any parallel speed-up measured at that moment.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,8 +31,8 @@ import { driftReport, type DriftPolicy, type DriftReport } from '../../src/drift
 import { closeDriftWorkers, driftReportParallel } from '../../src/drift/parallel';
 import { seededRandom } from '../../src/util/random';
 import { parallelHeadroom } from './coreCheck';
+import { baselinePython } from './python';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const GOAL_SECONDS = 2;
 const THREADS = 2;
 const POLICY: DriftPolicy = { alpha: 0.01, psiThreshold: 0.2, correction: 'bonferroni', minRows: 500 };
@@ -175,26 +175,6 @@ const load = () => `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}
 const ms = (s: number) => `${(s * 1000).toFixed(s < 0.1 ? 1 : 0)} ms`;
 const list = (xs: number[]) => xs.map((x) => (x * 1000).toFixed(0)).join(', ');
 
-/** A private virtual environment with scipy and numpy (the LightGBM baseline's); undefined, with the reason printed, where Python cannot provide it. */
-function scipyPython(): string | undefined {
-  const venv = path.join(ROOT, '.tools', 'bench-venv');
-  const python = path.join(venv, 'bin', 'python');
-  try {
-    if (!existsSync(python)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
-    execFileSync(python, ['-c', 'import scipy, numpy'], { stdio: 'ignore' });
-    return python;
-  } catch {
-    try {
-      console.log('installing scipy and numpy into .tools/bench-venv ...');
-      execFileSync(python, ['-m', 'pip', 'install', '--quiet', 'scipy', 'numpy'], { stdio: 'inherit' });
-      return python;
-    } catch (err) {
-      console.log(`  scipy baseline skipped: ${(err as Error).message.split('\n')[0]}`);
-      return undefined;
-    }
-  }
-}
-
 function writeF64(file: string, values: ArrayLike<number>): void {
   const a = values instanceof Float64Array ? values : Float64Array.from(values);
   writeFileSync(file, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -267,7 +247,7 @@ async function benchFull(out: string, repeats: number): Promise<void> {
   console.log(`  driftReportParallel, ${THREADS} threads:     median ${ms(t.parallel)} of ${repeats} (${list(t.parallelRuns)} ms); speed-up ${(t.single / t.parallel).toFixed(2)}×`);
   console.log(`  goal ≤ ${GOAL_SECONDS} s: ${t.parallel <= GOAL_SECONDS ? 'met' : 'NOT met'} in parallel (${t.parallel.toFixed(2)} s); ${t.single <= GOAL_SECONDS ? 'met' : 'not met'} single-threaded (${t.single.toFixed(2)} s)`);
 
-  const python = scipyPython();
+  const python = await baselinePython('scipy');
   if (!python) return;
   const dir = path.join(out, 'drift');
   const manifest = writePythonInputs(dir, profile, current);

@@ -4,11 +4,10 @@
  * the requirements' sha256, so a changed pin reinstalls and a finished install is never
  * redone.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../temporal/binaries';
+import { repoRoot, run } from '../temporal/binaries';
 
 export const PYTHON_SOURCE_DIR = path.join(repoRoot(), 'python');
 const REQUIREMENTS = path.join(PYTHON_SOURCE_DIR, 'requirements.txt');
@@ -42,23 +41,16 @@ export async function ensurePythonEnv(log: (message: string) => void = () => und
   const started = Date.now();
   if (!existsSync(python)) {
     log(`creating the Python worker's environment in ${dir}`);
-    await run('python3', ['-m', 'venv', dir]);
+    await checked('python3', ['-m', 'venv', dir]);
   }
   log(`installing the Python worker's pinned requirements (${path.relative(repoRoot(), REQUIREMENTS)}) with pip`);
-  await run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '-r', REQUIREMENTS]);
+  await checked(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '-r', REQUIREMENTS]);
   writeFileSync(marker(dir), requirementsHash());
   log(`the Python worker's environment is ready (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return python;
 }
 
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const collect = (b: Buffer) => (output = (output + b.toString('utf8')).slice(-20_000));
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.on('error', (err) => reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}:\n${output}`))));
-  });
+async function checked(cmd: string, args: string[]): Promise<void> {
+  const r = await run(cmd, args, process.env);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} ${r.spawnError ? `could not start: ${r.spawnError.message}` : `exited with ${r.code}`}:\n${r.output}`);
 }

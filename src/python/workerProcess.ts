@@ -33,7 +33,7 @@ export function startPythonWorker(o: PythonWorkerOptions): ChildProcess {
 }
 
 /** Resolves once the worker says it polls (it logs that after its Temporal worker has started); rejects if it exits first. */
-export function untilPolling(child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
+function untilPolling(child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const done = (err?: Error) => {
       clearTimeout(deadline);
@@ -51,4 +51,31 @@ export function untilPolling(child: ChildProcess, output: () => string, timeoutM
     child.once('exit', exited);
     check();
   });
+}
+
+/** A Python worker whose output is kept, started once it polls (tests and benches). */
+export interface RunningPythonWorker {
+  child: ChildProcess;
+  /** The last 50 kB it printed, for failure messages. */
+  output(): string;
+  /** SIGTERM, then waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+export async function startPollingPythonWorker(o: Omit<PythonWorkerOptions, 'stdio'>): Promise<RunningPythonWorker> {
+  const child = startPythonWorker({ ...o, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (b: Buffer) => (output = (output + b.toString('utf8')).slice(-50_000));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await untilPolling(child, () => output);
+  return {
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -98,7 +98,8 @@ async function findOnPath(name: TemporalBinary, env: NodeJS.ProcessEnv): Promise
   return undefined;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; spawnError?: Error }> {
+/** Runs a command to its end; its exit code and the last 20 kB of what it printed. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; spawnError?: Error }> {
   return new Promise((resolve) => {
     let output = '';
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
