@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import Database from 'better-sqlite3';
 import { readJsonArtifact } from '../../src/artifacts/store';
@@ -67,11 +68,37 @@ async function request<T = any>(method: string, urlPath: string, body?: unknown,
   const contentType = o.contentType === undefined ? 'application/json' : o.contentType;
   const payload = o.raw ?? (body === undefined ? undefined : JSON.stringify(body));
   if (payload !== undefined && contentType !== null) headers['content-type'] = contentType;
-  const res = await fetch(`${server!.url}${urlPath}`, { method, headers, body: payload });
+  const res = payload !== undefined && payload.length > EARLY_ANSWER_BYTES ? await answeredEarly(method, urlPath, headers, payload) : await fetch(`${server!.url}${urlPath}`, { method, headers, body: payload });
   const text = await res.text();
   let parsed: unknown = text;
   if ((res.headers.get('content-type') ?? '').startsWith('application/json')) parsed = JSON.parse(text);
   return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+/** Bodies past the server's limit may be answered (413, 404) and the connection closed before they are all sent. */
+const EARLY_ANSWER_BYTES = 512 * 1024;
+
+/**
+ * Sends a large body with node:http, which keeps the answer that arrives before the server
+ * closes the connection on the rest of the upload; fetch throws it away (EPIPE) when the
+ * close wins the race with the last write.
+ */
+function answeredEarly(method: string, urlPath: string, headers: Record<string, string>, payload: string): Promise<globalThis.Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${server!.url}${urlPath}`, { method, headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const answer = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') answer.set(k, v);
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode, headers: answer }));
+      });
+      res.on('error', reject);
+    });
+    // A write that fails after the answer came is the early close; without an answer it is a failure.
+    req.on('error', (err) => setTimeout(() => reject(err), 1000));
+    req.end(payload);
+  });
 }
 
 const predict = (model: string, instances: unknown) => request('POST', `/v1/models/${model}:predict`, { instances });
