@@ -2,8 +2,10 @@ import type { Client } from '@temporalio/client';
 import { connectClient } from '../src/temporal/connection';
 import type { Config } from '../src/config';
 import { ArtifactStore } from '../src/artifacts/store';
-import { Registry } from '../src/registry/registry';
-import { PredictionLog } from '../src/serving/predictionLog';
+import type { Registry } from '../src/registry/registry';
+import { openRegistry } from '../src/registry/open';
+import { openPredictionReader } from '../src/serving/openPredictions';
+import type { PredictionReader } from '../src/serving/predictionStore';
 
 /** What activities share on one worker: the state folder's artifact store and registry, and where the model server is. */
 export interface ActivityDeps {
@@ -11,19 +13,19 @@ export interface ActivityDeps {
   registry: Registry;
   serverUrl: string;
   /** The model server's prediction log (same state folder), opened on first use: monitoring reads it. */
-  predictions(): PredictionLog;
+  predictions(): PredictionReader;
   /** A Temporal client, for reading a workflow's own history (e.g. who sent a signal). */
   client(): Promise<Client>;
 }
 
 export function activityDeps(config: Config): ActivityDeps {
   let client: Promise<Client> | undefined;
-  let predictions: PredictionLog | undefined;
+  let predictions: PredictionReader | undefined;
   return {
     store: ArtifactStore.forHome(config.home),
-    registry: Registry.forHome(config.home),
+    registry: openRegistry(config),
     serverUrl: config.server.url,
-    predictions: () => (predictions ??= PredictionLog.forHome(config.home)),
+    predictions: () => (predictions ??= openPredictionReader(config)),
     client: () =>
       (client ??= connectClient(config, undefined, { connectTimeoutMs: 5000 }).catch(
         (err: unknown) => {

@@ -20,7 +20,7 @@ export const nextTrainingRunActivity = (d: ActivityDeps) =>
 /** Scores a registered version on another run's holdout: the champion judged on the candidate's data. */
 export const evaluateVersionActivity = (d: ActivityDeps) =>
   async function evaluateVersion(input: { spec: ModelSpec; version: number; snapshotUri: string }): Promise<Metrics> {
-    const v = d.registry.get(input.spec.name, input.version);
+    const v = await d.registry.get(input.spec.name, input.version);
     if (!v) throw ApplicationFailure.nonRetryable(`${input.spec.name} has no version ${input.version}`, 'VersionNotFound');
     return heartbeating(() => asActivity(async () => (await evaluateModel(input.spec, input.snapshotUri, v.artifactUri)).model));
   };
@@ -60,13 +60,13 @@ export const recordDecisionActivity = (d: ActivityDeps) =>
 export const deployActivity = (d: ActivityDeps) =>
   async function deploy(input: { model: string; version: number; previous: number | null; timeoutMs: number }): Promise<{ servedAt: string }> {
     const ctx = Context.current();
-    d.registry.setAlias(input.model, 'champion', input.version);
+    await d.registry.setAlias(input.model, 'champion', input.version);
     const beat = setInterval(() => ctx.heartbeat(), 1000);
     try {
       const outcome = await waitUntilServing(d.serverUrl, input.model, input.version, { timeoutMs: input.timeoutMs, signal: ctx.cancellationSignal });
       if (outcome.serving) return { servedAt: new Date().toISOString() };
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      moveChampionBack(d, input.model, input.version, input.previous);
+      await moveChampionBack(d, input.model, input.version, input.previous);
       throw ApplicationFailure.nonRetryable(
         `the model server at ${d.serverUrl} did not serve ${input.model} v${input.version}: ${outcome.reason}; champion restored to ${input.previous === null ? 'none' : `v${input.previous}`}`,
         'DeployFailed',
@@ -83,27 +83,27 @@ export const deployActivity = (d: ActivityDeps) =>
  */
 export const restoreChampionActivity = (d: ActivityDeps) =>
   async function restoreChampion(input: { model: string; failed: number; previous: number | null }): Promise<void> {
-    moveChampionBack(d, input.model, input.failed, input.previous);
+    await moveChampionBack(d, input.model, input.failed, input.previous);
   };
 
 /** Compare-and-set: only an alias still at `failed` moves, so a later promotion is never undone. */
-function moveChampionBack(d: ActivityDeps, model: string, failed: number, previous: number | null): void {
-  if (d.registry.alias(model, 'champion')?.version !== failed) return;
-  if (previous === null) d.registry.clearAlias(model, 'champion');
-  else d.registry.setAlias(model, 'champion', previous);
+async function moveChampionBack(d: ActivityDeps, model: string, failed: number, previous: number | null): Promise<void> {
+  if ((await d.registry.alias(model, 'champion'))?.version !== failed) return;
+  if (previous === null) await d.registry.clearAlias(model, 'champion');
+  else await d.registry.setAlias(model, 'champion', previous);
 }
 
 /** Stops serving a model: its champion alias is removed. */
 export const retireModelActivity = (d: ActivityDeps) =>
   async function retireModel(input: { model: string }): Promise<void> {
-    d.registry.clearAlias(input.model, 'champion');
+    await d.registry.clearAlias(input.model, 'champion');
   };
 
 /** The key records of these names, as the registry has them: the lifecycle checks their endorsements itself. */
 export const loadKeyRecordsActivity = (d: ActivityDeps) =>
   async function loadKeyRecords(input: { names: string[] }): Promise<KeyRecord[]> {
     // Bounded: the answer travels as a workflow payload and is carried across continue-as-new.
-    return d.registry.keyRecords(input.names.slice(0, 200), 100).slice(0, 1000);
+    return (await d.registry.keyRecords(input.names.slice(0, 200), 100)).slice(0, 1000);
   };
 
 /** The spec's hash exactly as `parseSpec` computes it (sha256 of canonical JSON), for a spec changed in flight. */

@@ -38,7 +38,7 @@ import { auc } from '../src/ml/metrics';
 import { ModelArtifact } from '../src/ml/modelArtifact';
 import { GbdtScorer } from '../src/ml/gbdtScorer';
 import { loadConfig, type Config } from '../src/config';
-import { Registry } from '../src/registry/registry';
+import { openRegistry, withRegistry } from '../src/registry/open';
 import { ensureKey, signAction } from '../src/auth/keyStore';
 import { startDevServer } from '../src/temporal/devServer';
 import { connectClient, connectWorker } from '../src/temporal/connection';
@@ -280,10 +280,10 @@ function removeHome(home: string): void {
 /** The benches act as people do: signed, an approver approves and an operator retrains. */
 const BENCH_APPROVAL = { approvers: ['bench-approver'], operators: ['bench-trainer'], signatures: 'required' as const, keys: {}, separationOfDuties: true, timeout: '72h' };
 
-function benchSigner(config: Config): (name: 'bench-approver' | 'bench-trainer', action: string, args: Record<string, unknown>, workflowId: string) => never {
-  const registry = Registry.forHome(config.home);
-  const keys = { 'bench-approver': ensureKey(config.keysDir, registry, 'bench-approver'), 'bench-trainer': ensureKey(config.keysDir, registry, 'bench-trainer') };
-  registry.close();
+async function benchSigner(config: Config): Promise<(name: 'bench-approver' | 'bench-trainer', action: string, args: Record<string, unknown>, workflowId: string) => never> {
+  const registry = openRegistry(config);
+  const keys = { 'bench-approver': await ensureKey(config.keysDir, registry, 'bench-approver'), 'bench-trainer': await ensureKey(config.keysDir, registry, 'bench-trainer') };
+  await registry.close();
   return (name, action, args, workflowId) => signAction(keys[name], workflowId, action, args) as never;
 }
 
@@ -292,7 +292,7 @@ async function benchLifecycle(loaded: LoadedSpec, rounds = 3) {
   const home = path.join(tmpdir(), `perennial-bench-lifecycle-${process.pid}`);
   try {
     const promotions = await withLocalStack(home, async ({ config, client, modelServerUrl }) => {
-      const sign = benchSigner(config);
+      const sign = await benchSigner(config);
       const { handle } = await startLifecycle(client, config, loaded, 'bench-trainer');
       const times: number[] = [];
       for (let v = 1; v <= rounds; v++) {
@@ -350,7 +350,7 @@ async function benchMonitorCycle(loaded: LoadedSpec, checks = 12) {
   const home = path.join(tmpdir(), `perennial-bench-monitor-${process.pid}`);
   try {
     return await withLocalStack(home, async ({ config, client, modelServerUrl }) => {
-      const sign = benchSigner(config);
+      const sign = await benchSigner(config);
       const { handle } = await startLifecycle(client, config, loaded, 'bench-trainer');
       while ((await handle.query(statusQuery)).stage !== 'AWAITING_APPROVAL') await sleep(100);
       await handle.executeUpdate(approveUpdate, { args: [sign('bench-approver', 'approve', { version: 1, by: 'bench-approver', reason: 'bench' }, handle.workflowId)] });
@@ -464,9 +464,7 @@ async function printPythonTrainer(): Promise<void> {
         console.log(`  parity at registration: max |onnxruntime-node − LightGBM| ${result.parity?.maxAbsDiff.toExponential(2)} on ${result.parity?.rows} holdout rows (worst row ${result.parity?.worstRow})`);
         console.log(`  whole pipeline ${fmt(wallSeconds, 2)} s: ${steps.map((s) => `${s.name} ${fmt(s.ownSeconds, 2)} s`).join(', ')}`);
         await printOnnxScoring(home, loaded.spec.name, result.version);
-        const registry = Registry.forHome(home);
-        registry.setAlias(loaded.spec.name, 'champion', result.version);
-        registry.close();
+        await withRegistry({ home }, (registry) => registry.setAlias(loaded.spec.name, 'champion', result.version));
       } finally {
         await worker.stop();
       }
@@ -488,9 +486,7 @@ function plainLightgbm(python: string, matrices: { train: MatrixRef; holdout: Ma
 
 /** Rows/s of the ONNX model in onnxruntime-node and of a built-in forest of the same size, on the same holdout features. */
 async function printOnnxScoring(home: string, model: string, version: number): Promise<void> {
-  const registry = Registry.forHome(home);
-  const v = registry.get(model, version)!;
-  registry.close();
+  const v = (await withRegistry({ home }, (registry) => registry.get(model, version)))!;
   const onnx = await ModelArtifact.load(readJsonArtifact(v.artifactUri));
   const pipeline = onnx.pipeline;
   const loaded = flightsSpec('flights-bench-python', ['2001-01-01', '2001-01-04'], ['2001-03-01', '2001-03-02']);

@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, workflowUrl, type Config } from '../src/config';
-import { Registry } from '../src/registry/registry';
+import { openRegistry } from '../src/registry/open';
 import { createKey, currentKeys, readLocalKey } from '../src/auth/keyStore';
 import { createLogger } from '../src/logging';
 import { findSpec } from '../src/spec/load';
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const running = worker.run();
   const python = pythonWorker(config, logger);
 
-  demoKeys(config, loaded, logger);
+  await demoKeys(config, loaded, logger);
   const { handle, started } = await startLifecycle(client, config, loaded, DEMO_ACTOR);
   console.log(`\nperennial is up.`);
   console.log(`  Temporal Web UI: ${config.uiUrl}/namespaces/${config.namespace}/workflows`);
@@ -146,21 +146,21 @@ function pythonWorker(config: Config, logger: Logger): { stop(): Promise<void> }
  * On first start, keys for the demo spec's approvers and operators, so the approve command
  * printed below works as is. Nothing else in perennial makes keys on its own.
  */
-function demoKeys(config: Config, loaded: LoadedSpec, logger: Logger): void {
-  const registry = Registry.forHome(config.home);
+async function demoKeys(config: Config, loaded: LoadedSpec, logger: Logger): Promise<void> {
+  const registry = openRegistry(config);
   try {
     const names = new Set([...loaded.spec.approval.approvers, ...(loaded.spec.approval.operators ?? [])]);
     for (const name of names) {
       if (readLocalKey(config.keysDir, name)) continue;
-      if (currentKeys(registry, name).length > 0) {
+      if ((await currentKeys(registry, name)).length > 0) {
         logger.warn({ name }, `${name} has a registered key but none in ${config.keysDir}: actions by ${name} must be signed where that key is`);
         continue;
       }
-      const { key } = createKey(config.keysDir, registry, name);
+      const { key } = await createKey(config.keysDir, registry, name);
       logger.info({ name, fingerprint: key.fingerprint, file: `${config.keysDir}/${name}.key` }, `created a demo key for ${name}`);
     }
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 

@@ -12,6 +12,12 @@ export const ConfigSchema = z.object({
   PERENNIAL_HOME: z.string().min(1).default('.perennial'),
   /** Where `perennial keys create` keeps private keys (default $PERENNIAL_HOME/keys). */
   PERENNIAL_KEYS_DIR: z.string().min(1).optional(),
+  /** Where the registry and prediction log live: unset for the SQLite files in PERENNIAL_HOME, or postgres://user:pass@host:port/db. */
+  PERENNIAL_REGISTRY_URL: z
+    .string()
+    .max(2048)
+    .refine(isPostgresUrl, 'expected postgres://user:password@host:port/database (unset: the SQLite files in PERENNIAL_HOME)')
+    .optional(),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233')
@@ -38,10 +44,21 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+function isPostgresUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '' && u.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}
+
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 export interface Config {
   home: string;
+  /** PostgreSQL URL of the registry and prediction log; null: the SQLite files in `home`. */
+  registryUrl: string | null;
   /** Private keys of the actors on this machine (mode 0600 files). */
   keysDir: string;
   temporalAddress: string;
@@ -132,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const { address: _ignored, ...connection } = profile.connectionOptions;
   return {
     home: path.resolve(c.PERENNIAL_HOME),
+    registryUrl: c.PERENNIAL_REGISTRY_URL ?? null,
     keysDir: path.resolve(c.PERENNIAL_KEYS_DIR ?? path.join(c.PERENNIAL_HOME, 'keys')),
     temporalAddress: address ?? DEFAULT_TEMPORAL_ADDRESS,
     addressIsExplicit: address !== undefined,

@@ -3,7 +3,7 @@
  * trainer parameters: 100 trees of depth 6), on the bench's data windows: the serving
  * benchmark's second model, beside the lifecycle bench's small one.
  */
-import { Registry } from '../../src/registry/registry';
+import { withRegistry } from '../../src/registry/open';
 import type { LoadedSpec } from '../../src/spec/load';
 import { gbdtTrainer } from '../../src/spec/modelSpec';
 import { trainVersions } from '../../src/training/trainVersions';
@@ -11,10 +11,5 @@ import { trainVersions } from '../../src/training/trainVersions';
 export async function homeWithChampion(home: string, loaded: LoadedSpec): Promise<void> {
   const { rounds, maxDepth } = gbdtTrainer(loaded.spec).params;
   const [trained] = await trainVersions(home, loaded, [{ rounds, maxDepth }], 'bench');
-  const registry = Registry.forHome(home);
-  try {
-    registry.setAlias(loaded.spec.name, 'champion', trained.version.version);
-  } finally {
-    registry.close();
-  }
+  await withRegistry({ home }, (registry) => registry.setAlias(loaded.spec.name, 'champion', trained.version.version));
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chromium } from 'playwright-core';
-import { Registry } from '../../src/registry/registry';
+import { withRegistry } from '../../src/registry/open';
 import { buildModelServer } from '../../src/serving/app';
 import { freePort } from '../../src/util/net';
 
@@ -20,27 +20,24 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function storeChecks(home: string, n: number): void {
-  const registry = Registry.forHome(home);
-  try {
+async function storeChecks(home: string, n: number): Promise<void> {
+  await withRegistry({ home }, async (registry) => {
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     for (let i = 0; i < n; i++) {
       const breached = i % 250 === 17;
-      registry.recordCheck({
+      await registry.recordCheck({
         model: MODEL, version: 1 + Math.floor(i / 2_500), at: new Date(t0 + i * 3_600_000).toISOString(), rows: 1_200, enoughData: i % 10 !== 3, breached,
         score: breached ? 0.8 : 0.03, performanceOk: i % 4 === 0 ? true : null, cursorFrom: i, cursorTo: i + 1, reportUri: `file:///nowhere/${i}.json`,
         summary: { breachedFeatures: breached ? ['origin_flights'] : [], performance: i % 4 === 0 ? { auc: 0.64, logLoss: 0.45 } : null }, dedupeKey: `k${i}`,
       });
     }
-  } finally {
-    registry.close();
-  }
+  });
 }
 
 export async function benchReportPage(checks = 10_000, repeats = 9): Promise<void> {
   const home = mkdtempSync(path.join(tmpdir(), 'perennial-bench-report-'));
   try {
-    storeChecks(home, checks);
+    await storeChecks(home, checks);
     const server = await buildModelServer({ home });
     try {
       const render: number[] = [];
@@ -52,7 +49,7 @@ export async function benchReportPage(checks = 10_000, repeats = 9): Promise<voi
         render.push(performance.now() - t);
         bytes = r.body.length;
         t = performance.now();
-        JSON.stringify(server.champions.registry.checks(MODEL));
+        JSON.stringify(await server.champions.registry.checks(MODEL));
         read.push(performance.now() - t);
       }
       console.log(`  render /ui/models/{name} with ${checks.toLocaleString('en-US')} checks: median ${median(render).toFixed(1)} ms (${(bytes / 1024).toFixed(0)} KiB); reading the checks alone: median ${median(read).toFixed(1)} ms; ratio ${(median(render) / median(read)).toFixed(2)}×`);

@@ -116,7 +116,7 @@ async function waitForStage(handle: WorkflowHandle, stage: string): Promise<void
  * (no model server until after the kill, so it is caught waiting), and the champion's
  * evaluation on a retrain's holdout.
  */
-export async function benchWorkerKills(home: string, loaded: LoadedSpec, signer: (config: Config) => Sign): Promise<KillFigure[]> {
+export async function benchWorkerKills(home: string, loaded: LoadedSpec, signer: (config: Config) => Promise<Sign>): Promise<KillFigure[]> {
   const env: NodeJS.ProcessEnv = {
     PERENNIAL_HOME: home,
     TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
@@ -132,7 +132,7 @@ export async function benchWorkerKills(home: string, loaded: LoadedSpec, signer:
   const workers = new Workers(env);
   let models: Awaited<ReturnType<typeof serveModels>> | undefined;
   try {
-    const sign = signer(config);
+    const sign = await signer(config);
     workers.spawn();
     workers.spawn();
     const { handle } = await startLifecycle(client, config, loaded, 'bench-trainer');

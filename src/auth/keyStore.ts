@@ -58,17 +58,17 @@ function endorsed(by: LocalKey, r: Omit<KeyRecord, 'seq' | 'endorsedBy' | 'endor
 }
 
 /** The name's current keys as a lifecycle would see them from this registry. */
-export function currentKeys(registry: Registry, name: string): { fingerprint: string; trust: string }[] {
-  return (buildKeyring(registry.keyRecords([name])).current.get(name) ?? []).map((k) => ({ fingerprint: k.fingerprint, trust: k.trust }));
+export async function currentKeys(registry: Registry, name: string): Promise<{ fingerprint: string; trust: string }[]> {
+  return (buildKeyring(await registry.keyRecords([name])).current.get(name) ?? []).map((k) => ({ fingerprint: k.fingerprint, trust: k.trust }));
 }
 
 /**
  * A new key for `name`: written locally (0600) and registered. A name that already has a
  * key needs it here to endorse the new one; `replace` then revokes the old one.
  */
-export function createKey(dir: string, registry: Registry, name: string, opts: { replace?: boolean } = {}): { key: LocalKey; records: KeyRecord[] } {
+export async function createKey(dir: string, registry: Registry, name: string, opts: { replace?: boolean } = {}): Promise<{ key: LocalKey; records: KeyRecord[] }> {
   if (!Actor.safeParse(name).success) throw new KeyError(`malformed name ${JSON.stringify(name)}: letters, digits and . _ @ - (at most 64)`);
-  const current = currentKeys(registry, name);
+  const current = await currentKeys(registry, name);
   const local = readLocalKey(dir, name);
   const localIsCurrent = local !== null && current.some((k) => k.fingerprint === local.fingerprint);
   if (current.length > 0 && !localIsCurrent) {
@@ -82,12 +82,12 @@ export function createKey(dir: string, registry: Registry, name: string, opts: {
   const at = new Date().toISOString();
   const key: LocalKey = { name, fingerprint: fingerprintOf(publicKey), publicKey, privateKey, createdAt: at };
   const add = { name, op: 'add' as const, publicKey, fingerprint: key.fingerprint, at };
-  const records = [registry.appendKeyRecord(localIsCurrent ? endorsed(local!, add) : { ...add, endorsedBy: null, endorsement: null })];
+  const records = [await registry.appendKeyRecord(localIsCurrent ? endorsed(local!, add) : { ...add, endorsedBy: null, endorsement: null })];
   if (opts.replace) {
-    records.push(registry.appendKeyRecord(endorsed(key, { name, op: 'revoke', publicKey: local!.publicKey, fingerprint: local!.fingerprint, at })));
+    records.push(await registry.appendKeyRecord(endorsed(key, { name, op: 'revoke', publicKey: local!.publicKey, fingerprint: local!.fingerprint, at })));
   }
   // Someone may have registered a first key for the name meanwhile: then ours is not trusted, and we say so.
-  if (!currentKeys(registry, name).some((k) => k.fingerprint === key.fingerprint)) {
+  if (!(await currentKeys(registry, name)).some((k) => k.fingerprint === key.fingerprint)) {
     throw new KeyError(`the key made for ${name} is not trusted: another first key of ${name} was registered at the same time`);
   }
   if (local && !opts.replace) renameSync(keyFile(dir, name), path.join(dir, `${name}.${local.fingerprint}.key`));
@@ -96,11 +96,11 @@ export function createKey(dir: string, registry: Registry, name: string, opts: {
 }
 
 /** Revokes one of `name`'s keys, endorsed by the local current key of `name`. */
-export function revokeKey(dir: string, registry: Registry, name: string, fingerprint: string): KeyRecord {
+export async function revokeKey(dir: string, registry: Registry, name: string, fingerprint: string): Promise<KeyRecord> {
   const local = requireLocalKey(dir, name);
-  const current = currentKeys(registry, name);
+  const current = await currentKeys(registry, name);
   if (!current.some((k) => k.fingerprint === local.fingerprint)) throw new KeyError(`the key of ${name} in ${dir} (${local.fingerprint}) is not current: it cannot endorse a revocation`);
-  const target = registry.keyRecords([name]).find((r) => r.op === 'add' && r.fingerprint === fingerprint);
+  const target = (await registry.keyRecords([name])).find((r) => r.op === 'add' && r.fingerprint === fingerprint);
   if (!target || !current.some((k) => k.fingerprint === fingerprint)) throw new KeyError(`${fingerprint} is not a current key of ${name}`);
   // A name left without a key could never get a trusted one again (only a current key endorses the next).
   if (current.length === 1) throw new KeyError(`${fingerprint} is ${name}'s only current key: make its successor first (keys create --as ${name} --replace)`);
@@ -120,6 +120,6 @@ export function signAction<T extends Record<string, unknown>>(key: LocalKey, wor
 }
 
 /** The local key of `name`, made and registered first if there is none (benches, tests and npm start's demo keys). */
-export function ensureKey(dir: string, registry: Registry, name: string): LocalKey {
-  return readLocalKey(dir, name) ?? createKey(dir, registry, name).key;
+export async function ensureKey(dir: string, registry: Registry, name: string): Promise<LocalKey> {
+  return readLocalKey(dir, name) ?? (await createKey(dir, registry, name)).key;
 }

@@ -6,7 +6,7 @@ import { connectClient } from '../temporal/connection';
 import { workflowUrl, type Config } from '../config';
 import { Actor, lifecycleWorkflowId, type LifecycleStatus } from '../lifecycle/contract';
 import { findSpec, knownSpecNames, loadSpecFile, SpecError, type LoadedSpec } from '../spec/load';
-import { Registry } from '../registry/registry';
+import { openExistingRegistry, type RegistryPlace } from '../registry/open';
 import { defaultActor } from '../client/startTraining';
 import { createLogger, type Logger } from '../logging';
 import { statusQuery, type lifecycle } from '../../workflows';
@@ -179,22 +179,16 @@ export function workerBound<T>(p: Promise<T>, ctx: Ctx, what: string, webUi?: st
   return within(WORKER_TIMEOUT_MS, p, () => noWorker(ctx, what, webUi));
 }
 
-/** The registry in `home`, or undefined when there is none yet (nothing registered): never creates one. */
-export function openRegistry(home: string): Registry | undefined {
-  const file = path.join(home, 'registry.sqlite');
-  return existsSync(file) ? new Registry(file) : undefined;
-}
-
 /** Number of registered versions in the local registry (0 when there is no registry yet; never creates one). */
-export function registeredVersions(home: string, models: string[]): Map<string, number> {
+export async function registeredVersions(where: RegistryPlace, models: string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  const registry = openRegistry(home);
+  const registry = openExistingRegistry(where);
   if (!registry) return counts;
   try {
-    for (const m of models) counts.set(m, registry.versions(m).length);
-    for (const m of registry.models()) if (!counts.has(m)) counts.set(m, registry.versions(m).length);
+    for (const m of models) counts.set(m, (await registry.versions(m)).length);
+    for (const m of await registry.models()) if (!counts.has(m)) counts.set(m, (await registry.versions(m)).length);
   } finally {
-    registry.close();
+    await registry.close();
   }
   return counts;
 }

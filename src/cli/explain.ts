@@ -1,20 +1,19 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { explainRequest } from '../lineage/lineage';
-import { PREDICTION_LOG_FILE, PredictionLog } from '../serving/predictionLog';
-import { openRegistry, type Ctx } from './context';
+import { openPredictionReader, predictionLogFile } from '../serving/openPredictions';
+import { openExistingRegistry } from '../registry/open';
+import type { Ctx } from './context';
 import { versionText } from './versions';
 import { CliError, EXIT, type CommandResult } from './output';
 
 /** `explain <model> <request_id> [--json]`: one logged prediction, its inputs and features, and the lineage of the version that made it. */
 export async function explainCommand(ctx: Ctx, model: string, requestId: string): Promise<CommandResult> {
-  const file = path.join(ctx.config.home, PREDICTION_LOG_FILE);
-  const registry = openRegistry(ctx.config.home);
-  if (!existsSync(file) || !registry) {
-    registry?.close();
+  const registry = openExistingRegistry(ctx.config);
+  if ((!ctx.config.registryUrl && !existsSync(predictionLogFile(ctx.config.home))) || !registry) {
+    await registry?.close();
     throw new CliError('not_found', `no prediction log in ${ctx.config.home}`, { model, request_id: requestId });
   }
-  const log = new PredictionLog(file);
+  const log = openPredictionReader(ctx.config);
   try {
     const r = await explainRequest(registry, model, requestId, (id) => log.find(id));
     if (!r.ok) throw new CliError(r.code, r.message, { model, request_id: requestId });
@@ -29,7 +28,7 @@ export async function explainCommand(ctx: Ctx, model: string, requestId: string)
     ].join('\n');
     return { exitCode: EXIT.ok, json: { ok: true, ...e }, text };
   } finally {
-    log.close();
-    registry.close();
+    await log.close();
+    await registry.close();
   }
 }

@@ -1,4 +1,4 @@
-import { Registry } from '../registry/registry';
+import { openRegistry } from '../registry/open';
 import { buildKeyring } from '../auth/keyring';
 import { createKey, KeyError, revokeKey } from '../auth/keyStore';
 import { actorOrDefault, cliIdentity, connect, type Ctx } from './context';
@@ -10,7 +10,7 @@ import { CliError, ok, type CommandResult } from './output';
  * half in the registry, where every worker's lifecycle reads it.
  */
 export async function keysCommand(ctx: Ctx, sub: string, flags: { as?: string; replace?: boolean; key?: string }): Promise<CommandResult> {
-  const result = keyRecordCommand(ctx, sub, flags);
+  const result = await keyRecordCommand(ctx, sub, flags);
   // A revocation should not wait for each lifecycle's next run: tell the running ones now.
   if (sub === 'revoke' || (sub === 'create' && flags.replace)) {
     const told = await tellRunningLifecycles(ctx);
@@ -42,13 +42,13 @@ async function tellRunningLifecycles(ctx: Ctx): Promise<number | null> {
   }
 }
 
-function keyRecordCommand(ctx: Ctx, sub: string, flags: { as?: string; replace?: boolean; key?: string }): CommandResult {
-  const registry = Registry.forHome(ctx.config.home);
+async function keyRecordCommand(ctx: Ctx, sub: string, flags: { as?: string; replace?: boolean; key?: string }): Promise<CommandResult> {
+  const registry = openRegistry(ctx.config);
   try {
     switch (sub) {
       case 'create': {
         if (!flags.as) throw new CliError('usage', 'keys create needs --as NAME');
-        const { key, records } = createKey(ctx.config.keysDir, registry, flags.as, { replace: flags.replace });
+        const { key, records } = await createKey(ctx.config.keysDir, registry, flags.as, { replace: flags.replace });
         const replaced = records.find((r) => r.op === 'revoke');
         return ok(
           { name: key.name, fingerprint: key.fingerprint, file: `${ctx.config.keysDir}/${key.name}.key`, ...(replaced ? { revoked: replaced.fingerprint } : {}) },
@@ -61,11 +61,11 @@ function keyRecordCommand(ctx: Ctx, sub: string, flags: { as?: string; replace?:
       }
       case 'revoke': {
         if (!flags.as || !flags.key) throw new CliError('usage', 'keys revoke needs --as NAME --key FINGERPRINT');
-        const r = revokeKey(ctx.config.keysDir, registry, flags.as, flags.key);
+        const r = await revokeKey(ctx.config.keysDir, registry, flags.as, flags.key);
         return ok({ name: r.name, revoked: r.fingerprint }, `revoked key ${r.fingerprint} of ${r.name}`);
       }
       case 'list': {
-        const keyring = buildKeyring(registry.keyRecords());
+        const keyring = buildKeyring(await registry.keyRecords());
         const keys = [...keyring.current.values()].flat().map((k) => ({ name: k.name, fingerprint: k.fingerprint, trust: k.trust }));
         const lines = keys.map((k) => `${k.name.padEnd(20)} ${k.fingerprint}  ${k.trust === 'first-registered' ? 'first key registered for the name (trusted on first use; pin it in the spec)' : 'endorsed by an earlier key'}`);
         return ok({ keys, ignored: keyring.ignored }, [...(lines.length ? lines : ['no keys registered']), ...keyring.ignored.map((i) => `ignored: ${i}`)].join('\n'));
@@ -77,6 +77,6 @@ function keyRecordCommand(ctx: Ctx, sub: string, flags: { as?: string; replace?:
     if (err instanceof KeyError) throw new CliError('bad_input', err.message);
     throw err;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }

@@ -61,7 +61,7 @@ export async function listCommand(ctx: Ctx): Promise<CommandResult> {
   const client = await connect(ctx.config, cliIdentity(actorOrDefault(undefined)));
   try {
     for (const m of await runningLifecycles(client)) if (!byModel.has(m)) byModel.set(m, []);
-    const versions = registeredVersions(ctx.config.home, [...byModel.keys()]);
+    const versions = await registeredVersions(ctx.config, [...byModel.keys()]);
     for (const m of versions.keys()) if (!byModel.has(m)) byModel.set(m, []);
 
     const models: ModelListing[] = [];

@@ -1,16 +1,17 @@
 import { versionsOf, type VersionLineage } from '../lineage/lineage';
-import { openRegistry, type Ctx } from './context';
+import { openExistingRegistry } from '../registry/open';
+import type { Ctx } from './context';
 import { CliError, EXIT, type CommandResult } from './output';
 
 /** `versions <model> [--json]`: every registered version with its lineage, gates and who approved it. */
-export function versionsCommand(ctx: Ctx, model: string): CommandResult {
-  const registry = openRegistry(ctx.config.home);
+export async function versionsCommand(ctx: Ctx, model: string): Promise<CommandResult> {
+  const registry = openExistingRegistry(ctx.config);
   try {
-    const versions = registry ? versionsOf(registry, model) : [];
-    if (versions.length === 0) throw new CliError('not_found', `no versions of ${model} are registered in ${ctx.config.home}`, { model });
+    const versions = registry ? await versionsOf(registry, model) : [];
+    if (versions.length === 0) throw new CliError('not_found', `no versions of ${model} are registered in ${registry?.location ?? ctx.config.home}`, { model });
     return { exitCode: EXIT.ok, json: { ok: true, model, versions }, text: versions.map(versionText).join('\n\n') };
   } finally {
-    registry?.close();
+    await registry?.close();
   }
 }
 

@@ -3,7 +3,7 @@ import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/
 import type { Config } from '../config';
 import { storeTrainerCode, type LoadedSpec } from '../spec/load';
 import { ArtifactStore } from '../artifacts/store';
-import { Registry } from '../registry/registry';
+import { withRegistry } from '../registry/open';
 import { hasSearchAttributes, modelSearchAttributes } from '../temporal/searchAttributes';
 import type { trainingPipeline } from '../../workflows';
 
@@ -26,13 +26,7 @@ export async function startTraining(
   requestedBy: string,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof trainingPipeline>> {
   storeTrainerCode(loaded, ArtifactStore.forHome(config.home));
-  const registry = Registry.forHome(config.home);
-  let n: number;
-  try {
-    n = registry.next(loaded.spec.name, 'training-run');
-  } finally {
-    registry.close();
-  }
+  const n = await withRegistry(config, (registry) => registry.next(loaded.spec.name, 'training-run'));
   const searchAttributes = await hasSearchAttributes(client.connection, config.namespace);
   return client.workflow.start<typeof trainingPipeline>('trainingPipeline', {
     workflowId: `train/${loaded.spec.name}/${n}`,

@@ -72,17 +72,17 @@ export interface PredictionExplanation {
 export type Explained = { ok: true; explanation: PredictionExplanation } | { ok: false; code: 'bad_input' | 'not_found'; message: string };
 
 /** A model's versions, oldest first, each with its lineage and the ledger's decisions about it. */
-export function versionsOf(registry: Registry, model: string): VersionLineage[] {
-  const ledger = registry.ledger(model);
-  const champion = registry.alias(model, 'champion')?.version ?? null;
-  return registry.versions(model).map((v) => lineageOf(v, ledger.filter((e) => about(e, v.version)), champion));
+export async function versionsOf(registry: Registry, model: string): Promise<VersionLineage[]> {
+  const ledger = await registry.ledger(model);
+  const champion = (await registry.alias(model, 'champion'))?.version ?? null;
+  return (await registry.versions(model)).map((v) => lineageOf(v, ledger.filter((e) => about(e, v.version)), champion));
 }
 
 /** One version's lineage, or undefined when the registry has no such version. */
-export function versionOf(registry: Registry, model: string, version: number): VersionLineage | undefined {
-  const v = registry.get(model, version);
+export async function versionOf(registry: Registry, model: string, version: number): Promise<VersionLineage | undefined> {
+  const v = await registry.get(model, version);
   if (!v) return undefined;
-  return lineageOf(v, registry.ledgerOf(model, version), registry.alias(model, 'champion')?.version ?? null);
+  return lineageOf(v, await registry.ledgerOf(model, version), (await registry.alias(model, 'champion'))?.version ?? null);
 }
 
 /**
@@ -100,7 +100,7 @@ export async function explainRequest(
   }
   const row = await find(requestId);
   if (!row || row.model !== model) return { ok: false, code: 'not_found', message: `${model} has no logged prediction ${requestId}` };
-  const version = versionOf(registry, row.model, row.modelVersion);
+  const version = await versionOf(registry, row.model, row.modelVersion);
   if (!version) return { ok: false, code: 'not_found', message: `the prediction ${requestId} was made by ${row.model} v${row.modelVersion}, which this registry does not have` };
   const names = featureNames(version.pipeline_uri);
   return {

@@ -5,7 +5,8 @@ import { asUtc } from '../spec/modelSpec';
 import type { ArtifactStore } from '../artifacts/store';
 import { readJsonArtifact } from '../artifacts/store';
 import type { Registry } from '../registry/registry';
-import type { MonitorWindow, PredictionLog } from '../serving/predictionLog';
+import type { MonitorWindow } from '../serving/predictionLog';
+import type { PredictionReader } from '../serving/predictionStore';
 import type { BinaryMetrics } from '../ml/metrics';
 import { durationMs } from '../util/duration';
 import { judgePerformance, type PerformanceJudgement } from './performance';
@@ -44,7 +45,7 @@ export interface MonitorCheckSummary {
 export interface MonitorDeps {
   registry: Registry;
   store: ArtifactStore;
-  predictions: PredictionLog;
+  predictions: PredictionReader;
 }
 
 export class MonitorError extends Error {}
@@ -54,17 +55,17 @@ export class MonitorError extends Error {}
  * (drift), its labeled traffic against the floor (performance); prunes what retention
  * allows; stores the report whatever it says.
  */
-export function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput): MonitorCheckSummary {
+export async function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput): Promise<MonitorCheckSummary> {
   const { spec, version } = input;
   const monitoring = spec.monitoring;
   if (!monitoring) throw new MonitorError(`${spec.name}'s spec has no monitoring section`);
-  const registered = d.registry.get(spec.name, version);
+  const registered = await d.registry.get(spec.name, version);
   if (!registered) throw new MonitorError(`${spec.name} has no version ${version}`);
   const profile = loadProfile(registered.lineage.profileUri);
   const reference = referenceFor(profile, monitoring);
   const excluded = monitoring.drift.exclude.filter((name) => profile.features.some((f) => f.name === name));
 
-  const window = d.predictions.window({ model: spec.name, version, afterId: input.cursor, limit: monitoring.maxRows });
+  const window = await d.predictions.window({ model: spec.name, version, afterId: input.cursor, limit: monitoring.maxRows });
   const drift = driftReport(reference, currentWindow(reference, profile, window), {
     alpha: monitoring.drift.alpha,
     psiThreshold: monitoring.drift.psiThreshold,
@@ -72,12 +73,12 @@ export function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput): Monit
     minRows: monitoring.minRows,
     tests: monitoring.drift.tests,
   });
-  const labeledUntil = eventTime(d.predictions.latestLabeledEventTime(spec.name, spec.data.timeColumn));
-  const labeled = labeledRows(d, spec, version, window.to, input.asOf);
+  const labeledUntil = eventTime(await d.predictions.latestLabeledEventTime(spec.name, spec.data.timeColumn));
+  const labeled = await labeledRows(d, spec, version, window.to, input.asOf);
   const holdout = (registered.metrics as { holdout?: BinaryMetrics }).holdout ?? null;
   const performance = judgePerformance(monitoring.performance, labeled.labels, labeled.scores, holdout);
   if (labeled.eventWindow) performance.reasons.push(labeled.eventWindow);
-  const pruned = prune(d, spec.name, monitoring, input.asOf);
+  const pruned = await prune(d, spec.name, monitoring, input.asOf);
 
   const reportUri = d.store.putNamedJson(`monitor-reports/${spec.name}/${safeName(input.checkKey)}.json`, {
     format: 'perennial.monitor-check/1',
@@ -110,7 +111,7 @@ export function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput): Monit
     reportUri,
     pruned,
   };
-  const stored = d.registry.recordCheck({
+  const stored = await d.registry.recordCheck({
     model: spec.name,
     version,
     at: input.asOf,
@@ -171,10 +172,10 @@ function breachReasons(r: DriftReport): string[] {
   return r.features.filter((f) => f.breached).map((f) => `${f.name}: ${f.reasons.join('; ')}`);
 }
 
-function prune(d: MonitorDeps, model: string, monitoring: MonitoringSpec, asOf: string): { predictions: number; checks: number } {
+async function prune(d: MonitorDeps, model: string, monitoring: MonitoringSpec, asOf: string): Promise<{ predictions: number; checks: number }> {
   const before = new Date(Date.parse(asOf) - durationMs(monitoring.retention)).toISOString();
-  const predictions = d.predictions.prune(model, before);
-  const reports = d.registry.pruneChecks(model, before);
+  const predictions = await d.predictions.prune(model, before);
+  const reports = await d.registry.pruneChecks(model, before);
   for (const uri of reports) d.store.remove(uri);
   return { predictions, checks: reports.length };
 }
@@ -188,10 +189,10 @@ const EVENT_WINDOW_SCAN = 200_000;
  * among them — never later than the check itself, so one row dated in the future cannot empty
  * the window.
  */
-function labeledRows(d: MonitorDeps, spec: ModelSpec, version: number, upToId: number, asOf: string): { scores: number[]; labels: (0 | 1)[]; eventWindow?: string } {
+async function labeledRows(d: MonitorDeps, spec: ModelSpec, version: number, upToId: number, asOf: string): Promise<{ scores: number[]; labels: (0 | 1)[]; eventWindow?: string }> {
   const policy = spec.monitoring!.performance;
   if (!policy.eventWindow) return d.predictions.labeled({ model: spec.name, version, upToId, limit: policy.window });
-  const rows = d.predictions.labeledWithEventTime({ model: spec.name, version, upToId, timeColumn: spec.data.timeColumn, limit: EVENT_WINDOW_SCAN });
+  const rows = await d.predictions.labeledWithEventTime({ model: spec.name, version, upToId, timeColumn: spec.data.timeColumn, limit: EVENT_WINDOW_SCAN });
   const times = rows.times.map((t) => {
     const at = eventTime(t);
     return at === null ? NaN : Date.parse(at);

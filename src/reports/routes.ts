@@ -38,21 +38,24 @@ export function registerReportPages(app: FastifyInstance, registry: Registry, op
   // Rendered model pages by what they show: rebuilt only when a check or a ledger entry was
   // added. Rendering reads every stored check on the server's event loop (tens of ms with
   // thousands): repeated views must not cost predictions that.
-  const pages = new BoundedCache<string, string>(64);
+  const pages = new BoundedCache<string, Promise<string>>(64);
   const notFound = (reply: FastifyReply, what: string) => reply.code(404).headers(PAGE_HEADERS).send(`<!doctype html><p>${escapeHtml(what)}</p>`);
 
   app.get('/ui/models/:name', options, async (request, reply) => {
     const { name } = request.params as { name: string };
     const raw = Number((request.query as { page?: string }).page ?? 1);
     const pageNo = Number.isInteger(raw) && raw > 0 && raw < 1e9 ? raw : 1;
-    const key = `${name}\u0000${pageNo}\u0000${registry.changeMark(name)}`;
-    const html = pages.get(key, () => {
-      const versions = versionsOf(registry, name);
-      const checks = registry.checks(name);
+    const key = `${name}\u0000${pageNo}\u0000${await registry.changeMark(name)}`;
+    const html = await pages.get(key, async () => {
+      const versions = await versionsOf(registry, name);
+      const checks = await registry.checks(name);
       if (versions.length === 0 && checks.length === 0) return '';
       const scored = [...checks].reverse().find((c) => c.enoughData);
-      const latest = scored && { check: scored, features: featureSection(checkInput(scored)) };
+      const latest = scored && { check: scored, features: featureSection(await checkInput(scored)) };
       return modelPage({ model: name, versions, checks, page: pageNo, latest });
+    }).catch((err: unknown) => {
+      pages.delete(key); // a failed read is not a page
+      throw err;
     });
     if (!html) return notFound(reply, `no model ${JSON.stringify(name)} in the registry`);
     return reply.headers(PAGE_HEADERS).send(html);
@@ -61,13 +64,13 @@ export function registerReportPages(app: FastifyInstance, registry: Registry, op
   app.get('/ui/models/:name/checks/:id', options, async (request, reply) => {
     const { name, id } = request.params as { name: string; id: string };
     if (!/^\d{1,12}$/.test(id)) return reply.code(400).headers(PAGE_HEADERS).send('<!doctype html><p>a check is named by its number, e.g. /checks/12</p>');
-    const check = registry.check(name, Number(id));
+    const check = await registry.check(name, Number(id));
     if (!check) return notFound(reply, `${name} has no stored check ${id}`);
-    return reply.headers(PAGE_HEADERS).send(checkPage(checkInput(check)));
+    return reply.headers(PAGE_HEADERS).send(checkPage(await checkInput(check)));
   });
 
-  function checkInput(check: CheckPageInput['check']): CheckPageInput {
-    const version = registry.get(check.model, check.version);
+  async function checkInput(check: CheckPageInput['check']): Promise<CheckPageInput> {
+    const version = await registry.get(check.model, check.version);
     return {
       check,
       report: readArtifact<CheckPageInput['report']>(check.reportUri),

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { uuidv7 } from '../util/uuidv7';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -9,8 +8,9 @@ import { explainRequest, versionOf } from '../lineage/lineage';
 import { predictedLabel } from '../ml/metrics';
 import { registerReportPages } from '../reports/routes';
 import { Champions, type ChampionState } from './champions';
-import { PREDICTION_LOG_FILE, type LabelInput } from './predictionLog';
-import { PredictionLogThread } from './predictionLogThread';
+import type { LabelInput } from './predictionLog';
+import { openPredictionSink } from './openPredictions';
+import type { PredictionSink } from './predictionStore';
 import { validateInstances, type ValidationIssue } from './validateInstances';
 import { PROMETHEUS_CONTENT_TYPE, ServerMetrics } from './metrics';
 import { ScorerBatches } from './scorerScoring';
@@ -19,6 +19,8 @@ import { ScoringThread, type FillFeatures, type ScoredCallback } from './scoring
 export interface ModelServerOptions {
   /** The state folder: registry, artifacts, and the prediction log `predictions.sqlite`. */
   home: string;
+  /** PostgreSQL registry; unset: the SQLite registry in `home`. */
+  registryUrl?: string | null;
   logger?: Logger;
   /** How often the registry's `champion` aliases are polled (ms). Default 250. */
   pollMs?: number;
@@ -44,7 +46,7 @@ export interface ModelServerOptions {
 export interface ModelServer {
   app: FastifyInstance;
   champions: Champions;
-  predictionLog: PredictionLogThread;
+  predictionLog: PredictionSink;
   /** Where predictions are scored: a thread of their own (the request thread when it cannot). */
   scoring: ScoringThread;
   metrics: ServerMetrics;
@@ -279,7 +281,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   const maxLabels = o.maxLabels ?? 10_000;
   const log = o.logger;
   const metrics = new ServerMetrics();
-  const predictionLog = await PredictionLogThread.open(path.join(o.home, PREDICTION_LOG_FILE), {
+  const predictionLog = await openPredictionSink(o, {
     flushMs: o.flushMs,
     flushRows: o.flushRows,
     maxPending: o.logMaxPending,
@@ -289,7 +291,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   // Models of other formats (ONNX) are scored through their Scorer, a turn's jobs at once.
   const batches = new ScorerBatches();
   // Each champion goes to the scoring thread as it loads, so its first large jobs are scored there too.
-  const champions = new Champions({ home: o.home, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }), onLoaded: (c) => c.artifact.gbdt && scoring.prepare(c.artifact.gbdt) });
+  const champions = new Champions({ home: o.home, registryUrl: o.registryUrl, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }), onLoaded: (c) => c.artifact.gbdt && scoring.prepare(c.artifact.gbdt) });
   try {
     await champions.start();
   } catch (err) {
@@ -428,7 +430,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       ready: states.map((s) => ({ labels: { model: s.model }, value: s.champion ? 1 : 0 })),
       pendingLogRows: predictionLog.pending,
       scoredRows: { thread: scoring.stats.rowsOnThread, request: scoring.stats.rowsHere },
-      monitoring: champions.registry.latestMonitoring(),
+      monitoring: await champions.registry.latestMonitoring(),
     });
     return reply.type(PROMETHEUS_CONTENT_TYPE).send(text);
   });
@@ -456,7 +458,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
     const { name, version } = request.params as { name: string; version: string };
     const m = /^v?(\d{1,9})$/.exec(version);
     if (!m) return reply.code(400).send({ error: `malformed version ${JSON.stringify(version.slice(0, 40))}: expected a number such as 3` });
-    const lineage = versionOf(champions.registry, name, Number(m[1]));
+    const lineage = await versionOf(champions.registry, name, Number(m[1]));
     if (!lineage) return reply.code(404).send({ error: `${JSON.stringify(name)} has no version ${m[1]}` });
     return lineage;
   });

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { artifactPath } from '../artifacts/store';
 import { ModelArtifact } from '../ml/modelArtifact';
-import { Registry, type ModelVersion } from '../registry/registry';
+import type { ModelVersion, Registry } from '../registry/registry';
+import { openRegistry } from '../registry/open';
 import type { Logger } from '../logging';
 
 /** The version a model server serves for one model, loaded and ready to score. */
@@ -36,6 +37,8 @@ const RETIRED_CHAMPION_GRACE_MS = 60_000;
 
 export interface ChampionsOptions {
   home: string;
+  /** PostgreSQL registry; unset: the SQLite registry in `home`. */
+  registryUrl?: string | null;
   /** How often the registry alias is polled (ms). Default 250. */
   pollMs?: number;
   logger?: Logger;
@@ -81,7 +84,7 @@ export class Champions {
   private readonly loggedErrors = new Map<string, string>();
 
   constructor(o: ChampionsOptions) {
-    this.registry = Registry.forHome(o.home);
+    this.registry = openRegistry(o);
     this.pollMs = o.pollMs ?? 250;
     this.aliasName = o.alias ?? 'champion';
     this.logger = o.logger;
@@ -113,11 +116,11 @@ export class Champions {
 
   private async doRefresh(): Promise<void> {
     // A model whose first training is under way is known too: its predictions get 503, not 404.
-    for (const model of this.registry.knownModels()) {
+    for (const model of await this.registry.knownModels()) {
       if (this.stopped) return;
       const state = this.states.get(model) ?? { model, champion: null, alias: null, loadError: null };
       this.states.set(model, state);
-      const alias = this.registry.alias(model, this.aliasName) ?? null;
+      const alias = (await this.registry.alias(model, this.aliasName)) ?? null;
       state.alias = alias;
       if (!alias) {
         if (state.champion) this.logger?.warn({ model, version: state.champion.version }, 'champion alias cleared: no longer serving');
@@ -162,7 +165,7 @@ export class Champions {
   }
 
   private async load(model: string, version: number, since: string): Promise<LoadedChampion> {
-    const registered = this.registry.get(model, version);
+    const registered = await this.registry.get(model, version);
     if (!registered) throw new Error(`the registry has no ${model} v${version}`);
     const bytes = await readFile(artifactPath(registered.artifactUri));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -211,6 +214,6 @@ export class Champions {
     await this.refreshing?.catch(() => undefined);
     // Called after the HTTP server has closed: nothing scores any more.
     for (const state of this.states.values()) await state.champion?.artifact.close();
-    this.registry.close();
+    await this.registry.close();
   }
 }

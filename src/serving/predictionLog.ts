@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { PredictionReader } from './predictionStore';
 
 /** One scored instance, as the model server logs it. */
 export interface PredictionRecord {
@@ -95,7 +96,7 @@ interface DbRow {
  * `flushMs` of predictions. Delayed labels are applied to the same rows (after a flush, so
  * they reach rows that were still buffered).
  */
-export class PredictionLog {
+export class PredictionLog implements PredictionReader {
   private readonly db: Database.Database;
   /** Buffered predictions, already serialized: LOGGED_VALUES values per row (see `serializePrediction`). */
   private buffer: unknown[] = [];
@@ -385,7 +386,7 @@ export function storedFeatures(numbers: Float64Array, from: number, count: numbe
 }
 
 /** Stored features as numbers, null where missing: a float64 BLOB, or the JSON text of rows logged before it. */
-function decodeFeatures(stored: Buffer | string): (number | null)[] {
+export function decodeFeatures(stored: Buffer | string): (number | null)[] {
   if (typeof stored === 'string') return JSON.parse(stored) as (number | null)[];
   if (stored.length % 8 !== 0) throw new Error(`a logged features BLOB of ${stored.length} bytes is not whole float64s`);
   const out = new Array<number | null>(stored.length / 8);

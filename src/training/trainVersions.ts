@@ -4,7 +4,8 @@
  * models fast.
  */
 import { ArtifactStore } from '../artifacts/store';
-import { Registry, type ModelVersion } from '../registry/registry';
+import type { ModelVersion } from '../registry/registry';
+import { openRegistry } from '../registry/open';
 import type { LoadedSpec } from '../spec/load';
 import { gbdtTrainer } from '../spec/modelSpec';
 import { evaluateModel, ingest, trainModel, validateData } from './steps';
@@ -24,7 +25,7 @@ export async function trainVersions(home: string, loaded: LoadedSpec, variants: 
   const spec = loaded.spec;
   const snapshot = await ingest(spec, store);
   const prepared = await validateData(spec, snapshot.uri, store);
-  const registry = Registry.forHome(home);
+  const registry = openRegistry({ home });
   try {
     const out: TrainedVersion[] = [];
     for (const [i, v] of variants.entries()) {
@@ -32,7 +33,7 @@ export async function trainVersions(home: string, loaded: LoadedSpec, variants: 
       const variant = { ...spec, trainer: { ...gbdt, params: { ...gbdt.params, rounds: v.rounds, maxDepth: v.maxDepth } } };
       const trained = await trainModel(variant, snapshot.uri, prepared.pipelineUri, store, { checkpointKey: `${spec.name}-${i}`, profileUri: prepared.profileUri });
       const evaluation = await evaluateModel(variant, snapshot.uri, trained.artifactUri);
-      const { version } = registry.register({
+      const { version } = await registry.register({
         model: spec.name,
         artifactUri: trained.artifactUri,
         artifactSha256: trained.artifactSha256,
@@ -54,6 +55,6 @@ export async function trainVersions(home: string, loaded: LoadedSpec, variants: 
     }
     return out;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }

@@ -11,4 +11,8 @@ export class BoundedCache<K, V> {
     this.entries.set(key, value);
     return value;
   }
+
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
 }

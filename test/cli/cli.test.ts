@@ -10,7 +10,7 @@ import { flightsSpecRaw, smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { expectExit, runCli, type CliRun } from '../helpers/cli';
 import { signers, type Signers } from '../helpers/signing';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { statusQuery, type lifecycle } from '../../workflows';
 
@@ -40,7 +40,7 @@ function assertSignedBy(row: { signer?: { name: string; fingerprint: string } } 
 before(async () => {
   stack = await startServingStack();
   // Keys (as `npx perennial keys create --as NAME` makes them) before the lifecycle starts: it loads them when it starts.
-  people = signers(stack.config, [APPROVER, 'ops-lead', STARTER]);
+  people = await signers(stack.config, [APPROVER, 'ops-lead', STARTER]);
   const loaded = smallFlightsSpec((raw) => {
     raw.name = MODEL;
     raw.approval = { approvers: [APPROVER, 'ops-lead', STARTER], separationOfDuties: true, timeout: '72h' };
@@ -181,15 +181,15 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
     // Served, and resting in PAUSED rather than SERVING: the CLI knows it from the deployed event.
     assert.equal(r.json.stage, 'PAUSED');
     assert.equal(await served(), 1);
-    const registry = Registry.forHome(stack.home);
+    const registry = openRegistry({ home: stack.home });
     try {
-      const approved = registry.ledger(MODEL).find((e) => e.decision === 'approved');
+      const approved = (await registry.ledger(MODEL)).find((e) => e.decision === 'approved');
       assert.equal(approved?.by, APPROVER);
       assert.equal(approved?.identity, `perennial-cli:${APPROVER}@${hostname()}`);
       assertSignedBy(approved, APPROVER);
-      assertSignedBy(registry.ledger(MODEL).find((e) => e.decision === 'paused'), APPROVER);
+      assertSignedBy((await registry.ledger(MODEL)).find((e) => e.decision === 'paused'), APPROVER);
     } finally {
-      registry.close();
+      await registry.close();
     }
   });
 
@@ -207,13 +207,13 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
     assert.equal(s.champion?.version, 1);
     assert.equal(s.candidate, null);
     assert.equal(await served(), 1);
-    const registry = Registry.forHome(stack.home);
+    const registry = openRegistry({ home: stack.home });
     try {
-      const rejected = registry.ledger(MODEL).filter((e) => e.decision === 'rejected');
+      const rejected = (await registry.ledger(MODEL)).filter((e) => e.decision === 'rejected');
       assert.deepEqual(rejected.map((e) => [e.version, e.by, e.reason, e.identity]), [[2, 'ops-lead', 'worse on Monday mornings', `perennial-cli:ops-lead@${hostname()}`]]);
       assertSignedBy(rejected[0], 'ops-lead');
     } finally {
-      registry.close();
+      await registry.close();
     }
   });
 
@@ -233,12 +233,12 @@ describe('the perennial CLI against a real Temporal server, worker and model ser
     // The lifecycle records the resume in the ledger from its loop, a moment after accepting it.
     const resumedRow = async () => {
       for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-        const registry = Registry.forHome(stack.home);
+        const registry = openRegistry({ home: stack.home });
         try {
-          const row = registry.ledger(MODEL).filter((e) => e.decision === 'resumed').at(-1);
+          const row = (await registry.ledger(MODEL)).filter((e) => e.decision === 'resumed').at(-1);
           if (row) return row;
         } finally {
-          registry.close();
+          await registry.close();
         }
       }
       throw new Error('no resumed row in the ledger within 60 s');

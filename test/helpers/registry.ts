@@ -1,11 +1,11 @@
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 
 /** The versions of `model` in a state folder's registry, read with a connection of their own. */
-export function registeredVersions(home: string, model: string) {
-  const registry = Registry.forHome(home);
+export async function registeredVersions(home: string, model: string) {
+  const registry = openRegistry({ home });
   try {
-    return registry.versions(model);
+    return await registry.versions(model);
   } finally {
-    registry.close();
+    await registry.close();
   }
 }

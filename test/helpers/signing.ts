@@ -1,5 +1,5 @@
 import type { Config } from '../../src/config';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { ensureKey, signAction, type LocalKey } from '../../src/auth/keyStore';
 import type { Signature } from '../../src/auth/signature';
 
@@ -20,22 +20,19 @@ export interface Signers {
  * Keys for `names` are made at once: a lifecycle loads keys when it starts, so make them
  * before starting it (a key made later reaches it on the refreshKeys signal).
  */
-export function signers(config: Pick<Config, 'home' | 'keysDir'>, names: readonly string[] = []): Signers {
+export async function signers(config: Pick<Config, 'home' | 'registryUrl' | 'keysDir'>, names: readonly string[] = []): Promise<Signers> {
   const keys = new Map<string, LocalKey>();
+  const registry = openRegistry(config);
+  try {
+    for (const n of names) if (!keys.has(n)) keys.set(n, await ensureKey(config.keysDir, registry, n));
+  } finally {
+    await registry.close();
+  }
   const key = (name: string): LocalKey => {
-    let k = keys.get(name);
-    if (!k) {
-      const registry = Registry.forHome(config.home);
-      try {
-        k = ensureKey(config.keysDir, registry, name);
-      } finally {
-        registry.close();
-      }
-      keys.set(name, k);
-    }
+    const k = keys.get(name);
+    if (!k) throw new Error(`no key of ${name} was made: name it in signers(…)`);
     return k;
   };
-  for (const n of names) key(n);
   return {
     key,
     sign: (workflowId, action, args, when) =>

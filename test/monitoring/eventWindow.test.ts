@@ -4,7 +4,8 @@ import { after, before, test } from 'node:test';
 import { ArtifactStore, readJsonArtifact } from '../../src/artifacts/store';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { runMonitorCheck } from '../../src/monitoring/check';
-import { Registry } from '../../src/registry/registry';
+import type { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { PredictionLog } from '../../src/serving/predictionLog';
 import { ModelSpec } from '../../src/spec/modelSpec';
 import type { LoadedSpec } from '../../src/spec/load';
@@ -40,7 +41,7 @@ before(async () => {
   const recent = rows.filter((r) => (r.date as number) > latest - DAY).slice(-400);
   const backfill = rows.filter((r) => (r.date as number) <= latest - 1.5 * DAY).slice(0, 800);
   predictions = PredictionLog.forHome(home);
-  registry = Registry.forHome(home);
+  registry = openRegistry({ home });
   store = ArtifactStore.forHome(home);
   const late = (r: Record<string, unknown>) => ((r.delay as number) > 15 ? 1 : 0);
   // Recent flights first, labeled wrong; then the backfill, labeled right.
@@ -56,9 +57,9 @@ before(async () => {
   assert.ok(recent.length >= 150 && backfill.length >= 600, `${recent.length} recent, ${backfill.length} backfill rows`);
 });
 
-after(() => {
+after(async () => {
   predictions?.close();
-  registry?.close();
+  await registry?.close();
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -67,12 +68,12 @@ function check(performance: Record<string, unknown>, key: string) {
   return runMonitorCheck({ registry, store, predictions }, { spec, version: 1, cursor: 0, asOf: new Date().toISOString(), checkKey: key });
 }
 
-test('the newest logged rows hide a drop in the latest event-time window; eventWindow finds it', () => {
-  const byRows = check({}, 'rows');
+test('the newest logged rows hide a drop in the latest event-time window; eventWindow finds it', async () => {
+  const byRows = await check({}, 'rows');
   assert.equal(byRows.performance.labeled, 600);
   assert.equal(byRows.performance.belowFloor, false, `pooled by logging order the backfill looks fine: AUC ${byRows.performance.metrics?.auc}`);
 
-  const byEventTime = check({ eventWindow: '1d' }, 'event');
+  const byEventTime = await check({ eventWindow: '1d' }, 'event');
   assert.ok(byEventTime.performance.labeled >= 150 && byEventTime.performance.labeled <= 400, `${byEventTime.performance.labeled} rows in the window`);
   assert.equal(byEventTime.performance.belowFloor, true, `the latest day: AUC ${byEventTime.performance.metrics?.auc}`);
   assert.match(byEventTime.performance.reasons.join('; '), /\d+ labeled rows with event time from .* \(eventWindow 1d\)/);

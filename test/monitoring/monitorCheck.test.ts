@@ -4,7 +4,8 @@ import { after, before, test } from 'node:test';
 import { ArtifactStore, artifactPath, readJsonArtifact } from '../../src/artifacts/store';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { runMonitorCheck, type MonitorCheckSummary } from '../../src/monitoring/check';
-import { Registry } from '../../src/registry/registry';
+import type { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { PredictionLog } from '../../src/serving/predictionLog';
 import type { LoadedSpec } from '../../src/spec/load';
 import { seededRandom } from '../../src/util/random';
@@ -38,13 +39,13 @@ before(async () => {
   artifact = ModelArtifact.fromJSON(readJsonArtifact(v1.version.artifactUri));
   training = await windowRows(loaded, v1.snapshotUri, 'training');
   predictions = PredictionLog.forHome(home);
-  registry = Registry.forHome(home);
+  registry = openRegistry({ home });
   store = ArtifactStore.forHome(home);
 });
 
-after(() => {
+after(async () => {
   predictions.close();
-  registry.close();
+  await registry.close();
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -72,19 +73,19 @@ function sample(rows: Record<string, unknown>[], n: number, seed: number): Recor
 }
 
 let cursor = 0;
-function check(asOf = new Date().toISOString()): MonitorCheckSummary {
-  const r = runMonitorCheck({ registry, store, predictions }, { spec: loaded.spec, version: 1, cursor, asOf, checkKey: `test/check/${++checks}` });
+async function check(asOf = new Date().toISOString()): Promise<MonitorCheckSummary> {
+  const r = await runMonitorCheck({ registry, store, predictions }, { spec: loaded.spec, version: 1, cursor, asOf, checkKey: `test/check/${++checks}` });
   cursor = r.cursor.to;
   return r;
 }
 
-test('no false alarms: 20 checks of traffic sampled at random from the training window', () => {
+test('no false alarms: 20 checks of traffic sampled at random from the training window', async () => {
   const alpha = loaded.spec.monitoring!.drift.alpha;
   let breaches = 0;
   const scores: number[] = [];
   for (let i = 0; i < 20; i++) {
     serve(sample(training, 1000, 100 + i));
-    const r = check();
+    const r = await check();
     assert.equal(r.enoughData, true);
     assert.equal(r.rows, 1000);
     if (r.drift.breached) breaches++;
@@ -96,52 +97,52 @@ test('no false alarms: 20 checks of traffic sampled at random from the training 
   console.log(`false alarms: ${breaches}/20 checks; max drift score ${Math.max(...scores).toFixed(4)}`);
 });
 
-test('a loud covariate shift (flights from rarely seen airports) breaches at the first check', () => {
+test('a loud covariate shift (flights from rarely seen airports) breaches at the first check', async () => {
   const counts = new Map<string, number>();
   for (const r of training) counts.set(r.origin as string, (counts.get(r.origin as string) ?? 0) + 1);
   const rare = new Set([...counts].filter(([, n]) => n <= 30).map(([o]) => o));
   const shifted = training.filter((r) => rare.has(r.origin as string));
   assert.ok(shifted.length >= 500, `${shifted.length} rows from rare airports`);
   serve(sample(shifted, 1000, 7));
-  const r = check();
+  const r = await check();
   assert.equal(r.drift.breached, true);
   assert.ok(r.drift.breachedFeatures.includes('origin_flights'), r.drift.breachedFeatures.join(', '));
   assert.ok(r.drift.score >= 0.2);
   assert.match(r.drift.reasons.join('\n'), /origin_flights: KS p-value .* < per-test alpha .*; PSI .* ≥ threshold 0.2/);
 });
 
-test('fewer rows than minRows: "not enough data", nothing decided, the cursor still moves', () => {
+test('fewer rows than minRows: "not enough data", nothing decided, the cursor still moves', async () => {
   serve(sample(training, 100, 3));
   const before = cursor;
-  const r = check();
+  const r = await check();
   assert.equal(r.enoughData, false);
   assert.equal(r.drift.breached, false);
   assert.equal(r.rows, 100);
   assert.ok(r.cursor.to > before);
 });
 
-test('the cursor: rows of another version are skipped, never read twice, and the newest maxRows are tested', () => {
+test('the cursor: rows of another version are skipped, never read twice, and the newest maxRows are tested', async () => {
   serve(sample(training, 400, 4), { version: 2 });
-  const skipped = check();
+  const skipped = await check();
   assert.equal(skipped.available, 0);
   assert.equal(skipped.enoughData, false);
   serve(sample(training, 2500, 5));
-  const r = check();
+  const r = await check();
   assert.equal(r.available, 2500);
   assert.equal(r.rows, 2000, 'maxRows bounds a backlog to its newest rows');
-  const again = check();
+  const again = await check();
   assert.equal(again.available, 0, 'nothing is read twice');
 });
 
-test('performance on delayed labels: judged once enough arrive, below the floor when the model is wrong', () => {
+test('performance on delayed labels: judged once enough arrive, below the floor when the model is wrong', async () => {
   const rows = sample(training, 600, 9);
   const ids = serve(rows);
-  const unlabeled = check();
+  const unlabeled = await check();
   assert.equal(unlabeled.performance.metrics, null);
   assert.match(unlabeled.performance.reasons[0], /not judged: \d+ labeled rows < minLabeled 200/);
 
   predictions.applyLabels(loaded.spec.name, ids.map((requestId, i) => ({ requestId, label: late(rows[i]) as 0 | 1 })));
-  const judged = check();
+  const judged = await check();
   assert.equal(judged.performance.labeled, 600);
   assert.ok(judged.performance.metrics!.auc > 0.55, `live AUC ${judged.performance.metrics!.auc}`);
   assert.equal(judged.performance.belowFloor, false);
@@ -152,13 +153,13 @@ test('performance on delayed labels: judged once enough arrive, below the floor 
   const flipped = sample(training, 600, 10);
   const flippedIds = serve(flipped);
   predictions.applyLabels(loaded.spec.name, flippedIds.map((requestId, i) => ({ requestId, label: (1 - late(flipped[i])) as 0 | 1 })));
-  const bad = check();
+  const bad = await check();
   assert.equal(bad.performance.belowFloor, true);
   assert.match(bad.performance.reasons.join('; '), /live auc 0\.\d+ < floor 0.55/);
 });
 
-test('every check is stored (registry and JSON report); retention prunes old rows and reports, never versions', () => {
-  const stored = registry.checks(loaded.spec.name);
+test('every check is stored (registry and JSON report); retention prunes old rows and reports, never versions', async () => {
+  const stored = await registry.checks(loaded.spec.name);
   assert.equal(stored.length, checks);
   const report = readJsonArtifact(stored[0].reportUri) as { format: string; drift: { features: unknown[] } };
   assert.equal(report.format, 'perennial.monitor-check/1');
@@ -167,18 +168,18 @@ test('every check is stored (registry and JSON report); retention prunes old row
   // Eight days later (retention 7d): every row and report so far is older than retention.
   const logged = predictions.read({ model: loaded.spec.name }).length;
   const later = new Date(Date.now() + 8 * 86_400_000).toISOString();
-  const r = check(later);
+  const r = await check(later);
   assert.equal(r.pruned.predictions, logged);
   assert.equal(r.pruned.checks, checks - 1);
   assert.equal(existsSync(artifactPath(stored[0].reportUri)), false);
-  assert.deepEqual(registry.checks(loaded.spec.name).map((c) => c.dedupeKey), [`test/check/${checks}`]);
-  assert.ok(registry.get(loaded.spec.name, 1), 'registry versions are never pruned');
+  assert.deepEqual((await registry.checks(loaded.spec.name)).map((c) => c.dedupeKey), [`test/check/${checks}`]);
+  assert.ok(await registry.get(loaded.spec.name, 1), 'registry versions are never pruned');
 });
 
-test('features the spec excludes from drift tests are neither tested nor reported as breached', () => {
+test('features the spec excludes from drift tests are neither tested nor reported as breached', async () => {
   const spec = { ...loaded.spec, monitoring: { ...loaded.spec.monitoring!, drift: { ...loaded.spec.monitoring!.drift, exclude: ['hour', 'day_of_week'] } } };
   serve(sample(training, 500, 11));
-  const r = runMonitorCheck({ registry, store, predictions }, { spec, version: 1, cursor, asOf: new Date().toISOString(), checkKey: `test/check/${++checks}` });
+  const r = await runMonitorCheck({ registry, store, predictions }, { spec, version: 1, cursor, asOf: new Date().toISOString(), checkKey: `test/check/${++checks}` });
   cursor = r.cursor.to;
   assert.deepEqual(r.drift.excluded, ['hour', 'day_of_week']);
   const report = readJsonArtifact(r.reportUri) as { drift: { features: { name: string }[] } };

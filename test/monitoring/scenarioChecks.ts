@@ -34,7 +34,7 @@ export interface ScenarioCheck {
  * interval. Each scenario gets a prediction log of its own, so its checks (and the
  * performance window of its labeled rows) see its traffic alone.
  */
-export function checkWindows(c: Champion, scenario: string, rows: TrafficRow[], perCheck: number): ScenarioCheck[] {
+export async function checkWindows(c: Champion, scenario: string, rows: TrafficRow[], perCheck: number): Promise<ScenarioCheck[]> {
   const file = path.join(c.home, `predictions-${scenario.replace(/[^A-Za-z0-9-]+/g, '_')}.sqlite`);
   const log = new PredictionLog(file);
   try {
@@ -43,7 +43,7 @@ export function checkWindows(c: Champion, scenario: string, rows: TrafficRow[], 
     for (let start = 0; start + perCheck <= rows.length; start += perCheck) {
       const window = rows.slice(start, start + perCheck);
       serveAndLabel(c, log, window);
-      const summary = runMonitorCheck(
+      const summary = await runMonitorCheck(
         { registry: c.registry, store: c.store, predictions: log },
         { spec: c.spec, version: c.version, cursor, asOf: new Date().toISOString(), checkKey: `scenario/${scenario}/${checks.length + 1}` },
       );

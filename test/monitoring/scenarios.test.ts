@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { ArtifactStore, readJsonArtifact } from '../../src/artifacts/store';
 import type { BinaryMetrics } from '../../src/ml/metrics';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { parseSpec, SHIPPED_SPECS_DIR } from '../../src/spec/load';
 import { gbdtTrainer, type ModelSpec, type MonitoringSpec, type RetrainSpec } from '../../src/spec/modelSpec';
 import { selectRows, type SelectionRequest } from '../../src/traffic/scenarios';
@@ -65,21 +65,21 @@ before(async () => {
     spec,
     version: v1.version.version,
     artifact: ModelArtifact.fromJSON(readJsonArtifact(v1.version.artifactUri)),
-    registry: Registry.forHome(home),
+    registry: openRegistry({ home }),
     store: ArtifactStore.forHome(home),
   };
 });
 
-after(() => {
+after(async () => {
   if (figures.length) console.log(`\nWhat the monitor saw (${PER_CHECK} rows per check):\n${scenarioTable(holdout, figures)}\n`);
-  champion?.registry.close();
+  await champion?.registry.close();
   if (champion) rmSync(champion.home, { recursive: true, force: true });
 });
 
 /** Runs a scenario's checks, keeps its figures for the table, and returns them. */
 async function scenario(name: string, request: Omit<SelectionRequest, 'spec' | 'rows' | 'seed'>, checks: number): Promise<ScenarioFigures> {
   const selection = await selectRows({ spec: champion.spec, rows: checks * PER_CHECK, seed: 1, ...request });
-  const run = checkWindows(champion, name, selection.rows, PER_CHECK);
+  const run = await checkWindows(champion, name, selection.rows, PER_CHECK);
   const s = { scenario: name, checks: run, retrain: firstRetrain(policy, run.map((c) => c.summary)) };
   figures.push(s);
   return s;

@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 import { readJsonArtifact } from '../../src/artifacts/store';
 import { featureRow } from '../../src/features/pipeline';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { parsePrometheusText } from '../helpers/prometheusText';
 import { PredictionLog } from '../../src/serving/predictionLog';
 import { splitTarget } from '../../src/serving/app';
@@ -48,12 +48,12 @@ function artifactOf(v: TrainedVersion): ModelArtifact {
   return a;
 }
 
-function setChampion(model: string, version: number): void {
-  const registry = Registry.forHome(home);
+async function setChampion(model: string, version: number): Promise<void> {
+  const registry = openRegistry({ home });
   try {
-    registry.setAlias(model, 'champion', version);
+    await registry.setAlias(model, 'champion', version);
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -161,7 +161,7 @@ before(async () => {
   writeChurnCsv(csv);
   await trainVersions(home, churnSpec(csv), [{ rounds: 10, maxDepth: 3 }]);
   holdout = await windowRows(flightsSpec, flights[0].snapshotUri, 'holdout');
-  setChampion(FLIGHTS, 1); // customer-churn has versions but no champion yet
+  await setChampion(FLIGHTS, 1); // customer-churn has versions but no champion yet
   server = await startServer();
 });
 
@@ -219,11 +219,11 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
 
     // A model whose first training has only begun (its run numbered, nothing registered
     // yet) is known: 503 until a champion serves, not 404.
-    const registry = Registry.forHome(home);
+    const registry = openRegistry({ home });
     try {
-      registry.next('fraud-scores', 'training-run');
+      await registry.next('fraud-scores', 'training-run');
     } finally {
-      registry.close();
+      await registry.close();
     }
     let training = await predict('fraud-scores', [{ amount: 1 }]);
     for (const deadline = Date.now() + 10_000; training.status === 404 && Date.now() < deadline; ) {
@@ -316,7 +316,7 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
   });
 
   test('47 kinds of bad request get the right 4xx naming the problem, and none is logged', async () => {
-    setChampion(CHURN, 1);
+    await setChampion(CHURN, 1);
     assert.equal((await waitUntilServing(server!.url, CHURN, 1, { timeoutMs: 10_000 })).serving, true);
     const before = loggedCount();
     const ok = flightInstance(holdout[0]);
@@ -480,7 +480,7 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     try {
       for (const version of [2, 1]) {
         const t0 = Date.now();
-        setChampion(FLIGHTS, version);
+        await setChampion(FLIGHTS, version);
         const outcome = await waitUntilServing(server!.url, FLIGHTS, version, { timeoutMs: 5000, intervalMs: 50 });
         const took = Date.now() - t0;
         assert.equal(outcome.serving, true, JSON.stringify(outcome));
@@ -526,13 +526,13 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
 
   test('/metrics parses as Prometheus text: every family typed, histograms whole, drift and live AUC of the stored checks', async () => {
     // A monitor check as the check activity stores it, in the registry the server reads.
-    const registry = Registry.forHome(home);
+    const registry = openRegistry({ home });
     try {
       const at = new Date().toISOString();
-      registry.recordCheck({ model: FLIGHTS, version: 1, at, rows: 900, enoughData: true, breached: true, score: 0.42, performanceOk: true, cursorFrom: 0, cursorTo: 900, reportUri: 'file:///report.json', summary: { breachedFeatures: ['distance'], performance: { auc: 0.661, logLoss: 0.44 } }, dedupeKey: 'metrics-test/1' });
-      registry.recordCheck({ model: FLIGHTS, version: 1, at, rows: 3, enoughData: false, breached: false, score: 0, performanceOk: null, cursorFrom: 900, cursorTo: 903, reportUri: 'file:///report2.json', summary: { breachedFeatures: [], performance: null }, dedupeKey: 'metrics-test/2' });
+      await registry.recordCheck({ model: FLIGHTS, version: 1, at, rows: 900, enoughData: true, breached: true, score: 0.42, performanceOk: true, cursorFrom: 0, cursorTo: 900, reportUri: 'file:///report.json', summary: { breachedFeatures: ['distance'], performance: { auc: 0.661, logLoss: 0.44 } }, dedupeKey: 'metrics-test/1' });
+      await registry.recordCheck({ model: FLIGHTS, version: 1, at, rows: 3, enoughData: false, breached: false, score: 0, performanceOk: null, cursorFrom: 900, cursorTo: 903, reportUri: 'file:///report2.json', summary: { breachedFeatures: [], performance: null }, dedupeKey: 'metrics-test/2' });
     } finally {
-      registry.close();
+      await registry.close();
     }
     const families = parsePrometheusText((await request('GET', '/metrics')).body as string);
     const family = (name: string) => {

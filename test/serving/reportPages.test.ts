@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { buildModelServer, type ModelServer } from '../../src/serving/app';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { CHART_POINTS, CHECKS_PER_PAGE } from '../../src/reports/modelPage';
 import { downsample } from '../../src/reports/downsample';
 import { tempHome } from '../helpers/temporalServer';
@@ -21,24 +21,24 @@ let server: ModelServer;
 
 before(async () => {
   home = tempHome('perennial-report-');
-  const registry = Registry.forHome(home);
+  const registry = openRegistry({ home });
   try {
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     for (let i = 0; i < CHECKS; i++) {
       const breached = BREACHED.has(i);
       const enoughData = breached || i % 10 !== 3;
-      registry.recordCheck({
+      await registry.recordCheck({
         model: MODEL, version: i < 5_000 ? 1 : 2, at: new Date(t0 + i * 3_600_000).toISOString(), rows: enoughData ? 1_200 : 40, enoughData, breached,
         score: breached ? 0.9 : enoughData ? 0.02 + (i % 7) / 100 : 0, performanceOk: i % 5 === 0 ? true : null, cursorFrom: i, cursorTo: i + 1,
         reportUri: `file:///nowhere/${i}.json`, summary: { breachedFeatures: breached ? ['origin_flights'] : [], performance: i % 5 === 0 ? { auc: 0.65, logLoss: 0.44 } : null }, dedupeKey: `k${i}`,
       });
     }
     const lineage = { datasetUri: 'file:///d', datasetSha256: 'd', specHash: 's', codeVersion: 'c', profileUri: 'file:///p', pipelineUri: 'file:///q', runId: 'r', trainedBy: 'alice', trainedAt: new Date(t0).toISOString() };
-    for (const n of [1, 2]) registry.register({ model: MODEL, artifactUri: 'file:///a', artifactSha256: 'a', metrics: { holdout: { auc: 0.66, logLoss: 0.44 } }, lineage: { ...lineage, workflowId: `train/${MODEL}/${n}` } });
+    for (const n of [1, 2]) await registry.register({ model: MODEL, artifactUri: 'file:///a', artifactSha256: 'a', metrics: { holdout: { auc: 0.66, logLoss: 0.44 } }, lineage: { ...lineage, workflowId: `train/${MODEL}/${n}` } });
     // Free text from a sender, as a ledger reason: shown as text, never as markup.
-    registry.appendLedger({ model: MODEL, version: 1, decision: 'rejected', by: 'ops-lead', reason: '<script>alert(1)</script><img src=x onerror=alert(2)>', dedupeKey: 'hostile' });
+    await registry.appendLedger({ model: MODEL, version: 1, decision: 'rejected', by: 'ops-lead', reason: '<script>alert(1)</script><img src=x onerror=alert(2)>', dedupeKey: 'hostile' });
   } finally {
-    registry.close();
+    await registry.close();
   }
   server = await buildModelServer({ home });
 });

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { buildModelServer, type ModelServer } from '../../src/serving/app';
 import { waitUntilServing } from '../../src/serving/client';
 import type { PredictionRow } from '../../src/serving/predictionLog';
@@ -65,12 +65,12 @@ before(async () => {
     setGbdtParams(raw, { rounds: 8, maxDepth: 3 });
   });
   [trained] = await trainVersions(home, loaded, [{ rounds: 8, maxDepth: 3 }]);
-  const registry = Registry.forHome(home);
+  const registry = openRegistry({ home });
   try {
-    registry.setAlias(MODEL, 'champion', trained.version.version);
-    registry.register({ ...trained.version, model: IDLE_MODEL });
+    await registry.setAlias(MODEL, 'champion', trained.version.version);
+    await registry.register({ ...trained.version, model: IDLE_MODEL });
   } finally {
-    registry.close();
+    await registry.close();
   }
   mkdirSync(path.join(home, 'specs'), { recursive: true });
   writeFileSync(path.join(home, 'specs', `${MODEL}.yaml`), YAML.stringify(loaded.spec));

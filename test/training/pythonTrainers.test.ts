@@ -135,7 +135,7 @@ describe('trainers in Python on the perennial-python task queue', () => {
     assert.equal(result.training.rounds, 40);
     assert.ok(result.evaluation.model.auc > 0.6, `AUC ${result.evaluation.model.auc}`);
 
-    const [v] = versionsOf('py-lightgbm');
+    const [v] = await versionsOf('py-lightgbm');
     const artifact = artifactOf(v.artifactUri);
     assert.equal(artifact.trainer.type, 'onnx');
     if (artifact.trainer.type !== 'onnx') return;
@@ -173,7 +173,7 @@ describe('trainers in Python on the perennial-python task queue', () => {
     const result = await handle.result();
     assert.ok(result.parity && result.parity.maxAbsDiff <= 1e-5, `parity ${JSON.stringify(result.parity)}`);
     assert.deepEqual(await trainAttempts(handle.workflowId), [1], 'no heartbeat timeout, no retry');
-    const [v] = versionsOf('py-sklearn');
+    const [v] = await versionsOf('py-sklearn');
     const artifact = artifactOf(v.artifactUri);
     assert.ok(artifact.trainer.type === 'onnx' && artifact.trainer.framework.name === 'scikit-learn' && artifact.trainer.trainer === 'python');
     assert.ok(new ArtifactStore(path.join(stack.home, 'artifacts')).find('code', sha, 'py'), 'the trainer file is in the artifact store');
@@ -195,7 +195,7 @@ describe('trainers in Python on the perennial-python task queue', () => {
     assert.equal(out.type, 'TrainerFailed');
     assert.match(out.error, /trainers\/raises\.py:train raised ValueError: the labels look wrong: \d+ rows \(at trainers\/raises\.py line 2\)/);
     assert.deepEqual(await trainAttempts(out.workflowId), [1], 'not retried');
-    assert.equal(versionsOf('py-raises').length, 0, 'nothing registered');
+    assert.equal((await versionsOf('py-raises')).length, 0, 'nothing registered');
   });
 
   test("params the trainer refuses fail as TrainerParamsError with the framework's message; nothing is registered", async () => {
@@ -211,7 +211,7 @@ describe('trainers in Python on the perennial-python task queue', () => {
     assert.match(failure.message, /max_iter/);
     assert.equal(failure.nonRetryable, true);
     assert.deepEqual(await trainAttempts(workflowId), [1]);
-    assert.equal(versionsOf('py-params').length, 0);
+    assert.equal((await versionsOf('py-params')).length, 0);
   });
 
   test('a model the trainer returns that is not a classifier fails as ModelNotServable', async () => {
@@ -220,7 +220,7 @@ describe('trainers in Python on the perennial-python task queue', () => {
     const { failure } = await failureOf(loaded);
     assert.equal(failure.type, 'ModelNotServable');
     assert.match(failure.message, /returned a builtins\.dict; expected a fitted LightGBM Booster, an sklearn-compatible classifier/);
-    assert.equal(versionsOf('py-not-a-model').length, 0);
+    assert.equal((await versionsOf('py-not-a-model')).length, 0);
   });
 
   test('a trainer may return an ONNX ModelProto: normalized to perennial\'s input and output, judged against onnx\'s reference evaluator', async () => {
@@ -238,7 +238,7 @@ describe('trainers in Python on the perennial-python task queue', () => {
     const { loaded } = specWith('py-onnx', { type: 'python', entrypoint: `${entry}:train` });
     const result = await (await startTraining(stack.client, stack.config, loaded, 'alice')).result();
     assert.ok(result.parity && result.parity.maxAbsDiff <= 1e-5, JSON.stringify(result.parity));
-    const artifact = artifactOf(versionsOf('py-onnx')[0].artifactUri);
+    const artifact = artifactOf((await versionsOf('py-onnx'))[0].artifactUri);
     assert.ok(artifact.trainer.type === 'onnx' && artifact.trainer.framework.name === 'onnx' && artifact.trainer.native.format === 'onnx');
   });
 
@@ -260,7 +260,7 @@ describe('trainers in Python on the perennial-python task queue', () => {
     assert.equal(failure.nonRetryable, true);
     const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
     assert.equal((history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'register').length, 0, 'register never scheduled');
-    assert.equal(versionsOf('py-lossy').length, 0);
+    assert.equal((await versionsOf('py-lossy')).length, 0);
   });
 
   test('a Python worker SIGKILLed mid-training: another one resumes from the checkpoint; one version', async () => {
@@ -298,7 +298,7 @@ describe('trainers in Python on the perennial-python task queue', () => {
       assert.equal(result.training.rounds, 1500);
       // The started event is written when the activity closes, with the attempt that closed it.
       assert.deepEqual(await trainAttempts(handle.workflowId), [2], 'completed by the second attempt, on the other worker');
-      assert.equal(versionsOf('py-killed').length, 1, 'one version');
+      assert.equal((await versionsOf('py-killed')).length, 1, 'one version');
       assert.ok(result.parity && result.parity.maxAbsDiff <= 1e-5);
       if (victim === python) python = second;
     } finally {

@@ -66,3 +66,12 @@ test('an envconfig profile supplies address, namespace and API key; TEMPORAL_ADD
   assert.equal(envWins.temporalAddress, '127.0.0.1:7999');
   assert.equal(envWins.connection.apiKey, 'secret');
 });
+
+test('PERENNIAL_REGISTRY_URL: unset means the SQLite files in PERENNIAL_HOME; a PostgreSQL URL is taken; anything else is refused', () => {
+  assert.equal(loadConfig(env()).registryUrl, null);
+  assert.equal(loadConfig(env({ PERENNIAL_REGISTRY_URL: 'postgres://u:p@db.internal:5432/perennial' })).registryUrl, 'postgres://u:p@db.internal:5432/perennial');
+  assert.equal(loadConfig(env({ PERENNIAL_REGISTRY_URL: 'postgresql://db/perennial' })).registryUrl, 'postgresql://db/perennial');
+  for (const bad of ['mysql://db/perennial', 'postgres://db', 'sqlite:///tmp/r.sqlite', 'not a url']) {
+    assert.throws(() => loadConfig(env({ PERENNIAL_REGISTRY_URL: bad })), /PERENNIAL_REGISTRY_URL: expected postgres:\/\/user:password@host:port\/database/, bad);
+  }
+});

@@ -9,7 +9,7 @@ import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { signers, type Signers } from '../helpers/signing';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 
 // The Temporal Web UI, in a real browser (Debian's chromium, driven by playwright-core).
 // This test fails — it does not skip — when chromium is missing: `.ci/run` installs it.
@@ -24,7 +24,7 @@ before(async () => {
   browser = await launchBrowser();
   stack = await startServingStack();
   // Keys before the lifecycle starts: it loads them when it starts.
-  people = signers(stack.config, ['ml-lead', 'ops-lead']);
+  people = await signers(stack.config, ['ml-lead', 'ops-lead']);
 });
 
 after(async () => {
@@ -99,9 +99,9 @@ test('"Send a Signal" in the Web UI approves the candidate: it is served, and th
 
   const s = await waitForStatus(handle, (st) => st.champion?.version === 1, 'v1 approved from the Web UI and served', 60_000);
   assert.ok(s.history.some((h) => h.event === 'approved' && h.version === 1 && h.by === 'ml-lead' && h.reason === 'approved from the Web UI'));
-  const registry = Registry.forHome(stack.home);
+  const registry = openRegistry({ home: stack.home });
   try {
-    const approved = registry.ledger('flight-delays').find((e) => e.decision === 'approved');
+    const approved = (await registry.ledger('flight-delays')).find((e) => e.decision === 'approved');
     assert.equal(approved?.by, 'ml-lead');
     assert.equal(approved?.reason, 'approved from the Web UI');
     assert.equal(approved?.signer?.name, 'ml-lead');
@@ -112,7 +112,7 @@ test('"Send a Signal" in the Web UI approves the candidate: it is served, and th
     assert.equal(signaled.workflowExecutionSignaledEventAttributes!.identity, '', 'the Web UI sent no identity (README says so)');
     assert.equal(approved?.identity ?? null, null, 'recorded as unknown');
   } finally {
-    registry.close();
+    await registry.close();
   }
 });
 

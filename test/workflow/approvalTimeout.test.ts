@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { approveUpdate, retrainNowUpdate, statusQuery } from '../../workflows';
 import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
@@ -20,7 +20,7 @@ test('nobody decides within 72 h: the candidate is rejected as expired and the c
     raw.rollout = { deployTimeout: '30s' };
   });
   // Keys before the lifecycle starts: it loads them when it starts.
-  const people = signers(stack.config, ['ml-lead', 'bob']);
+  const people = await signers(stack.config, ['ml-lead', 'bob']);
   const { handle } = await startLifecycle(stack.env.client, stack.config, loaded, 'alice');
   // Valid for a day of the lifecycle's clock, which the test moves days ahead of the wall clock.
   const signed = async <T extends Record<string, unknown>>(action: string, args: T & { by: string }) =>
@@ -42,13 +42,13 @@ test('nobody decides within 72 h: the candidate is rejected as expired and the c
   assert.equal(expired?.version, 2);
   assert.ok((await stack.env.currentTimeMs()) >= deadline);
 
-  const registry = Registry.forHome(stack.config.home);
+  const registry = openRegistry(stack.config);
   try {
-    const rows = registry.ledger('flight-delays').filter((e) => e.version === 2);
+    const rows = (await registry.ledger('flight-delays')).filter((e) => e.version === 2);
     assert.deepEqual(rows.map((e) => e.decision), ['trained', 'gate-passed', 'expired']);
-    assert.equal(registry.alias('flight-delays', 'champion')?.version, 1);
+    assert.equal((await registry.alias('flight-delays', 'champion'))?.version, 1);
   } finally {
-    registry.close();
+    await registry.close();
   }
   await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 2, by: 'ml-lead', reason: 'too late' })] }), /no candidate is awaiting approval/);
 });

@@ -26,7 +26,7 @@ test('a champion that cannot be scored on the candidate holdout: recorded, the c
     raw.name = 'judging';
     raw.approval = { approvers: ['ml-lead'], timeout: '72h' };
   });
-  const people = signers(stack.config, ['ml-lead']);
+  const people = await signers(stack.config, ['ml-lead']);
   const { handle } = await startLifecycle(stack.env.client, stack.config, loaded, 'alice');
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'v1 awaiting approval', 60_000);
   await handle.executeUpdate(approveUpdate, { args: [people.sign(handle.workflowId, 'approve', { version: 1, by: 'ml-lead', reason: 'first' }, await lifetimeOnServerClock(stack.env))] });

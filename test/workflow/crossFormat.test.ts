@@ -18,7 +18,7 @@ import { waitForStatus } from '../helpers/lifecycle';
 import { signers, type Signers } from '../helpers/signing';
 import { signedSpecUpdate } from '../helpers/signedActions';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { artifactPath, readJsonArtifact } from '../../src/artifacts/store';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { pythonExecutable } from '../../src/python/environment';
@@ -44,7 +44,7 @@ function gbdtSpec(): LoadedSpec {
 before(async () => {
   stack = await startServingStack();
   python = await startTestPythonWorker(stack);
-  people = signers(stack.config, ['ml-lead', 'ops-lead', STARTER, OPERATOR]);
+  people = await signers(stack.config, ['ml-lead', 'ops-lead', STARTER, OPERATOR]);
 });
 
 after(async () => {
@@ -69,12 +69,12 @@ async function predict(rows: Record<string, unknown>[]): Promise<{ model_version
   return (await res.json()) as { model_version: number; predictions: { score: number }[] };
 }
 
-function version(n: number) {
-  const registry = Registry.forHome(stack.home);
+async function version(n: number) {
+  const registry = openRegistry({ home: stack.home });
   try {
-    return registry.get('flight-delays', n)!;
+    return (await registry.get('flight-delays', n))!;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -114,7 +114,7 @@ describe('a GBDT champion, a LightGBM challenger, a rollback across formats', ()
     const s = await waitForStatus(handle, (st) => st.stage === 'AWAITING_APPROVAL' && st.candidate?.version === 2, 'candidate v2', 240_000);
     assert.ok(s.candidate?.championOnSameHoldout, 'the GBDT champion was scored on the LightGBM candidate holdout');
     assert.ok(s.candidate.gate.checks.some((c) => /champion/.test(c.detail) && c.passed), JSON.stringify(s.candidate.gate.checks));
-    const v2 = version(2);
+    const v2 = await version(2);
     const artifact = readJsonArtifact(v2.artifactUri) as { trainer: { type: string; native: { uri: string } } };
     assert.equal(artifact.trainer.type, 'onnx');
 
@@ -141,7 +141,7 @@ describe('a GBDT champion, a LightGBM challenger, a rollback across formats', ()
     const rows = instances().slice(0, 50);
     const answer = await predict(rows);
     assert.equal(answer.model_version, 1);
-    const gbdt = ModelArtifact.fromJSON(readJsonArtifact(version(1).artifactUri));
+    const gbdt = ModelArtifact.fromJSON(readJsonArtifact((await version(1)).artifactUri));
     answer.predictions.forEach((p, i) => assert.ok(Object.is(p.score, gbdt.predictRow(rows[i])), `row ${i}`));
   });
 });

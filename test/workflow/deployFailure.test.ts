@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { activityDeps, createActivities } from '../../activities';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { artifactPath } from '../../src/artifacts/store';
 import { approveUpdate, retrainNowUpdate, rollbackUpdate, type lifecycle } from '../../workflows';
 import { timeSkippingWorker } from '../helpers/timeSkipping';
@@ -48,7 +48,7 @@ const stack = timeSkippingWorker('deploy-failure', (config) => {
   const realDeploy = activities.deploy;
   activities.deploy = async (input) => {
     if (hangDeploy) {
-      deps.registry.setAlias(input.model, 'champion', input.version);
+      await deps.registry.setAlias(input.model, 'champion', input.version);
       const ctx = Context.current();
       for (;;) {
         ctx.heartbeat();
@@ -56,18 +56,18 @@ const stack = timeSkippingWorker('deploy-failure', (config) => {
       }
     }
     if (!loseDeployAttempts) return realDeploy(input);
-    deps.registry.setAlias(input.model, 'champion', input.version);
+    await deps.registry.setAlias(input.model, 'champion', input.version);
     throw new Error('worker lost in the middle of the deploy (injected)');
   };
   return activities;
 });
 
-function registryState(version: number) {
-  const registry = Registry.forHome(stack.config.home);
+async function registryState(version: number) {
+  const registry = openRegistry(stack.config);
   try {
-    return { alias: registry.alias('flight-delays', 'champion')?.version ?? null, decisions: registry.ledger('flight-delays').filter((e) => e.version === version) };
+    return { alias: (await registry.alias('flight-delays', 'champion'))?.version ?? null, decisions: (await registry.ledger('flight-delays')).filter((e) => e.version === version) };
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -93,7 +93,7 @@ test('v1 becomes the champion', async () => {
     raw.rollout = { deployTimeout: '20s' };
   });
   // Keys before the lifecycle starts: it loads them when it starts.
-  people = signers(stack.config, ['ml-lead', 'bob']);
+  people = await signers(stack.config, ['ml-lead', 'bob']);
   ({ handle } = await startLifecycle(stack.env.client, stack.config, loaded, 'alice'));
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'candidate v1');
   await handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 1, by: 'ml-lead', reason: 'first champion' })] });
@@ -103,12 +103,12 @@ test('v1 becomes the champion', async () => {
 
 test('the model server cannot load the approved version: deploy fails, v1 stays the champion everywhere', async (t) => {
   await nextCandidate(2);
-  const registry = Registry.forHome(stack.config.home);
+  const registry = openRegistry(stack.config);
   let file: string;
   try {
-    file = artifactPath(registry.get('flight-delays', 2)!.artifactUri);
+    file = artifactPath((await registry.get('flight-delays', 2))!.artifactUri);
   } finally {
-    registry.close();
+    await registry.close();
   }
   // A damaged artifact: the model server refuses it (its sha256 no longer matches the
   // registry). Artifacts are stored by content, and a retrain on the same data may give v1's
@@ -121,7 +121,7 @@ test('the model server cannot load the approved version: deploy fails, v1 stays 
   assert.equal(s.stage, 'SERVING');
   assert.equal(s.champion?.version, 1);
   assert.equal(s.candidate, null);
-  const { alias, decisions } = registryState(2);
+  const { alias, decisions } = await registryState(2);
   assert.equal(alias, 1, 'the alias moved back to v1');
   assert.deepEqual(decisions.map((e) => e.decision), ['trained', 'gate-passed', 'approved', 'deploy-failed']);
   assertApprovalSigned(decisions);
@@ -142,7 +142,7 @@ test('every deploy attempt is lost after moving the alias: the lifecycle moves i
   } finally {
     loseDeployAttempts = false;
   }
-  const { alias, decisions } = registryState(3);
+  const { alias, decisions } = await registryState(3);
   assert.equal(alias, 1, 'the alias the lost attempts left at v3 is back at v1');
   assert.deepEqual(decisions.map((e) => e.decision), ['trained', 'gate-passed', 'approved', 'deploy-failed']);
   assertApprovalSigned(decisions);
@@ -162,15 +162,15 @@ test('the lifecycle is cancelled while a deploy is under way: the alias goes bac
     await handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 4, by: 'ml-lead', reason: 'looks better' })] });
     await waitForStatus(handle, (s) => s.stage === 'DEPLOYING', 'the deploy of v4 to start');
     const deadline = Date.now() + 10_000;
-    while (registryState(4).alias !== 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(registryState(4).alias, 4, 'the deploy moved the alias');
+    while ((await registryState(4)).alias !== 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await registryState(4)).alias, 4, 'the deploy moved the alias');
     await handle.cancel();
     await assert.rejects(handle.result());
   } finally {
     hangDeploy = false;
   }
   assert.equal((await handle.describe()).status.name, 'CANCELLED');
-  const { alias, decisions } = registryState(4);
+  const { alias, decisions } = await registryState(4);
   assert.equal(alias, 1, 'v1 is the champion again: nothing is left half-promoted');
   assert.deepEqual(decisions.map((e) => e.decision), ['trained', 'gate-passed', 'approved', 'deploy-failed']);
 });

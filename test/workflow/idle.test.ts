@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { approveUpdate, rejectSignal, rejectUpdate, retrainNowUpdate, statusQuery, updateSpecUpdate, type lifecycle } from '../../workflows';
 import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
@@ -30,22 +30,22 @@ const spec = (minAuc: number) =>
     raw.rollout = { deployTimeout: '20s' };
   });
 
-function ledger() {
-  const registry = Registry.forHome(stack.config.home);
+async function ledger() {
+  const registry = openRegistry(stack.config);
   try {
-    return registry.ledger('flight-delays');
+    return await registry.ledger('flight-delays');
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
-function decisions(): string[] {
-  return ledger().map((e) => `${e.decision}${e.version ? ` v${e.version}` : ''}${e.decision === 'rejected' ? ` by ${e.by}` : ''}`);
+async function decisions(): Promise<string[]> {
+  return (await ledger()).map((e) => `${e.decision}${e.version ? ` v${e.version}` : ''}${e.decision === 'rejected' ? ` by ${e.by}` : ''}`);
 }
 
 /** The ledger row of `decision` on `version`, signed by `name` with the key they have. */
-function assertSignedRow(decision: string, version: number, name: string): void {
-  const row = ledger().find((e) => e.decision === decision && e.version === version);
+async function assertSignedRow(decision: string, version: number, name: string): Promise<void> {
+  const row = (await ledger()).find((e) => e.decision === decision && e.version === version);
   assert.equal(row?.signer?.name, name, `${decision} v${version} signed by ${name}`);
   assert.equal(row?.signer?.fingerprint, people.key(name).fingerprint);
 }
@@ -61,14 +61,14 @@ async function predictStatus(): Promise<{ status: number; body: { error?: string
 
 test('the first candidate fails its gate: the lifecycle rests IDLE, with no champion and the reasons recorded', async () => {
   // Keys before the lifecycle starts: it loads them when it starts.
-  people = signers(stack.config, ['ml-lead', 'ops-lead', 'bob']);
+  people = await signers(stack.config, ['ml-lead', 'ops-lead', 'bob']);
   ({ handle } = await startLifecycle(stack.env.client, stack.config, spec(0.99), 'alice'));
   const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'gate-failed' && h.version === 1), 'the gate to fail v1');
   assert.equal(s.stage, 'IDLE');
   assert.equal(s.champion, null);
   assert.equal(s.candidate, null);
   assert.match(s.history.find((h) => h.event === 'gate-failed')!.reason ?? '', /auc 0\.\d{4} < minimum 0\.99/);
-  assert.deepEqual(decisions(), ['trained v1', 'gate-failed v1']);
+  assert.deepEqual(await decisions(), ['trained v1', 'gate-failed v1']);
   // Nothing is served: the model is known (it has a version) but has no champion.
   const predicted = await predictStatus();
   assert.equal(predicted.status, 503);
@@ -104,8 +104,8 @@ test('from IDLE a retrain is allowed; its candidate rejected by signal leaves th
   assert.equal(s.stage, 'IDLE');
   assert.equal(s.champion, null);
   assert.equal(s.candidate, null);
-  assert.deepEqual(decisions(), ['trained v1', 'gate-failed v1', 'spec-updated', 'retrain-requested', 'trained v2', 'gate-passed v2', 'rejected v2 by ops-lead']);
-  assertSignedRow('rejected', 2, 'ops-lead');
+  assert.deepEqual(await decisions(), ['trained v1', 'gate-failed v1', 'spec-updated', 'retrain-requested', 'trained v2', 'gate-passed v2', 'rejected v2 by ops-lead']);
+  await assertSignedRow('rejected', 2, 'ops-lead');
   assert.equal((await predictStatus()).status, 503, 'a rejected candidate is never served');
 });
 
@@ -124,14 +124,14 @@ test('a candidate rejected by update: the reason comes back at once; the next on
   await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 4, 'v4 served');
   const predicted = await predictStatus();
   assert.equal(predicted.status, 200);
-  assert.deepEqual(decisions().filter((d) => d.startsWith('rejected') || d.startsWith('approved') || d.startsWith('deployed')), [
+  assert.deepEqual((await decisions()).filter((d) => d.startsWith('rejected') || d.startsWith('approved') || d.startsWith('deployed')), [
     'rejected v2 by ops-lead',
     'rejected v3 by ml-lead',
     'approved v4',
     'deployed v4',
   ]);
-  assertSignedRow('rejected', 3, 'ml-lead');
-  assertSignedRow('approved', 4, 'ml-lead');
+  await assertSignedRow('rejected', 3, 'ml-lead');
+  await assertSignedRow('approved', 4, 'ml-lead');
   // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/idle.test.ts`.
   await recordHistoryOnPurpose(stack.env.client, handle.workflowId, 'lifecycle-idle.binpb');
 });

@@ -8,7 +8,7 @@ import { recordHistoryOnPurpose } from '../helpers/histories';
 import { signers, type Signers } from '../helpers/signing';
 import { signedSpecUpdate } from '../helpers/signedActions';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { resolveTemporalBinary } from '../../src/temporal/binaries';
 import { expectExit, runCli } from '../helpers/cli';
 import { approveUpdate, rejectUpdate, retrainNowUpdate, rollbackUpdate, retireUpdate, updateSpecUpdate, statusQuery, type lifecycle } from '../../workflows';
@@ -33,7 +33,7 @@ function lifecycleSpec(): LoadedSpec {
 before(async () => {
   stack = await startServingStack();
   // Keys before the lifecycle starts: it loads them when it starts.
-  people = signers(stack.config, ['ml-lead', 'ops-lead', STARTER, OPERATOR, 'mallory']);
+  people = await signers(stack.config, ['ml-lead', 'ops-lead', STARTER, OPERATOR, 'mallory']);
 });
 
 after(async () => {
@@ -48,12 +48,12 @@ function assertSignedBy(row: { signer?: { name: string; fingerprint: string } } 
   assert.equal(row?.signer?.fingerprint, people.key(name).fingerprint);
 }
 
-function ledger(model = 'flight-delays') {
-  const registry = Registry.forHome(stack.home);
+async function ledger(model = 'flight-delays') {
+  const registry = openRegistry({ home: stack.home });
   try {
-    return registry.ledger(model);
+    return await registry.ledger(model);
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -126,7 +126,7 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
       [['approve', 'signal', 'mallory']],
     );
     assert.match(s.refused[0].reason, /mallory is not an allowed approver/);
-    assert.deepEqual(ledger().map((e) => e.decision), ['trained', 'gate-passed'], 'refusals leave no decision in the ledger');
+    assert.deepEqual((await ledger()).map((e) => e.decision), ['trained', 'gate-passed'], 'refusals leave no decision in the ledger');
   });
 
   test('approval by update promotes v1: the model server answers with it', async () => {
@@ -137,7 +137,7 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     assert.equal(await served(), 1);
     assert.equal(await predictVersion(), 1);
     await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [people.sign(WF, 'approve', { version: 1, by: 'ops-lead', reason: 'again' })] }), /no candidate is awaiting approval \(stage SERVING\)/);
-    const approved = ledger().find((e) => e.decision === 'approved')!;
+    const approved = (await ledger()).find((e) => e.decision === 'approved')!;
     assert.equal(approved.by, 'ml-lead');
     assertSignedBy(approved, 'ml-lead');
     assert.equal(approved.identity, 'test', 'the Temporal client identity is recorded beside `by`');
@@ -153,7 +153,7 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     assert.equal(await served(), 2);
     const byV2 = await predict();
     assert.equal(byV2.model_version, 2);
-    const approvedBySignal = ledger().filter((e) => e.decision === 'approved' && e.version === 2);
+    const approvedBySignal = (await ledger()).filter((e) => e.decision === 'approved' && e.version === 2);
     assert.equal(approvedBySignal.length, 1);
     assert.equal(approvedBySignal[0].identity, 'cli-user@ops-laptop');
     assertSignedBy(approvedBySignal[0], 'ops-lead');
@@ -163,7 +163,7 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     s = await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 1, 'rollback to v1');
     assert.equal(await served(), 1);
     assert.equal(await predictVersion(), 1);
-    assertSignedBy(ledger().find((e) => e.decision === 'rollback-requested'), 'ops-lead');
+    assertSignedBy((await ledger()).find((e) => e.decision === 'rollback-requested'), 'ops-lead');
 
     // Lineage of a prediction made by the version just rolled back: the CLI and the model server say the same.
     const requestId = byV2.predictions[0].request_id;
@@ -222,7 +222,7 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     ]);
     assert.equal(results[1].status, 'fulfilled', 'the signal was delivered');
     await waitForStatus(handle, (st) => st.stage === 'SERVING' && st.champion?.version === 3, 'v3 to be served');
-    const rows = ledger().filter((e) => e.version === 3);
+    const rows = (await ledger()).filter((e) => e.version === 3);
     assert.equal(rows.filter((e) => e.decision === 'approved').length, 1);
     assert.equal(rows.filter((e) => e.decision === 'deployed').length, 1);
     // The loser is refused either as "already approved" or, if it arrives later, as "no
@@ -248,19 +248,19 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     assert.equal(s.stage, 'SERVING');
     assert.equal(s.champion?.version, 3);
     assert.equal(s.candidate, null);
-    const failed = ledger().find((e) => e.decision === 'gate-failed')!;
+    const failed = (await ledger()).find((e) => e.decision === 'gate-failed')!;
     assert.match(failed.reason, /auc 0\.\d{4} < minimum 0\.99/);
     assert.equal(await served(), 3);
     assert.equal(s.specVersion, 2);
     assert.equal(s.specHash, parseSpec(strict).specHash, 'the updated spec is hashed as lineage hashes it');
-    const updated = ledger().find((e) => e.decision === 'spec-updated')!;
+    const updated = (await ledger()).find((e) => e.decision === 'spec-updated')!;
     assertSignedBy(updated, 'ml-lead');
     assert.deepEqual(updated.details?.cosignedBy, { name: 'ops-lead', fingerprint: people.key('ops-lead').fingerprint, reason: 'agreed' });
-    const registry = Registry.forHome(stack.home);
+    const registry = openRegistry({ home: stack.home });
     try {
-      assert.equal(registry.get('flight-delays', 4)?.lineage.specHash, s.specHash, 'v4 was trained under the updated spec');
+      assert.equal((await registry.get('flight-delays', 4))?.lineage.specHash, s.specHash, 'v4 was trained under the updated spec');
     } finally {
-      registry.close();
+      await registry.close();
     }
   });
 
@@ -272,7 +272,7 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     const deadline = Date.now() + 10_000;
     while ((await served()) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await served(), null);
-    assert.deepEqual(ledger().map((e) => `${e.decision}${e.version ? ` v${e.version}` : ''}`), [
+    assert.deepEqual((await ledger()).map((e) => `${e.decision}${e.version ? ` v${e.version}` : ''}`), [
       'trained v1', 'gate-passed v1', 'approved v1', 'deployed v1',
       'retrain-requested', 'trained v2', 'gate-passed v2', 'approved v2', 'deployed v2',
       'rollback-requested v1', 'deployed v1',
@@ -282,7 +282,7 @@ describe('the lifecycle on a real Temporal server and a real model server', () =
     ]);
     // Every person's decision carries the signer its signature proved; perennial's own none.
     const human = new Set(['approved', 'retrain-requested', 'rollback-requested', 'spec-updated', 'retired']);
-    for (const row of ledger()) {
+    for (const row of await ledger()) {
       if (human.has(row.decision)) assertSignedBy(row, row.by);
       else assert.equal(row.signer, undefined, `${row.decision} is perennial's own`);
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { runTraffic } from '../../src/traffic';
 import { approveUpdate, pauseUpdate, resumeUpdate, retireUpdate, retrainNowUpdate, statusQuery, updateSpecUpdate } from '../../workflows';
 import { startServingStack, type ServingStack } from '../helpers/temporalServer';
@@ -45,7 +45,7 @@ const loaded = smallFlightsSpec((raw) => {
 before(async () => {
   stack = await startServingStack();
   // Keys before the lifecycle starts: it loads them when it starts.
-  people = signers(stack.config, ['ml-lead', 'ops-lead', 'bob']);
+  people = await signers(stack.config, ['ml-lead', 'ops-lead', 'bob']);
 });
 
 after(async () => {
@@ -99,14 +99,14 @@ describe('monitoring and retrain on drift', () => {
 
     const pending = await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 2, 'candidate v2', 240_000);
     assert.equal(pending.candidate!.trainedBy, 'perennial-monitor');
-    const registry = Registry.forHome(stack.home);
+    const registry = openRegistry({ home: stack.home });
     try {
-      const requested = registry.ledger(MODEL).find((e) => e.decision === 'retrain-requested')!;
+      const requested = (await registry.ledger(MODEL)).find((e) => e.decision === 'retrain-requested')!;
       assert.equal(requested.by, 'perennial-monitor');
       assert.equal(requested.signer, undefined, "perennial's own decision: no signature");
       assert.match(requested.reason, /drift breached 2 consecutive checks/);
       // The retrain's windows end at the latest labeled event time, not at the wall clock.
-      const trained = registry.ledger(MODEL).find((e) => e.decision === 'trained' && e.version === 2)!;
+      const trained = (await registry.ledger(MODEL)).find((e) => e.decision === 'trained' && e.version === 2)!;
       const windows = trained.details?.windows as { training: { start: string; end: string }; holdout: { start: string; end: string } };
       // (where labeled traffic had reached when the retrain started: the simulator went on after it)
       const reached = training.monitoring.labeledUntil!;
@@ -114,7 +114,7 @@ describe('monitoring and retrain on drift', () => {
       assert.ok(Date.parse(reached) <= Date.parse(shift.latestLabeledEventTime!));
       assert.ok(windows.holdout.end.startsWith('2001-'), 'event time of the data, not 2026');
     } finally {
-      registry.close();
+      await registry.close();
     }
 
     // Past checks, as `npx perennial checks` lists them: every stored check, the breaches among them.

@@ -80,7 +80,7 @@ test('a check with too little data after a breach keeps the breach in status, th
     (i) => check(i, { rows: 900, score: 0.61, breached: true, enoughData: true }),
     (i) => check(i, { rows: 12, score: 0, breached: false, enoughData: false }),
   );
-  const people = signers(stack.config, ['ml-lead', 'ops-lead']);
+  const people = await signers(stack.config, ['ml-lead', 'ops-lead']);
   const { handle } = await startLifecycle(stack.client, stack.config, loaded, 'alice');
   await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL', 'v1 awaiting approval', 60_000);
   await handle.executeUpdate(approveUpdate, { args: [people.sign(handle.workflowId, 'approve', { version: 1, by: 'ml-lead', reason: 'first' })] });

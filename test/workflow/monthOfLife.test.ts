@@ -5,9 +5,10 @@ import { Worker } from '@temporalio/worker';
 import type { Config } from '../../src/config';
 import { activityDeps, createActivities } from '../../activities';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { readJsonArtifact } from '../../src/artifacts/store';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
+import { PredictionLog } from '../../src/serving/predictionLog';
 import type { MonitorCheckInput } from '../../src/monitoring/check';
 import { seededRandom } from '../../src/util/random';
 import { uuidv7 } from '../../src/util/uuidv7';
@@ -57,7 +58,7 @@ before(async () => {
   ({ env, config } = stack);
   const deps = activityDeps(config);
   const activities = createActivities(deps);
-  const traffic = await trafficOfTheMonth(deps);
+  const traffic = await trafficOfTheMonth(deps, config.home);
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: config.taskQueue,
@@ -66,7 +67,7 @@ before(async () => {
       ...activities,
       checkChampion: async (input: MonitorCheckInput) => {
         const t0 = performance.now();
-        traffic(input.version, Date.parse(input.asOf));
+        await traffic(input.version, Date.parse(input.asOf));
         const t1 = performance.now();
         const r = await activities.checkChampion(input);
         timing.trafficMs += t1 - t0;
@@ -85,14 +86,16 @@ after(async () => {
 });
 
 /** The hour before each check: same-distribution rows, or rare-airport rows during the episode. */
-async function trafficOfTheMonth(deps: ReturnType<typeof activityDeps>): Promise<(version: number, atMs: number) => void> {
+async function trafficOfTheMonth(deps: ReturnType<typeof activityDeps>, home: string): Promise<(version: number, atMs: number) => Promise<void>> {
   let artifact: ModelArtifact | undefined;
   let rows: Record<string, unknown>[] = [];
   let rare: Record<string, unknown>[] = [];
   const random = seededRandom(2001);
-  return (version, atMs) => {
+  // As the model server logs them: its own writer of the log the worker's checks read.
+  const log = PredictionLog.forHome(home);
+  return async (version, atMs) => {
     if (!artifact) {
-      const v = deps.registry.get(loaded.spec.name, version)!;
+      const v = (await deps.registry.get(loaded.spec.name, version))!;
       artifact = ModelArtifact.fromJSON(readJsonArtifact(v.artifactUri));
       rows = trainingRows;
       const counts = new Map<string, number>();
@@ -109,8 +112,8 @@ async function trafficOfTheMonth(deps: ReturnType<typeof activityDeps>): Promise
       const score = artifact!.scoreRow(instance, features);
       return { requestId: uuidv7(atMs), at: new Date(atMs).toISOString(), model: loaded.spec.name, modelVersion: version, instance, features, score };
     });
-    deps.predictions().append(records);
-    deps.predictions().flush();
+    log.append(records);
+    log.flush();
   };
 }
 
@@ -119,11 +122,11 @@ let trainingRows: Record<string, unknown>[] = [];
 test('a month of hourly checks with a drift episode takes exactly the decisions the policy promises', async () => {
   startMs = await env.currentTimeMs();
   // Keys before the lifecycle starts: it loads them when it starts.
-  const people = signers(config, ['ml-lead']);
+  const people = await signers(config, ['ml-lead']);
   const { handle } = await startLifecycle(env.client, config, loaded, 'alice', { continueAsNewAfter: 200 });
   const first = await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 1, 'candidate v1');
-  const registry = Registry.forHome(config.home);
-  trainingRows = await windowRows(loaded, registry.get(loaded.spec.name, 1)!.lineage.datasetUri, 'training');
+  const registry = openRegistry(config);
+  trainingRows = await windowRows(loaded, (await registry.get(loaded.spec.name, 1))!.lineage.datasetUri, 'training');
   await handle.executeUpdate(approveUpdate, { args: [people.sign(handle.workflowId, 'approve', { version: 1, by: 'ml-lead', reason: 'first champion' }, await lifetimeOnServerClock(env))] });
   await waitForStatus(handle, (s) => s.stage === 'SERVING' && s.champion?.version === 1, 'v1 served');
   startMs = Date.parse((await handle.query(statusQuery)).champion!.since);
@@ -141,11 +144,11 @@ test('a month of hourly checks with a drift episode takes exactly the decisions 
   // The month on the workflow's clock (the ledger's own times are the worker's wall clock).
   const dayOf = (at: string) => (Date.parse(at) - startMs) / DAY;
   const hourOf = (at: string) => Math.round((Date.parse(at) - startMs) / HOUR);
-  const checks = registry.checks(loaded.spec.name).filter((c) => dayOf(c.at) <= 30 + 1 / 48);
+  const checks = (await registry.checks(loaded.spec.name)).filter((c) => dayOf(c.at) <= 30 + 1 / 48);
   const breachedHours = checks.filter((c) => c.breached).map((c) => hourOf(c.at));
   const events = s.history.filter((h) => dayOf(h.at) > 0 && dayOf(h.at) <= 30).map((h) => ({ event: h.event, version: h.version, by: h.by, day: dayOf(h.at) }));
-  const ledger = registry.ledger(loaded.spec.name).map((e) => e.decision);
-  registry.close();
+  const ledger = (await registry.ledger(loaded.spec.name)).map((e) => e.decision);
+  await registry.close();
   console.log(`month of life: ${checks.length} checks in 30 days, ${wallSeconds.toFixed(1)} s of wall time, ${s.run} runs in the chain; ` +
     `${breachedHours.length} breached checks; hours served same/shifted ${hoursServed.same}/${hoursServed.shifted}; ` +
     `inside the check activity: logging the hour's traffic ${(timing.trafficMs / 1000).toFixed(1)} s, the check itself ${(timing.checkMs / 1000).toFixed(1)} s`);

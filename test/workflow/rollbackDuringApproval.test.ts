@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLifecycle } from '../../src/client/startLifecycle';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { approveUpdate, retrainNowUpdate, rollbackUpdate } from '../../workflows';
 import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
@@ -27,7 +27,7 @@ test('a rollback while v3 awaits approval withdraws v3 and serves v1 again; v3 c
     raw.rollout = { deployTimeout: '20s' };
   });
   // Keys before the lifecycle starts: it loads them when it starts.
-  const people = signers(stack.config, ['ml-lead', 'ops-lead', 'bob']);
+  const people = await signers(stack.config, ['ml-lead', 'ops-lead', 'bob']);
   const { handle } = await startLifecycle(stack.env.client, stack.config, loaded, 'alice');
   const signed = async <T extends Record<string, unknown>>(action: string, args: T & { by: string }) =>
     people.sign(handle.workflowId, action, args, await lifetimeOnServerClock(stack.env));
@@ -46,9 +46,9 @@ test('a rollback while v3 awaits approval withdraws v3 and serves v1 again; v3 c
   assert.equal(s.candidate, null);
   assert.equal(await servedVersion(), 1);
 
-  const registry = Registry.forHome(stack.config.home);
+  const registry = openRegistry(stack.config);
   try {
-    const ledger = registry.ledger('flight-delays');
+    const ledger = await registry.ledger('flight-delays');
     const after2 = ledger.slice(ledger.findIndex((e) => e.decision === 'deployed' && e.version === 2) + 1);
     assert.deepEqual(after2.map((e) => `${e.decision}${e.version ? ` v${e.version}` : ''}`), ['retrain-requested', 'trained v3', 'gate-passed v3', 'withdrawn v3', 'rollback-requested v1', 'deployed v1']);
     const withdrawn = after2.find((e) => e.decision === 'withdrawn')!;
@@ -59,9 +59,9 @@ test('a rollback while v3 awaits approval withdraws v3 and serves v1 again; v3 c
       assert.equal(row.signer?.name, 'ops-lead', row.decision);
       assert.equal(row.signer?.fingerprint, people.key('ops-lead').fingerprint, row.decision);
     }
-    assert.equal(registry.alias('flight-delays', 'champion')?.version, 1);
+    assert.equal((await registry.alias('flight-delays', 'champion'))?.version, 1);
   } finally {
-    registry.close();
+    await registry.close();
   }
   await refusedUpdate(handle.executeUpdate(approveUpdate, { args: [await signed('approve', { version: 3, by: 'ml-lead', reason: 'too late' })] }), /no candidate is awaiting approval/);
   // Replay fixture: `PERENNIAL_RECORD_HISTORIES=1 npm test -- test/workflow/rollbackDuringApproval.test.ts`.

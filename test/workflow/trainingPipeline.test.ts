@@ -79,7 +79,7 @@ describe('training pipeline on a real Temporal dev server', () => {
     assert.equal(result.version, 1);
     assert.equal(result.created, true);
 
-    const versions = versionsOf('flight-delays');
+    const versions = await versionsOf('flight-delays');
     assert.equal(versions.length, 1);
     const v = versions[0];
     const l = v.lineage;
@@ -119,7 +119,7 @@ describe('training pipeline on a real Temporal dev server', () => {
     assert.equal(second.result.version, 2);
     assert.equal(second.result.registered.lineage.datasetSha256, l.datasetSha256);
     assert.equal(statSync(artifactPath(l.datasetUri)).mtimeMs, mtime);
-    assert.equal(versionsOf('flight-delays').length, 2);
+    assert.equal((await versionsOf('flight-delays')).length, 2);
   });
 
   describe('bad data fails with a typed error naming the problem, and registers nothing', () => {
@@ -138,7 +138,7 @@ describe('training pipeline on a real Temporal dev server', () => {
     }
 
     async function expectDataError(source: string, column: string, rule: string, tweak: (raw: any) => void = () => undefined) {
-      before = versionsOf('flight-delays').length;
+      before = (await versionsOf('flight-delays')).length;
       const loaded = smallFlightsSpec((raw) => {
         raw.data.source = source;
         tweak(raw);
@@ -148,7 +148,7 @@ describe('training pipeline on a real Temporal dev server', () => {
       assert.equal(failure.nonRetryable, true);
       assert.deepEqual(failure.details?.[0], { column, rule });
       assert.match(failure.message, new RegExp(column));
-      assert.equal(versionsOf('flight-delays').length, before, 'no version registered');
+      assert.equal((await versionsOf('flight-delays')).length, before, 'no version registered');
     }
 
     test('a source missing a feature column', async () => {
@@ -173,7 +173,7 @@ describe('training pipeline on a real Temporal dev server', () => {
       await expectDataError(inf, 'distance', 'finite');
     });
 
-    test('nothing under PERENNIAL_HOME is corrupted by the failures', () => {
+    test('nothing under PERENNIAL_HOME is corrupted by the failures', async () => {
       const db = new Database(path.join(stack.home, 'registry.sqlite'), { readonly: true });
       try {
         assert.equal((db.pragma('integrity_check', { simple: true }) as string), 'ok');
@@ -182,7 +182,7 @@ describe('training pipeline on a real Temporal dev server', () => {
       }
       const tmp = path.join(stack.home, 'artifacts', 'tmp');
       assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], [], 'no half-written files left behind');
-      for (const v of versionsOf('flight-delays')) {
+      for (const v of await versionsOf('flight-delays')) {
         assert.ok(existsSync(artifactPath(v.artifactUri)), `v${v.version} artifact still there`);
         assert.doesNotThrow(() => JSON.parse(readFileSync(artifactPath(v.artifactUri), 'utf8')));
       }
@@ -196,7 +196,7 @@ describe('training pipeline on a real Temporal dev server', () => {
     assert.equal(lines.length, 1, 'exactly one line on stdout');
     const out = JSON.parse(lines[0]);
     assert.equal(out.model, 'flight-delays');
-    assert.equal(out.version, versionsOf('flight-delays').length);
+    assert.equal(out.version, (await versionsOf('flight-delays')).length);
     assert.equal(out.lineage.trainedBy, 'dana');
     assert.match(out.workflowId, /^train\/flight-delays\/\d+$/);
     assert.equal(typeof out.runId, 'string');
@@ -240,7 +240,7 @@ describe('training pipeline on a real Temporal dev server', () => {
     const { handle, result } = await train(loaded, 'carol');
     assert.equal(handle.workflowId, 'train/customer-churn/1');
     assert.equal(result.version, 1);
-    const [v] = versionsOf('customer-churn');
+    const [v] = await versionsOf('customer-churn');
     const artifact = ModelArtifact.fromJSON(readJsonArtifact(v.artifactUri));
     assert.deepEqual(artifact.pipeline.vocabularies.channel.slice().sort(), ['app', 'partner', 'phone', 'store', 'web']);
     assert.ok(result.evaluation.model.auc > 0.7, `churn AUC ${result.evaluation.model.auc}: the categorical signal is learned`);

@@ -7,7 +7,7 @@ import { signers, type Signers } from '../helpers/signing';
 import { smallFlightsSpec } from '../helpers/specs';
 import { refusedUpdate, waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 import { createKey } from '../../src/auth/keyStore';
 import { lifecycleWorkflowId, type LifecycleStatus } from '../../src/lifecycle/contract';
 import type { ModelSpecInput } from '../../src/spec/modelSpec';
@@ -32,7 +32,8 @@ const stack = timeSkippingWorker('trust', stubActivities);
 let n = 0;
 let made: Signers | undefined;
 /** Keys of everyone in these tests, made before the first lifecycle starts (it loads keys then). */
-const people = (): Signers => (made ??= signers(stack.config, ['ml-lead', 'ops-lead', 'alice', 'mallory']));
+const makePeople = async (): Promise<Signers> => (made ??= await signers(stack.config, ['ml-lead', 'ops-lead', 'alice', 'mallory']));
+const people = (): Signers => made ?? assert.fail('the keys are made first (makePeople)');
 
 function spec(name: string, edit: (raw: ModelSpecInput) => void = () => undefined): LoadedSpec {
   return smallFlightsSpec((raw) => {
@@ -44,7 +45,7 @@ function spec(name: string, edit: (raw: ModelSpecInput) => void = () => undefine
 }
 
 async function start(loaded: LoadedSpec, extra: { continueAsNewAfter?: number; carried?: unknown } = {}): Promise<WorkflowHandle<typeof lifecycle>> {
-  people();
+  await makePeople();
   return stack.env.client.workflow.start<typeof lifecycle>('lifecycle', {
     workflowId: lifecycleWorkflowId(loaded.spec.name),
     taskQueue: stack.config.taskQueue,
@@ -54,23 +55,23 @@ async function start(loaded: LoadedSpec, extra: { continueAsNewAfter?: number; c
 
 const awaiting = (h: WorkflowHandle<typeof lifecycle>, v: number) => waitForStatus(h, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === v, `v${v} awaiting approval`, 60_000);
 
-function ledger(model: string) {
-  const registry = Registry.forHome(stack.config.home);
+async function ledger(model: string) {
+  const registry = openRegistry(stack.config);
   try {
-    return registry.ledger(model);
+    return await registry.ledger(model);
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
 const model = () => `trust-${++n}`;
 
-function keyRecords() {
-  const registry = Registry.forHome(stack.config.home);
+async function keyRecords() {
+  const registry = openRegistry(stack.config);
   try {
-    return registry.keyRecords();
+    return await registry.keyRecords();
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -99,7 +100,7 @@ describe('who may act', () => {
     // The real thing: served, and the ledger names the verified key, not a claim.
     await h.executeUpdate(approveUpdate, { args: [v1] });
     await waitForStatus(h, (s) => s.champion?.version === 1, 'v1 served', 60_000);
-    const approved = ledger(name).find((r) => r.decision === 'approved')!;
+    const approved = (await ledger(name)).find((r) => r.decision === 'approved')!;
     assert.deepEqual(approved.signer, { name: 'ml-lead', fingerprint: people().key('ml-lead').fingerprint });
     // The same signed approval again (by signal now): a replay, refused with the reason.
     await h.signal(approveSignal, v1);
@@ -113,7 +114,7 @@ describe('who may act', () => {
     assert.ok(paused.refused.some((r) => r.by === 'mallory' && /not an allowed operator/.test(r.reason)));
     await h.signal(retireSignal, people().sign(wf, 'retire', { by: 'alice', reason: 'operators do not retire' }));
     await waitForStatus(h, (st) => st.refused.some((r) => r.by === 'alice' && /not an allowed approver/.test(r.reason)), 'alice may not retire');
-    assert.ok(ledger(name).some((r) => r.decision === 'paused' && r.signer?.name === 'alice'));
+    assert.ok((await ledger(name)).some((r) => r.decision === 'paused' && r.signer?.name === 'alice'));
     // The replay fixture of a run under signed actions (only on purpose: PERENNIAL_RECORD_HISTORIES=1).
     await recordHistoryOnPurpose(stack.env.client, h.workflowId, 'lifecycle-signed-actions.binpb');
   });
@@ -123,7 +124,7 @@ describe('who may act', () => {
     const h = await start(spec(name, (raw) => (raw.approval!.approvers = ['ml-lead', 'ops-lead', 'late-approver'])));
     await awaiting(h, 1);
     // Made after the start: the lifecycle loaded keys before it existed.
-    const late = signers(stack.config, ['late-approver']);
+    const late = await signers(stack.config, ['late-approver']);
     await refusedUpdate(h.executeUpdate(approveUpdate, { args: [late.sign(h.workflowId, 'approve', { version: 1, by: 'late-approver', reason: 'x' })] }), /not a current key of late-approver known to this lifecycle/);
     await h.signal(approveSignal, late.sign(h.workflowId, 'approve', { version: 1, by: 'late-approver', reason: 'approved with a new key' }));
     await waitForStatus(h, (s) => s.champion?.version === 1, 'v1 served on the late key, after the lifecycle reloaded keys', 60_000);
@@ -138,7 +139,7 @@ describe('who may act', () => {
     await refusedUpdate(h.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'mallory', reason: 'x' }] }), /not an allowed approver/);
     await h.executeUpdate(approveUpdate, { args: [{ version: 1, by: 'ops-lead', reason: 'sandbox' }] });
     await waitForStatus(h, (s) => s.champion?.version === 1, 'served', 60_000);
-    assert.equal(ledger(name).find((r) => r.decision === 'approved')?.signer, undefined, 'the ledger does not claim a verified signer');
+    assert.equal((await ledger(name)).find((r) => r.decision === 'approved')?.signer, undefined, 'the ledger does not claim a verified signer');
   });
 
   test('a policy change needs a second approver\'s co-signature; another change one signature', async () => {
@@ -157,7 +158,7 @@ describe('who may act', () => {
     const co = people().sign(wf, 'updateSpec', { spec: looser, by: 'ops-lead', reason: 'agreed' });
     const ack = await h.executeUpdate(updateSpecUpdate, { args: [{ ...people().sign(wf, 'updateSpec', { spec: looser, by: 'ml-lead', reason: 'no floor' }), cosign: { by: 'ops-lead', reason: 'agreed', signature: co.signature } }] });
     assert.match(ack.message, /spec version 2/);
-    const row = ledger(name).find((r) => r.decision === 'spec-updated')!;
+    const row = (await ledger(name)).find((r) => r.decision === 'spec-updated')!;
     assert.equal(row.signer?.name, 'ml-lead');
     assert.equal((row.details?.cosignedBy as { name: string }).name, 'ops-lead');
     const slower = { ...looser, rollout: { deployTimeout: '5m' } };
@@ -197,6 +198,7 @@ describe('handlers never run ahead of the state', () => {
     test(`${action} sent with the start (signalWithStart) is decided, and the lifecycle goes on`, async () => {
       const loaded = spec(model());
       const wf = lifecycleWorkflowId(loaded.spec.name);
+      await makePeople();
       const [signal, payload] = make(wf);
       const h = await stack.env.client.workflow.signalWithStart<typeof lifecycle, [unknown]>('lifecycle', {
         workflowId: wf,
@@ -215,13 +217,13 @@ describe('handlers never run ahead of the state', () => {
 test('pause as the first thing a continued run receives (signalWithStart with a carried state) is taken before the run loads anything', async () => {
   const loaded = spec(model());
   const wf = lifecycleWorkflowId(loaded.spec.name);
-  people();
+  await makePeople();
   // What a run of this code hands on at continue-as-new: a champion serving, keys carried.
   const carried = {
     format: 1, specVersion: 1, stage: 'SERVING', champion: { version: 1, metrics: { auc: 0.7, logLoss: 0.4, accuracy: 0.83, brier: 0.13 }, since: new Date().toISOString() },
     candidate: null, approvedVersions: [1], versionMetrics: { 1: { auc: 0.7, logLoss: 0.4, accuracy: 0.83, brier: 0.13 } }, history: [], refused: [], trainingFor: 'alice', paused: null,
     monitor: { cursor: 0, nextCheckAt: null, checks: 0, consecutiveBreaches: 0, lastCheck: null, labeledUntil: null }, retrainStarts: [], run: 1,
-    keyRecords: keyRecords(), usedNonces: [],
+    keyRecords: await keyRecords(), usedNonces: [],
   };
   const h = await stack.env.client.workflow.signalWithStart<typeof lifecycle, [unknown]>('lifecycle', {
     workflowId: wf,
@@ -249,10 +251,10 @@ test('a key record an attacker writes into the registry for an approver is ignor
   await awaiting(h, 1);
   // A key for ml-lead made on another machine without ml-lead's current key: refused by the CLI;
   // written into the registry anyway, it is not endorsed, so the lifecycle ignores it.
-  const registry = Registry.forHome(stack.config.home);
+  const registry = openRegistry(stack.config);
   const other = `${stack.config.keysDir}-mallory`;
-  assert.throws(() => createKey(other, registry, 'ml-lead'), /already has a key/);
-  registry.close();
+  await assert.rejects(() => createKey(other, registry, 'ml-lead'), /already has a key/);
+  await registry.close();
   await h.signal(refreshKeysSignal);
   const s = await waitForStatus(h, (st) => st.auth?.keys.filter((k) => k.name === 'ml-lead').length === 1, 'one key of ml-lead');
   assert.equal(s.auth?.signatures, 'required');

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { startTestStack, type TestStack } from '../helpers/temporalServer';
 import { setGbdtParams, smallFlightsSpec } from '../helpers/specs';
 import { startTraining } from '../../src/client/startTraining';
-import { Registry } from '../../src/registry/registry';
+import { openRegistry } from '../../src/registry/open';
 
 const ROOT = path.resolve(__dirname, '../..');
 let stack: TestStack;
@@ -64,10 +64,10 @@ test('a worker killed right after a checkpoint file is written: a new worker res
   const trainAttempts = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : []));
   assert.ok(trainAttempts.some((a) => (a ?? 0) >= 2), 'the train activity ran a second attempt');
 
-  const registry = Registry.forHome(stack.home);
+  const registry = openRegistry({ home: stack.home });
   try {
-    assert.equal(registry.versions('flight-delays').length, 1);
+    assert.equal((await registry.versions('flight-delays')).length, 1);
   } finally {
-    registry.close();
+    await registry.close();
   }
 });
