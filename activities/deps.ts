@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../src/temporal/connection';
 import type { Config } from '../src/config';
-import { ArtifactStore } from '../src/artifacts/store';
+import type { ArtifactStore } from '../src/artifacts/store';
+import { openArtifactStore } from '../src/artifacts/open';
 import type { Registry } from '../src/registry/registry';
 import { openRegistry } from '../src/registry/open';
 import { openPredictionReader } from '../src/serving/openPredictions';
@@ -22,7 +23,7 @@ export function activityDeps(config: Config): ActivityDeps {
   let client: Promise<Client> | undefined;
   let predictions: PredictionReader | undefined;
   return {
-    store: ArtifactStore.forHome(config.home),
+    store: openArtifactStore(config),
     registry: openRegistry(config),
     serverUrl: config.server.url,
     predictions: () => (predictions ??= openPredictionReader(config)),

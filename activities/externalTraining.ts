@@ -24,7 +24,7 @@ export const prepareMatricesActivity = (d: ActivityDeps) =>
     return heartbeating(() =>
       packaging(async () => {
         // The trainer's code is looked up first: a missing file fails before the matrices are written.
-        const trainer = requestTrainer(input.spec, d.store);
+        const trainer = await requestTrainer(input.spec, d.store);
         const matrices = await writeMatrices(input.spec, input.snapshotUri, input.pipelineUri, d.store);
         return externalTrainRequest(input.spec, trainer, matrices, d.store, input.checkpointKey);
       }),

@@ -23,7 +23,10 @@ import { Client, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { gbdtTrainer, PYTHON_TASK_QUEUE, type ModelSpecInput } from '../src/spec/modelSpec';
 import { parseSpec, SHIPPED_SPECS_DIR, loadSpecFile, type LoadedSpec } from '../src/spec/load';
-import { ArtifactStore, artifactPath, readJsonArtifact } from '../src/artifacts/store';
+import type { ArtifactStore } from '../src/artifacts/store';
+import { openArtifactStore } from '../src/artifacts/open';
+import { filePath } from '../src/artifacts/fileStore';
+import { readJsonArtifact } from '../src/artifacts/read';
 import { ingest, validateData, trainModel, evaluateModel, loadWindow } from '../src/training/steps';
 import type { ExternalTrainRequest, ExternalTrainResult, MatrixRef } from '../src/training/pythonContract';
 import { storeMatrix } from '../src/training/featureMatrices';
@@ -88,9 +91,9 @@ async function matrices(loaded: LoadedSpec, store: ArtifactStore): Promise<Matri
   const { spec } = loaded;
   const snapshot = await ingest(spec, store);
   const prepared = await validateData(spec, snapshot.uri, store);
-  const pipeline = readJsonArtifact(prepared.pipelineUri) as FittedPipeline;
+  const pipeline = (await readJsonArtifact(prepared.pipelineUri)) as FittedPipeline;
   return withDuckDb(async (db) => {
-    const file = artifactPath(snapshot.uri);
+    const file = filePath(snapshot.uri);
     const trainRaw = await readWindow(db, file, spec, spec.data.training);
     const holdoutRaw = await readWindow(db, file, spec, spec.data.holdout);
     return {
@@ -200,7 +203,7 @@ async function withLocalStack<T>(home: string, fn: (s: LocalStack) => Promise<T>
 async function benchPipeline(loaded: LoadedSpec) {
   // Baseline: the same steps as plain function calls, no Temporal.
   const directHome = path.join(tmpdir(), `perennial-bench-direct-${process.pid}`);
-  const store = ArtifactStore.forHome(directHome);
+  const store = openArtifactStore({ home: directHome });
   const t0 = performance.now();
   const snap = await ingest(loaded.spec, store);
   const prep = await validateData(loaded.spec, snap.uri, store);
@@ -392,7 +395,7 @@ async function main(): Promise<void> {
   if (only === 'serving') return printShippedModelServing();
   if (only === 'report') return printReportPage();
   if (only === 'python') return printPythonTrainer();
-  const store = ArtifactStore.forHome(path.join(OUT, 'home'));
+  const store = openArtifactStore({ home: path.join(OUT, 'home') });
   const python = await baselinePython('LightGBM');
   const sizes: [string, LoadedSpec, number][] = [
     ['50k', flightsSpec('flights-bench-50k', ['2001-01-01', '2001-01-04'], ['2001-01-04', '2001-01-14']), REPEATS],
@@ -404,7 +407,7 @@ async function main(): Promise<void> {
     const files = { train: await storeMatrix(store, m.train, m.yTrain), holdout: await storeMatrix(store, m.holdout, m.yHoldout) };
     const ours = await benchTrainer(m, loaded, repeats);
     console.log(`\n${label}: ${m.train.nRows} training rows, ${m.holdout.nRows} holdout rows (train ${loaded.spec.data.training.start}..${loaded.spec.data.training.end}, holdout ${loaded.spec.data.holdout.start}..${loaded.spec.data.holdout.end})`);
-    console.log(`  matrices: ${artifactPath(files.train.uri)}\n            ${artifactPath(files.holdout.uri)}`);
+    console.log(`  matrices: ${filePath(files.train.uri)}\n            ${filePath(files.holdout.uri)}`);
     console.log(`  perennial fit ${fmt(ours.fitSeconds, 2)} s (median of ${repeats}), holdout AUC ${fmt(ours.auc, 4)}`);
     if (python) {
       const lgbm = lightgbm(python, files, loaded, repeats);
@@ -479,7 +482,7 @@ async function printPythonTrainer(): Promise<void> {
 
 /** One plain Python process: LightGBM on the Parquet matrices with these params (scripts/bench/lightgbm_plain.py). */
 function plainLightgbm(python: string, matrices: { train: MatrixRef; holdout: MatrixRef }, params: Record<string, unknown>, seed: number, repeats = 1) {
-  const run = spawnSync(python, [path.join(__dirname, 'bench', 'lightgbm_plain.py'), artifactPath(matrices.train.uri), artifactPath(matrices.holdout.uri), JSON.stringify(params), String(seed), String(repeats)], { encoding: 'utf8' });
+  const run = spawnSync(python, [path.join(__dirname, 'bench', 'lightgbm_plain.py'), filePath(matrices.train.uri), filePath(matrices.holdout.uri), JSON.stringify(params), String(seed), String(repeats)], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`plain LightGBM failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as { readSeconds: number; fitSeconds: number; predictSeconds: number; auc: number; version: string };
 }
@@ -487,7 +490,7 @@ function plainLightgbm(python: string, matrices: { train: MatrixRef; holdout: Ma
 /** Rows/s of the ONNX model in onnxruntime-node and of a built-in forest of the same size, on the same holdout features. */
 async function printOnnxScoring(home: string, model: string, version: number): Promise<void> {
   const v = (await withRegistry({ home }, (registry) => registry.get(model, version)))!;
-  const onnx = await ModelArtifact.load(readJsonArtifact(v.artifactUri));
+  const onnx = await ModelArtifact.load(await readJsonArtifact(v.artifactUri));
   const pipeline = onnx.pipeline;
   const loaded = flightsSpec('flights-bench-python', ['2001-01-01', '2001-01-04'], ['2001-03-01', '2001-03-02']);
   const holdout = featureMatrix(pipeline, await loadWindow(loaded.spec, v.lineage.datasetUri, 'holdout'));

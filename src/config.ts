@@ -18,6 +18,12 @@ export const ConfigSchema = z.object({
     .max(2048)
     .refine(isPostgresUrl, 'expected postgres://user:password@host:port/database (unset: the SQLite files in PERENNIAL_HOME)')
     .optional(),
+  /** Where artifacts live: unset for $PERENNIAL_HOME/artifacts, file:///a/folder, or s3://bucket/prefix (with the standard AWS_* settings). */
+  PERENNIAL_ARTIFACTS_URL: z
+    .string()
+    .max(1024)
+    .refine(isArtifactsUrl, 'expected file:///absolute/folder or s3://bucket/prefix (unset: $PERENNIAL_HOME/artifacts)')
+    .optional(),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233')
@@ -53,12 +59,24 @@ function isPostgresUrl(value: string): boolean {
   }
 }
 
+function isArtifactsUrl(value: string): boolean {
+  if (/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9!_.*'()\/-]*)?$/.test(value)) return !value.includes('/../') && !value.endsWith('/..');
+  try {
+    const u = new URL(value);
+    return u.protocol === 'file:' && (u.host === '' || u.host === 'localhost') && u.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}
+
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 export interface Config {
   home: string;
   /** PostgreSQL URL of the registry and prediction log; null: the SQLite files in `home`. */
   registryUrl: string | null;
+  /** `file:///…` or `s3://bucket/prefix` of the artifact store; null: `home`/artifacts. */
+  artifactsUrl: string | null;
   /** Private keys of the actors on this machine (mode 0600 files). */
   keysDir: string;
   temporalAddress: string;
@@ -150,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     home: path.resolve(c.PERENNIAL_HOME),
     registryUrl: c.PERENNIAL_REGISTRY_URL ?? null,
+    artifactsUrl: c.PERENNIAL_ARTIFACTS_URL?.replace(/\/+$/, '') ?? null,
     keysDir: path.resolve(c.PERENNIAL_KEYS_DIR ?? path.join(c.PERENNIAL_HOME, 'keys')),
     temporalAddress: address ?? DEFAULT_TEMPORAL_ADDRESS,
     addressIsExplicit: address !== undefined,

@@ -1,149 +1,59 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { readFile } from 'node:fs/promises';
-import { createHash, randomUUID } from 'node:crypto';
-import { sha256, sha256File } from '../util/hash';
-
 export interface StoredArtifact {
   uri: string;
   sha256: string;
   bytes: number;
-  /** True when identical content was already stored and the file was left untouched. */
+  /** True when identical content was already stored and nothing was written. */
   reused: boolean;
 }
 
 /**
- * Content-addressed files under `$PERENNIAL_HOME/artifacts/<kind>/<sha256>.<ext>`.
- * Writes go to a temporary file and are renamed into place, so a crash never leaves a
- * half-written artifact under its final name.
+ * Where a process keeps what it makes: content-addressed artifacts (`<root>/<kind>/<sha256>.<ext>`:
+ * snapshots, pipelines, profiles, models, matrices, trainer code) and a few named, mutable
+ * files (training checkpoints, monitor reports). One interface, chosen by
+ * `PERENNIAL_ARTIFACTS_URL` (src/artifacts/open.ts): a folder on this machine (`file:`) or a
+ * bucket (`s3://bucket/prefix`). Artifacts are read by their URI alone (`readArtifactBytes`
+ * and friends below), whichever process wrote them.
  */
-export class ArtifactStore {
-  constructor(readonly root: string) {}
-
-  static forHome(home: string): ArtifactStore {
-    return new ArtifactStore(path.join(home, 'artifacts'));
-  }
-
-  /** A fresh temporary path inside the store (same file system, so rename is atomic). */
-  tempPath(ext: string): string {
-    const dir = path.join(this.root, 'tmp');
-    mkdirSync(dir, { recursive: true });
-    return path.join(dir, `${randomUUID()}.${ext}`);
-  }
-
-  /** Moves a finished temporary file to its content address. */
-  async adoptFile(kind: string, tempFile: string, ext: string): Promise<StoredArtifact> {
-    const hash = await sha256File(tempFile);
-    const target = path.join(this.root, kind, `${hash}.${ext}`);
-    const bytes = statSync(tempFile).size;
-    if (existsSync(target)) {
-      rmSync(tempFile, { force: true });
-      return { uri: pathToFileURL(target).href, sha256: hash, bytes, reused: true };
-    }
-    mkdirSync(path.dirname(target), { recursive: true });
-    renameSync(tempFile, target);
-    return { uri: pathToFileURL(target).href, sha256: hash, bytes, reused: false };
-  }
-
-  putJson(kind: string, value: unknown): StoredArtifact {
-    const text = JSON.stringify(value);
-    const hash = sha256(text);
-    const target = path.join(this.root, kind, `${hash}.json`);
-    const bytes = Buffer.byteLength(text);
-    if (existsSync(target)) return { uri: pathToFileURL(target).href, sha256: hash, bytes, reused: true };
-    this.writeAtomic(target, text);
-    return { uri: pathToFileURL(target).href, sha256: hash, bytes, reused: false };
-  }
-
-  putBytes(kind: string, bytes: Uint8Array, ext: string): StoredArtifact {
-    const hash = createHash('sha256').update(bytes).digest('hex');
-    const target = path.join(this.root, kind, `${hash}.${ext}`);
-    if (existsSync(target)) return { uri: pathToFileURL(target).href, sha256: hash, bytes: bytes.length, reused: true };
-    this.writeAtomic(target, bytes);
-    return { uri: pathToFileURL(target).href, sha256: hash, bytes: bytes.length, reused: false };
-  }
-
+export interface ArtifactStore {
+  /** The store's root as a URI: the Python worker writes content-addressed files under it. */
+  readonly rootUri: string;
+  /** A fresh local scratch file (DuckDB writes Parquet here before `adoptFile`). */
+  tempPath(ext: string): string;
+  /** Stores a finished scratch file under its content address; the scratch file is gone afterwards. */
+  adoptFile(kind: string, tempFile: string, ext: string): Promise<StoredArtifact>;
+  putJson(kind: string, value: unknown): Promise<StoredArtifact>;
+  putBytes(kind: string, bytes: Uint8Array, ext: string): Promise<StoredArtifact>;
   /** The URI of an artifact stored by its content, or undefined when this store has none. */
-  find(kind: string, sha256: string, ext: string): string | undefined {
-    const target = path.join(this.root, kind, `${sha256}.${ext}`);
-    return existsSync(target) ? pathToFileURL(target).href : undefined;
-  }
-
-  /** Whether `uri` names a file inside this store (not merely one somewhere on disk). */
-  holds(uri: string): boolean {
-    let file: string;
-    try {
-      file = artifactPath(uri);
-    } catch {
-      return false;
-    }
-    return path.resolve(file).startsWith(path.resolve(this.root) + path.sep);
-  }
-
-  /** The store's root as a URI: another process (the Python worker) writes content-addressed files under it. */
-  get rootUri(): string {
-    return pathToFileURL(this.root).href;
-  }
-
+  find(kind: string, sha256: string, ext: string): Promise<string | undefined>;
+  /** Whether `uri` names something inside this store (not merely somewhere). */
+  holds(uri: string): boolean;
   /** A named file's URI (it need not exist yet). */
-  namedUri(relativePath: string): string {
-    return pathToFileURL(path.join(this.root, relativePath)).href;
-  }
-
-  /** A mutable, named file (e.g. a training checkpoint), replaced atomically. */
-  putNamedJson(relativePath: string, value: unknown): string {
-    const target = path.join(this.root, relativePath);
-    this.writeAtomic(target, JSON.stringify(value));
-    return pathToFileURL(target).href;
-  }
-
-  /** Deletes an artifact this store holds (retention); a missing file is not an error. */
-  remove(uri: string): void {
-    const file = artifactPath(uri);
-    if (!path.resolve(file).startsWith(path.resolve(this.root) + path.sep)) throw new Error(`${uri} is not in the artifact store ${this.root}`);
-    rmSync(file, { force: true });
-  }
-
+  namedUri(relativePath: string): string;
+  /** A named, mutable file (e.g. a checkpoint), replaced whole. */
+  putNamedJson(relativePath: string, value: unknown): Promise<string>;
+  /** A named file with its JSON, or null when there is none. */
+  namedJson(relativePath: string): Promise<{ uri: string; value: unknown } | null>;
   /** Deletes a named file; a missing one is not an error. */
-  removeNamed(relativePath: string): void {
-    rmSync(path.join(this.root, relativePath), { force: true });
-  }
+  removeNamed(relativePath: string): Promise<void>;
+  /** Deletes something this store holds (retention); a missing one is not an error. */
+  remove(uri: string): Promise<void>;
+}
 
-  /** A named file (e.g. a training checkpoint) with its JSON, or null when there is none. */
-  namedJson(relativePath: string): { uri: string; value: unknown } | null {
-    const target = path.join(this.root, relativePath);
-    if (!existsSync(target)) return null;
-    return { uri: pathToFileURL(target).href, value: JSON.parse(readFileSync(target, 'utf8')) };
-  }
+/** What reads artifacts of one URI scheme. */
+export interface ArtifactReader {
+  readBytes(uri: string): Promise<Buffer>;
+  /** A path on this machine with the artifact's bytes (DuckDB, the Python baselines read files). */
+  localPath(uri: string, expectedSha256?: string): Promise<string>;
+}
 
-  private writeAtomic(target: string, text: string | Uint8Array): void {
-    mkdirSync(path.dirname(target), { recursive: true });
-    const temp = this.tempPath(path.extname(target).slice(1) || 'tmp');
-    try {
-      writeFileSync(temp, text);
-      renameSync(temp, target);
-    } catch (err) {
-      // A failed write (ENOSPC, EXDEV, …) leaves no temporary file behind.
-      rmSync(temp, { force: true });
-      throw err;
-    }
+export class ArtifactError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArtifactError';
   }
 }
 
-export function artifactPath(uri: string): string {
-  if (!uri.startsWith('file:')) throw new Error(`unsupported artifact URI ${uri} (expected file://)`);
-  return fileURLToPath(uri);
-}
-
-/** An artifact's bytes, refused unless they hash to the sha256 they were stored under. */
-export async function readArtifactBytes(uri: string, expectedSha256: string): Promise<Buffer> {
-  const bytes = await readFile(artifactPath(uri));
-  const got = createHash('sha256').update(bytes).digest('hex');
-  if (got !== expectedSha256) throw new Error(`artifact ${uri} has sha256 ${got}, expected ${expectedSha256}`);
-  return bytes;
-}
-
-export function readJsonArtifact(uri: string): unknown {
-  return JSON.parse(readFileSync(artifactPath(uri), 'utf8'));
+/** The sha256 a content-addressed URI names (`…/<sha256>.<ext>`), if it is one. */
+export function contentAddress(uri: string): string | undefined {
+  return /\/([0-9a-f]{64})\.[a-z0-9]+$/.exec(uri)?.[1];
 }

@@ -1,4 +1,4 @@
-import { ArtifactStore } from '../artifacts/store';
+import { openArtifactStore } from '../artifacts/open';
 import { storeTrainerCode } from '../spec/load';
 import { readFileSync } from 'node:fs';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -45,7 +45,7 @@ export async function updateSpecCommand(ctx: Ctx, r: UpdateSpecRequestArgs): Pro
     return { exitCode: 0, json: signed, text: JSON.stringify(signed) };
   }
   const cosign = r.cosignFile ? readCosign(r.cosignFile, loaded.spec) : undefined;
-  storeTrainerCode(loaded, ArtifactStore.forHome(ctx.config.home));
+  await storeTrainerCode(loaded, openArtifactStore(ctx.config));
   const identity = cliIdentity(r.by);
   const client = await connect(ctx.config, identity);
   try {

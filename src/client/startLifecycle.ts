@@ -1,7 +1,7 @@
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { reportUrl, type Config } from '../config';
 import { storeTrainerCode, type LoadedSpec } from '../spec/load';
-import { ArtifactStore } from '../artifacts/store';
+import { openArtifactStore } from '../artifacts/open';
 import { lifecycleWorkflowId } from '../lifecycle/contract';
 import { hasSearchAttributes, modelSearchAttributes } from '../temporal/searchAttributes';
 import type { lifecycle } from '../../workflows';
@@ -17,7 +17,7 @@ export async function startLifecycle(
   startedBy: string,
   options: { continueAsNewAfter?: number } = {},
 ): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId<typeof lifecycle>; started: boolean }> {
-  storeTrainerCode(loaded, ArtifactStore.forHome(config.home));
+  await storeTrainerCode(loaded, openArtifactStore(config));
   const workflowId = lifecycleWorkflowId(loaded.spec.name);
   const runningBefore = await runningRunId(client, workflowId);
   const searchAttributes = await hasSearchAttributes(client.connection, config.namespace);

@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Config } from '../config';
 import { storeTrainerCode, type LoadedSpec } from '../spec/load';
-import { ArtifactStore } from '../artifacts/store';
+import { openArtifactStore } from '../artifacts/open';
 import { withRegistry } from '../registry/open';
 import { hasSearchAttributes, modelSearchAttributes } from '../temporal/searchAttributes';
 import type { trainingPipeline } from '../../workflows';
@@ -25,7 +25,7 @@ export async function startTraining(
   loaded: LoadedSpec,
   requestedBy: string,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof trainingPipeline>> {
-  storeTrainerCode(loaded, ArtifactStore.forHome(config.home));
+  await storeTrainerCode(loaded, openArtifactStore(config));
   const n = await withRegistry(config, (registry) => registry.next(loaded.spec.name, 'training-run'));
   const searchAttributes = await hasSearchAttributes(client.connection, config.namespace);
   return client.workflow.start<typeof trainingPipeline>('trainingPipeline', {

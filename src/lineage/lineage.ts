@@ -5,13 +5,13 @@
  * `GET /v1/models/{name}/versions/{v}` and `…/predictions/{request_id}`; field names follow
  * the HTTP API (snake_case).
  */
-import { readJsonArtifact } from '../artifacts/store';
+import { readJsonArtifact } from '../artifacts/read';
 import type { FittedPipeline } from '../features/pipeline';
 import { predictedLabel } from '../ml/metrics';
 import type { LedgerRow, ModelVersion, Registry } from '../registry/registry';
 import type { PredictionRow } from '../serving/predictionLog';
 import { REQUEST_ID_PATTERN } from '../util/uuidv7';
-import { BoundedCache } from '../util/boundedCache';
+import { BoundedCache, cachedPromise } from '../util/boundedCache';
 
 export interface VersionDecision {
   decision: string;
@@ -102,7 +102,7 @@ export async function explainRequest(
   if (!row || row.model !== model) return { ok: false, code: 'not_found', message: `${model} has no logged prediction ${requestId}` };
   const version = await versionOf(registry, row.model, row.modelVersion);
   if (!version) return { ok: false, code: 'not_found', message: `the prediction ${requestId} was made by ${row.model} v${row.modelVersion}, which this registry does not have` };
-  const names = featureNames(version.pipeline_uri);
+  const names = await featureNames(version.pipeline_uri);
   return {
     ok: true,
     explanation: {
@@ -122,17 +122,15 @@ export async function explainRequest(
 }
 
 /** Feature names by pipeline artifact: content-addressed, so never stale. */
-const namesByPipeline = new BoundedCache<string, string[]>(256);
+const namesByPipeline = new BoundedCache<string, Promise<string[]>>(256);
 
-function featureNames(pipelineUri: string): string[] {
-  return namesByPipeline.get(pipelineUri, () => {
-    try {
-      return (readJsonArtifact(pipelineUri) as FittedPipeline).features.map((f) => f.name);
-    } catch {
-      // A pipeline artifact removed by hand: the values still show, numbered.
-      return [];
-    }
-  });
+async function featureNames(pipelineUri: string): Promise<string[]> {
+  try {
+    return await cachedPromise(namesByPipeline, pipelineUri, async () => ((await readJsonArtifact(pipelineUri)) as FittedPipeline).features.map((f) => f.name));
+  } catch {
+    // A pipeline artifact removed by hand: the values still show, numbered.
+    return [];
+  }
 }
 
 /** A ledger entry about version `v`, or a deploy that replaced it. */

@@ -4,7 +4,7 @@ import { GbdtScorer } from './gbdtScorer';
 import { OnnxScorer } from './onnxScorer';
 import type { Scorer } from './scorer';
 import { compilePipeline, type FittedPipeline, type RawColumns, featureMatrix } from '../features/pipeline';
-import { readArtifactBytes } from '../artifacts/store';
+import { readArtifactBytes } from '../artifacts/read';
 
 const StoredFile = z.strictObject({ uri: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() });
 

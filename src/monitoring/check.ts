@@ -3,7 +3,7 @@ import type { DataProfile } from '../data/profile';
 import { driftReport, type CurrentWindow, type DriftReport } from '../drift/report';
 import { asUtc } from '../spec/modelSpec';
 import type { ArtifactStore } from '../artifacts/store';
-import { readJsonArtifact } from '../artifacts/store';
+import { readJsonArtifact } from '../artifacts/read';
 import type { Registry } from '../registry/registry';
 import type { MonitorWindow } from '../serving/predictionLog';
 import type { PredictionReader } from '../serving/predictionStore';
@@ -61,7 +61,7 @@ export async function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput):
   if (!monitoring) throw new MonitorError(`${spec.name}'s spec has no monitoring section`);
   const registered = await d.registry.get(spec.name, version);
   if (!registered) throw new MonitorError(`${spec.name} has no version ${version}`);
-  const profile = loadProfile(registered.lineage.profileUri);
+  const profile = await loadProfile(registered.lineage.profileUri);
   const reference = referenceFor(profile, monitoring);
   const excluded = monitoring.drift.exclude.filter((name) => profile.features.some((f) => f.name === name));
 
@@ -80,7 +80,7 @@ export async function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput):
   if (labeled.eventWindow) performance.reasons.push(labeled.eventWindow);
   const pruned = await prune(d, spec.name, monitoring, input.asOf);
 
-  const reportUri = d.store.putNamedJson(`monitor-reports/${spec.name}/${safeName(input.checkKey)}.json`, {
+  const reportUri = await d.store.putNamedJson(`monitor-reports/${spec.name}/${safeName(input.checkKey)}.json`, {
     format: 'perennial.monitor-check/1',
     model: spec.name,
     version,
@@ -132,10 +132,10 @@ export async function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput):
 const profiles = new Map<string, DataProfile>();
 
 /** Profiles are immutable artifacts: parse each once per process. */
-function loadProfile(uri: string): DataProfile {
+async function loadProfile(uri: string): Promise<DataProfile> {
   let p = profiles.get(uri);
   if (!p) {
-    p = readJsonArtifact(uri) as DataProfile;
+    p = (await readJsonArtifact(uri)) as DataProfile;
     if (profiles.size > 16) profiles.clear();
     profiles.set(uri, p);
   }
@@ -176,7 +176,7 @@ async function prune(d: MonitorDeps, model: string, monitoring: MonitoringSpec, 
   const before = new Date(Date.parse(asOf) - durationMs(monitoring.retention)).toISOString();
   const predictions = await d.predictions.prune(model, before);
   const reports = await d.registry.pruneChecks(model, before);
-  for (const uri of reports) d.store.remove(uri);
+  for (const uri of reports) await d.store.remove(uri);
   return { predictions, checks: reports.length };
 }
 

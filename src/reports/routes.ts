@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, RouteShorthandOptions } from 'fastify';
-import { readJsonArtifact } from '../artifacts/store';
+import { readJsonArtifact } from '../artifacts/read';
 import type { DataProfile } from '../data/profile';
 import type { FittedPipeline } from '../features/pipeline';
 import { versionsOf } from '../lineage/lineage';
@@ -7,7 +7,7 @@ import type { Registry } from '../registry/registry';
 import { checkPage, featureSection, type CheckPageInput } from './checkPage';
 import { modelPage } from './modelPage';
 import { escapeHtml } from './svg';
-import { BoundedCache } from '../util/boundedCache';
+import { BoundedCache, cachedPromise } from '../util/boundedCache';
 
 
 /**
@@ -15,11 +15,11 @@ import { BoundedCache } from '../util/boundedCache';
  * is written once, so an entry never goes stale; one that cannot be read (pruned by
  * retention) is not kept. Profiles are large: few entries.
  */
-function artifactReader(size: number): <T>(uri: string) => T | null {
-  const cache = new BoundedCache<string, unknown>(size);
-  return <T>(uri: string): T | null => {
+function artifactReader(size: number): <T>(uri: string) => Promise<T | null> {
+  const cache = new BoundedCache<string, Promise<unknown>>(size);
+  return async <T>(uri: string): Promise<T | null> => {
     try {
-      return cache.get(uri, () => readJsonArtifact(uri)) as T;
+      return (await cachedPromise(cache, uri, () => readJsonArtifact(uri))) as T;
     } catch {
       return null;
     }
@@ -46,16 +46,13 @@ export function registerReportPages(app: FastifyInstance, registry: Registry, op
     const raw = Number((request.query as { page?: string }).page ?? 1);
     const pageNo = Number.isInteger(raw) && raw > 0 && raw < 1e9 ? raw : 1;
     const key = `${name}\u0000${pageNo}\u0000${await registry.changeMark(name)}`;
-    const html = await pages.get(key, async () => {
+    const html = await cachedPromise(pages, key, async () => {
       const versions = await versionsOf(registry, name);
       const checks = await registry.checks(name);
       if (versions.length === 0 && checks.length === 0) return '';
       const scored = [...checks].reverse().find((c) => c.enoughData);
       const latest = scored && { check: scored, features: featureSection(await checkInput(scored)) };
       return modelPage({ model: name, versions, checks, page: pageNo, latest });
-    }).catch((err: unknown) => {
-      pages.delete(key); // a failed read is not a page
-      throw err;
     });
     if (!html) return notFound(reply, `no model ${JSON.stringify(name)} in the registry`);
     return reply.headers(PAGE_HEADERS).send(html);
@@ -73,9 +70,9 @@ export function registerReportPages(app: FastifyInstance, registry: Registry, op
     const version = await registry.get(check.model, check.version);
     return {
       check,
-      report: readArtifact<CheckPageInput['report']>(check.reportUri),
-      profile: version ? readArtifact<DataProfile>(version.lineage.profileUri) : null,
-      vocabularies: (version ? readArtifact<FittedPipeline>(version.lineage.pipelineUri)?.vocabularies : undefined) ?? {},
+      report: await readArtifact<CheckPageInput['report']>(check.reportUri),
+      profile: version ? await readArtifact<DataProfile>(version.lineage.profileUri) : null,
+      vocabularies: (version ? (await readArtifact<FittedPipeline>(version.lineage.pipelineUri))?.vocabularies : undefined) ?? {},
     };
   }
 }

@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { artifactPath } from '../artifacts/store';
+import { readArtifactBytes } from '../artifacts/read';
 import { ModelArtifact } from '../ml/modelArtifact';
 import type { ModelVersion, Registry } from '../registry/registry';
 import { openRegistry } from '../registry/open';
@@ -167,11 +165,7 @@ export class Champions {
   private async load(model: string, version: number, since: string): Promise<LoadedChampion> {
     const registered = await this.registry.get(model, version);
     if (!registered) throw new Error(`the registry has no ${model} v${version}`);
-    const bytes = await readFile(artifactPath(registered.artifactUri));
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== registered.artifactSha256) {
-      throw new Error(`artifact ${registered.artifactUri} has sha256 ${sha256}, the registry says ${registered.artifactSha256}`);
-    }
+    const bytes = await readArtifactBytes(registered.artifactUri, registered.artifactSha256);
     const artifact = await ModelArtifact.load(JSON.parse(bytes.toString('utf8')));
     if (artifact.model !== model) {
       await artifact.close();

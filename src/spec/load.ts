@@ -70,8 +70,8 @@ function readTrainerCode(spec: ModelSpec, source: string, baseDir: string): Load
 }
 
 /** Puts a loaded spec's trainer file into the artifact store, where every worker's `train` finds it by its sha256. */
-export function storeTrainerCode(loaded: LoadedSpec, store: ArtifactStore): void {
-  if (loaded.trainerCode) store.putBytes('code', loaded.trainerCode.bytes, 'py');
+export async function storeTrainerCode(loaded: LoadedSpec, store: ArtifactStore): Promise<void> {
+  if (loaded.trainerCode) await store.putBytes('code', loaded.trainerCode.bytes, 'py');
 }
 
 export function loadSpecFile(file: string): LoadedSpec {

@@ -4,7 +4,8 @@
  * the model artifact perennial serves.
  */
 import { z } from 'zod';
-import { readArtifactBytes, readJsonArtifact, type ArtifactStore } from '../artifacts/store';
+import type { ArtifactStore } from '../artifacts/store';
+import { readArtifactBytes, readJsonArtifact } from '../artifacts/read';
 import { withPredictionProfile, type DataProfile } from '../data/profile';
 import { featureMatrix, labels, type FittedPipeline } from '../features/pipeline';
 import { ModelArtifact, type Parity } from '../ml/modelArtifact';
@@ -33,7 +34,7 @@ export interface PreparedMatrices {
 
 /** The training and holdout feature matrices of a snapshot, computed by the fitted pipeline (the same code as serving). */
 export async function prepareMatrices(spec: ModelSpec, snapshotUri: string, pipelineUri: string, store: ArtifactStore): Promise<PreparedMatrices> {
-  const pipeline = readJsonArtifact(pipelineUri) as FittedPipeline;
+  const pipeline = (await readJsonArtifact(pipelineUri)) as FittedPipeline;
   const matrix = async (which: 'training' | 'holdout') => {
     const raw = await loadWindow(spec, snapshotUri, which);
     return storeMatrix(store, featureMatrix(pipeline, raw), labels(pipeline, raw));
@@ -42,13 +43,13 @@ export async function prepareMatrices(spec: ModelSpec, snapshotUri: string, pipe
 }
 
 /** The trainer part of the request; a `python` trainer's file is looked up in the store (it must be there). */
-export function requestTrainer(spec: ModelSpec, store: ArtifactStore): ExternalTrainRequest['trainer'] {
+export async function requestTrainer(spec: ModelSpec, store: ArtifactStore): Promise<ExternalTrainRequest['trainer']> {
   const trainer = spec.trainer as ExternalTrainerSpec;
   return {
     type: trainer.type,
     params: trainer.params,
     seed: trainerSeed(trainer),
-    ...(trainer.type === 'python' ? { entrypoint: entrypointOf(trainer, store) } : {}),
+    ...(trainer.type === 'python' ? { entrypoint: await entrypointOf(trainer, store) } : {}),
   };
 }
 
@@ -69,7 +70,7 @@ export function externalTrainRequest(
   };
 }
 
-function entrypointOf(trainer: Extract<ExternalTrainerSpec, { type: 'python' }>, store: ArtifactStore): NonNullable<ExternalTrainRequest['trainer']['entrypoint']> {
+async function entrypointOf(trainer: Extract<ExternalTrainerSpec, { type: 'python' }>, store: ArtifactStore): Promise<NonNullable<ExternalTrainRequest['trainer']['entrypoint']>> {
   const split = trainer.entrypoint.lastIndexOf(':');
   const target = trainer.entrypoint.slice(0, split);
   const fn = trainer.entrypoint.slice(split + 1);
@@ -77,7 +78,7 @@ function entrypointOf(trainer: Extract<ExternalTrainerSpec, { type: 'python' }>,
   if (!trainer.code) {
     throw new ModelPackagingError('TrainerCodeMissing', `the trainer's file ${target} was not stored with the spec: load the spec from its file with perennial (npm run train, npx perennial start), which stores the file`);
   }
-  const uri = store.find('code', trainer.code.sha256, 'py');
+  const uri = await store.find('code', trainer.code.sha256, 'py');
   if (!uri) {
     throw new ModelPackagingError('TrainerCodeMissing', `the trainer's file ${target} (sha256 ${trainer.code.sha256}) is not in the artifact store ${store.rootUri}`);
   }
@@ -103,7 +104,7 @@ export async function packageOnnxModel(
 ): Promise<PackagedModel> {
   const trainer = spec.trainer as ExternalTrainerSpec;
   checkResult(trained, store);
-  const pipeline = readJsonArtifact(pipelineUri) as FittedPipeline;
+  const pipeline = (await readJsonArtifact(pipelineUri)) as FittedPipeline;
   const onnx = await readArtifactBytes(trained.onnx.uri, trained.onnx.sha256);
   const scorer = await notServable(() => OnnxScorer.fromBytes(onnx, pipeline.features.length), 'onnxruntime-node cannot load the ONNX model');
   try {
@@ -127,13 +128,13 @@ export async function packageOnnxModel(
       trainer: trainer.type,
       parity,
     });
-    const stored = store.putJson('models', artifact.toJSON());
+    const stored = await store.putJson('models', artifact.toJSON());
     let withPrediction: string | undefined;
     if (profileUri) {
       const raw = await loadWindow(spec, snapshotUri, 'training');
       const x = featureMatrix(pipeline, raw);
-      const profile = readJsonArtifact(profileUri) as DataProfile;
-      withPrediction = store.putJson('profiles', await withPredictionProfile(profile, x, (s) => scorer.scoreMatrix(s), { seed: trainerSeed(trainer) })).uri;
+      const profile = (await readJsonArtifact(profileUri)) as DataProfile;
+      withPrediction = (await store.putJson('profiles', await withPredictionProfile(profile, x, (s) => scorer.scoreMatrix(s), { seed: trainerSeed(trainer) }))).uri;
     }
     return {
       artifactUri: stored.uri,

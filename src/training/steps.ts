@@ -1,5 +1,6 @@
 import { gbdtTrainer, trainerSeed, type ModelSpec } from '../spec/modelSpec';
-import { ArtifactStore, artifactPath, readJsonArtifact } from '../artifacts/store';
+import type { ArtifactStore } from '../artifacts/store';
+import { localArtifactPath, readJsonArtifact } from '../artifacts/read';
 import { snapshotTrainingData, type DatasetSnapshot } from '../data/snapshot';
 import { validateSnapshot } from '../data/validate';
 import { fitPipeline } from '../data/fitPipeline';
@@ -33,7 +34,7 @@ export interface PreparedData {
 
 /** Validates the snapshot, learns the feature pipeline from the training window and profiles the features. */
 export async function validateData(spec: ModelSpec, snapshotUri: string, store: ArtifactStore): Promise<PreparedData> {
-  const file = artifactPath(snapshotUri);
+  const file = await localArtifactPath(snapshotUri);
   return withDuckDb(async (db) => {
     await validateSnapshot(db, file, spec);
     const pipeline = await fitPipeline(db, file, spec);
@@ -46,8 +47,8 @@ export async function validateData(spec: ModelSpec, snapshotUri: string, store: 
     checkLabels(spec, labels(pipeline, holdout), 'holdout');
     const profile = profileFeatures(x, y, { seed: trainerSeed(spec.trainer) });
     return {
-      pipelineUri: store.putJson('pipelines', pipeline).uri,
-      profileUri: store.putJson('profiles', profile).uri,
+      pipelineUri: (await store.putJson('pipelines', pipeline)).uri,
+      profileUri: (await store.putJson('profiles', profile)).uri,
       rows: { training: training.nRows, holdout: holdout.nRows },
       labelRate: profile.labelRate,
     };
@@ -74,7 +75,8 @@ function checkLabels(spec: ModelSpec, y: Float64Array, window: string): void {
 }
 
 export async function loadWindow(spec: ModelSpec, snapshotUri: string, which: 'training' | 'holdout'): Promise<RawColumns> {
-  return withDuckDb((db) => readWindow(db, artifactPath(snapshotUri), spec, spec.data[which]));
+  const file = await localArtifactPath(snapshotUri);
+  return withDuckDb((db) => readWindow(db, file, spec, spec.data[which]));
 }
 
 export interface Checkpoint {
@@ -110,7 +112,7 @@ export interface TrainedModel {
 /** Fits the built-in GBDT on the training window, checkpointing every few rounds so a retry resumes. */
 export async function trainModel(spec: ModelSpec, snapshotUri: string, pipelineUri: string, store: ArtifactStore, o: TrainOptions): Promise<TrainedModel> {
   const trainer = gbdtTrainer(spec);
-  const pipeline = readJsonArtifact(pipelineUri) as FittedPipeline;
+  const pipeline = (await readJsonArtifact(pipelineUri)) as FittedPipeline;
   const raw = await loadWindow(spec, snapshotUri, 'training');
   const x = featureMatrix(pipeline, raw);
   const y = labels(pipeline, raw);
@@ -118,8 +120,8 @@ export async function trainModel(spec: ModelSpec, snapshotUri: string, pipelineU
   // killed right after writing it must not send the retry back to round 0. The file is named
   // by this training run, so any there is this run's own.
   const checkpointPath = `checkpoints/${encodeURIComponent(o.checkpointKey)}.json`;
-  const checkpointFile = store.namedJson(checkpointPath);
-  const resumeFrom = checkpointFile ? GbdtModel.fromJSON(checkpointFile.value) : o.resumeFrom ? GbdtModel.fromJSON(readJsonArtifact(o.resumeFrom.uri)) : undefined;
+  const checkpointFile = await store.namedJson(checkpointPath);
+  const resumeFrom = checkpointFile ? GbdtModel.fromJSON(checkpointFile.value) : o.resumeFrom ? GbdtModel.fromJSON(await readJsonArtifact(o.resumeFrom.uri)) : undefined;
   const every = trainer.checkpointEvery;
   let lastCheckpoint: Checkpoint | undefined = checkpointFile && resumeFrom ? { uri: checkpointFile.uri, round: resumeFrom.rounds } : o.resumeFrom;
   const gbdt = await trainGbdt(x, y, {
@@ -127,18 +129,18 @@ export async function trainModel(spec: ModelSpec, snapshotUri: string, pipelineU
     resumeFrom,
     onRound: async (p, model) => {
       if (p.round % every === 0 && p.round < p.rounds) {
-        const uri = store.putNamedJson(checkpointPath, model().toJSON());
+        const uri = await store.putNamedJson(checkpointPath, model().toJSON());
         lastCheckpoint = { uri, round: p.round };
       }
       await o.onProgress?.({ ...p, checkpoint: lastCheckpoint });
     },
   });
   // Done: a later attempt of this run (its completion lost with its worker) starts afresh.
-  store.removeNamed(checkpointPath);
+  await store.removeNamed(checkpointPath);
   const artifact = new ModelArtifact(spec.name, pipeline, new GbdtScorer(gbdt));
-  const stored = store.putJson('models', artifact.toJSON());
+  const stored = await store.putJson('models', artifact.toJSON());
   const profileUri = o.profileUri
-    ? store.putJson('profiles', await withPredictionProfile(readJsonArtifact(o.profileUri) as DataProfile, x, (s) => gbdt.predictProba(s), { seed: trainer.params.seed })).uri
+    ? (await store.putJson('profiles', await withPredictionProfile((await readJsonArtifact(o.profileUri)) as DataProfile, x, (s) => gbdt.predictProba(s), { seed: trainer.params.seed }))).uri
     : undefined;
   return { artifactUri: stored.uri, artifactSha256: stored.sha256, rounds: gbdt.rounds, resumedFromRound: resumeFrom?.rounds ?? 0, profileUri };
 }
@@ -152,7 +154,7 @@ export interface Evaluation {
 }
 
 export async function evaluateModel(spec: ModelSpec, snapshotUri: string, artifactUri: string): Promise<Evaluation> {
-  const artifact = await ModelArtifact.load(readJsonArtifact(artifactUri));
+  const artifact = await ModelArtifact.load(await readJsonArtifact(artifactUri));
   try {
     const raw = await loadWindow(spec, snapshotUri, 'holdout');
     const y = labels(artifact.pipeline, raw);

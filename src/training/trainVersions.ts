@@ -3,7 +3,7 @@
  * and registered, as the training workflow would: for tests and benchmarks that need real
  * models fast.
  */
-import { ArtifactStore } from '../artifacts/store';
+import { openArtifactStore } from '../artifacts/open';
 import type { ModelVersion } from '../registry/registry';
 import { openRegistry } from '../registry/open';
 import type { LoadedSpec } from '../spec/load';
@@ -21,7 +21,7 @@ export interface TrainedVersion {
  * without Temporal. Returns them in version order.
  */
 export async function trainVersions(home: string, loaded: LoadedSpec, variants: { rounds: number; maxDepth: number }[], by = 'test'): Promise<TrainedVersion[]> {
-  const store = ArtifactStore.forHome(home);
+  const store = openArtifactStore({ home });
   const spec = loaded.spec;
   const snapshot = await ingest(spec, store);
   const prepared = await validateData(spec, snapshot.uri, store);

@@ -16,3 +16,13 @@ export class BoundedCache<K, V> {
     this.entries.delete(key);
   }
 }
+
+/** `cache.get` for a value computed asynchronously: a computation that fails is not kept. */
+export function cachedPromise<K, T>(cache: BoundedCache<K, Promise<T>>, key: K, compute: () => Promise<T>): Promise<T> {
+  return cache.get(key, () =>
+    compute().catch((err: unknown) => {
+      cache.delete(key);
+      throw err;
+    }),
+  );
+}

@@ -1,6 +1,6 @@
 import { after } from 'node:test';
 import pg from 'pg';
-import { startLocalPostgres, type LocalPostgres } from '../../src/postgres/localServer';
+import { startLocalPostgres, type LocalPostgres } from '../../src/cluster/postgres';
 import { freePort } from '../../src/util/net';
 
 let shared: Promise<LocalPostgres> | undefined;

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findSpec } from '../../src/spec/load';
-import { ArtifactStore, artifactPath, readJsonArtifact } from '../../src/artifacts/store';
+import { openArtifactStore } from '../../src/artifacts/open';
+import { filePath } from '../../src/artifacts/fileStore';
+import { readJsonArtifact } from '../../src/artifacts/read';
 import { evaluateModel, ingest, trainModel, validateData } from '../../src/training/steps';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { readWindow } from '../../src/data/read';
@@ -10,7 +12,7 @@ import { tempHome } from '../helpers/temporalServer';
 
 test('flight-delays, full demo spec: honest holdout AUC ≥ 0.62 and log-loss better than the base rate', async () => {
   const { spec } = findSpec('flight-delays', tempHome());
-  const store = ArtifactStore.forHome(tempHome());
+  const store = openArtifactStore({ home: tempHome() });
   const snapshot = await ingest(spec, store);
   assert.ok(snapshot.rows.training > 300_000 && snapshot.rows.holdout > 150_000, JSON.stringify(snapshot.rows));
   const prepared = await validateData(spec, snapshot.uri, store);
@@ -23,9 +25,9 @@ test('flight-delays, full demo spec: honest holdout AUC ≥ 0.62 and log-loss be
   assert.ok(model.brier < baseRate.brier);
 
   // Saved and loaded, the artifact scores the holdout bit-identically.
-  const inMemory = ModelArtifact.fromJSON(readJsonArtifact(trained.artifactUri));
+  const inMemory = ModelArtifact.fromJSON(await readJsonArtifact(trained.artifactUri));
   const reloaded = ModelArtifact.fromJSON(JSON.parse(JSON.stringify(inMemory.toJSON())));
-  const holdout = await withDuckDb((db) => readWindow(db, artifactPath(snapshot.uri), spec, spec.data.holdout));
+  const holdout = await withDuckDb((db) => readWindow(db, filePath(snapshot.uri), spec, spec.data.holdout));
   const a = await inMemory.predictColumns(holdout);
   const b = await reloaded.predictColumns(holdout);
   assert.equal(a.length, holdout.nRows);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { ArtifactStore, readJsonArtifact } from '../../src/artifacts/store';
+import type { ArtifactStore } from '../../src/artifacts/store';
+import { openArtifactStore } from '../../src/artifacts/open';
+import { readJsonArtifact } from '../../src/artifacts/read';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { runMonitorCheck } from '../../src/monitoring/check';
 import type { Registry } from '../../src/registry/registry';
@@ -35,14 +37,14 @@ before(async () => {
     raw.monitoring = { interval: '1h', minRows: 100, performance: { minLabeled: 100, window: 600, min: { auc: 0.55 } } };
   });
   const [v1] = await trainVersions(home, loaded, [{ rounds: 20, maxDepth: 4 }]);
-  const artifact = ModelArtifact.fromJSON(readJsonArtifact(v1.version.artifactUri));
+  const artifact = ModelArtifact.fromJSON(await readJsonArtifact(v1.version.artifactUri));
   const rows = (await windowRows(loaded, v1.snapshotUri, 'training')).sort((a, b) => (a.date as number) - (b.date as number));
   const latest = rows.at(-1)!.date as number;
   const recent = rows.filter((r) => (r.date as number) > latest - DAY).slice(-400);
   const backfill = rows.filter((r) => (r.date as number) <= latest - 1.5 * DAY).slice(0, 800);
   predictions = PredictionLog.forHome(home);
   registry = openRegistry({ home });
-  store = ArtifactStore.forHome(home);
+  store = openArtifactStore({ home });
   const late = (r: Record<string, unknown>) => ((r.delay as number) > 15 ? 1 : 0);
   // Recent flights first, labeled wrong; then the backfill, labeled right.
   for (const [batch, wrong] of [[recent, true], [backfill, false]] as const) {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { ArtifactStore, artifactPath, readJsonArtifact } from '../../src/artifacts/store';
+import type { ArtifactStore } from '../../src/artifacts/store';
+import { openArtifactStore } from '../../src/artifacts/open';
+import { filePath } from '../../src/artifacts/fileStore';
+import { readJsonArtifact } from '../../src/artifacts/read';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { runMonitorCheck, type MonitorCheckSummary } from '../../src/monitoring/check';
 import type { Registry } from '../../src/registry/registry';
@@ -36,11 +39,11 @@ before(async () => {
     raw.monitoring = { interval: '1h', minRows: 300, maxRows: 2000, retention: '7d', performance: { minLabeled: 200, min: { auc: 0.55 } } };
   });
   const [v1] = await trainVersions(home, loaded, [{ rounds: 20, maxDepth: 4 }]);
-  artifact = ModelArtifact.fromJSON(readJsonArtifact(v1.version.artifactUri));
+  artifact = ModelArtifact.fromJSON(await readJsonArtifact(v1.version.artifactUri));
   training = await windowRows(loaded, v1.snapshotUri, 'training');
   predictions = PredictionLog.forHome(home);
   registry = openRegistry({ home });
-  store = ArtifactStore.forHome(home);
+  store = openArtifactStore({ home });
 });
 
 after(async () => {
@@ -161,7 +164,7 @@ test('performance on delayed labels: judged once enough arrive, below the floor 
 test('every check is stored (registry and JSON report); retention prunes old rows and reports, never versions', async () => {
   const stored = await registry.checks(loaded.spec.name);
   assert.equal(stored.length, checks);
-  const report = readJsonArtifact(stored[0].reportUri) as { format: string; drift: { features: unknown[] } };
+  const report = (await readJsonArtifact(stored[0].reportUri)) as { format: string; drift: { features: unknown[] } };
   assert.equal(report.format, 'perennial.monitor-check/1');
   assert.equal(report.drift.features.length, artifact.pipeline.features.length + 1, 'every feature and the predicted score');
 
@@ -171,7 +174,7 @@ test('every check is stored (registry and JSON report); retention prunes old row
   const r = await check(later);
   assert.equal(r.pruned.predictions, logged);
   assert.equal(r.pruned.checks, checks - 1);
-  assert.equal(existsSync(artifactPath(stored[0].reportUri)), false);
+  assert.equal(existsSync(filePath(stored[0].reportUri)), false);
   assert.deepEqual((await registry.checks(loaded.spec.name)).map((c) => c.dedupeKey), [`test/check/${checks}`]);
   assert.ok(await registry.get(loaded.spec.name, 1), 'registry versions are never pruned');
 });
@@ -182,7 +185,7 @@ test('features the spec excludes from drift tests are neither tested nor reporte
   const r = await runMonitorCheck({ registry, store, predictions }, { spec, version: 1, cursor, asOf: new Date().toISOString(), checkKey: `test/check/${++checks}` });
   cursor = r.cursor.to;
   assert.deepEqual(r.drift.excluded, ['hour', 'day_of_week']);
-  const report = readJsonArtifact(r.reportUri) as { drift: { features: { name: string }[] } };
+  const report = (await readJsonArtifact(r.reportUri)) as { drift: { features: { name: string }[] } };
   const names = report.drift.features.map((f) => f.name);
   assert.ok(!names.includes('hour') && !names.includes('day_of_week'), names.join(', '));
   assert.ok(names.includes('minute_of_day') && names.includes('prediction'));

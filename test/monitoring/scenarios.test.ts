@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { ArtifactStore, readJsonArtifact } from '../../src/artifacts/store';
+import { openArtifactStore } from '../../src/artifacts/open';
+import { readJsonArtifact } from '../../src/artifacts/read';
 import type { BinaryMetrics } from '../../src/ml/metrics';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { openRegistry } from '../../src/registry/open';
@@ -64,9 +65,9 @@ before(async () => {
     home,
     spec,
     version: v1.version.version,
-    artifact: ModelArtifact.fromJSON(readJsonArtifact(v1.version.artifactUri)),
+    artifact: ModelArtifact.fromJSON(await readJsonArtifact(v1.version.artifactUri)),
     registry: openRegistry({ home }),
-    store: ArtifactStore.forHome(home),
+    store: openArtifactStore({ home }),
   };
 });
 

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { openPredictionReader, openPredictionSink } from '../../src/serving/openPredictions';
 import type { ServedPrediction } from '../../src/serving/predictionLogThread';
-import { startLocalPostgres } from '../../src/postgres/localServer';
+import { startLocalPostgres } from '../../src/cluster/postgres';
 import { freePort } from '../../src/util/net';
 import { uuidv7 } from '../../src/util/uuidv7';
 import { freshDatabase } from '../helpers/postgres';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { artifactPath } from '../../src/artifacts/store';
+import { filePath } from '../../src/artifacts/fileStore';
 import { withDuckDb } from '../../src/data/duckdb';
 import { readWindow } from '../../src/data/read';
 import type { LoadedSpec } from '../../src/spec/load';
@@ -12,7 +12,7 @@ export { trainVersions, type TrainedVersion } from '../../src/training/trainVers
 
 /** Raw rows of a snapshot window, one object per row (timestamps as epoch ms). */
 export async function windowRows(loaded: LoadedSpec, snapshotUri: string, which: 'training' | 'holdout'): Promise<Record<string, unknown>[]> {
-  const raw: RawColumns = await withDuckDb((db) => readWindow(db, artifactPath(snapshotUri), loaded.spec, loaded.spec.data[which]));
+  const raw: RawColumns = await withDuckDb((db) => readWindow(db, filePath(snapshotUri), loaded.spec, loaded.spec.data[which]));
   const rows: Record<string, unknown>[] = [];
   for (let i = 0; i < raw.nRows; i++) {
     const row: Record<string, unknown> = {};

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import Database from 'better-sqlite3';
-import { readJsonArtifact } from '../../src/artifacts/store';
+import { readJsonArtifact } from '../../src/artifacts/read';
 import { featureRow } from '../../src/features/pipeline';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { openRegistry } from '../../src/registry/open';
@@ -38,11 +38,11 @@ let holdout: Record<string, unknown>[];
 /** Request ids returned by the predict test, with the instances they scored. */
 const served: { requestId: string; instance: Record<string, unknown>; score: number }[] = [];
 
-function artifactOf(v: TrainedVersion): ModelArtifact {
+async function artifactOf(v: TrainedVersion): Promise<ModelArtifact> {
   const key = `${v.version.model}/${v.version.version}`;
   let a = artifacts.get(key);
   if (!a) {
-    a = ModelArtifact.fromJSON(readJsonArtifact(v.version.artifactUri));
+    a = ModelArtifact.fromJSON(await readJsonArtifact(v.version.artifactUri));
     artifacts.set(key, a);
   }
   return a;
@@ -238,7 +238,7 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
   });
 
   test('scores over HTTP equal the training path exactly on 1,200 holdout rows, unseen routes included', async () => {
-    const artifact = artifactOf(flights[0]);
+    const artifact = await artifactOf(flights[0]);
     const step = Math.floor(holdout.length / 1200);
     const styles = ['Z', 'noZone', 'offset', 'epoch'] as const;
     const instances: Record<string, unknown>[] = [];
@@ -459,7 +459,7 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
 
   test('promotion and rollback are picked up without a restart; every response is scored by the version it names', async () => {
     const instances = holdout.slice(2000, 2200).map((r) => flightInstance(r));
-    const expected = new Map([1, 2].map((v) => [v, instances.map((i) => artifactOf(flights[v - 1]).predictRow(i))]));
+    const expected = new Map(await Promise.all([1, 2].map(async (v) => { const artifact = await artifactOf(flights[v - 1]); return [v, instances.map((i) => artifact.predictRow(i))] as const; })));
     assert.notDeepEqual(expected.get(1), expected.get(2), 'the two versions score differently');
 
     // Traffic during the switches: each response must match exactly the version it reports.

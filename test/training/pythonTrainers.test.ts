@@ -20,7 +20,8 @@ import { startTraining } from '../../src/client/startTraining';
 import { parseSpec, type LoadedSpec } from '../../src/spec/load';
 import type { ModelSpecInput } from '../../src/spec/modelSpec';
 import { registeredVersions } from '../helpers/registry';
-import { ArtifactStore, artifactPath, readJsonArtifact } from '../../src/artifacts/store';
+import { FileArtifactStore, filePath } from '../../src/artifacts/fileStore';
+import { readJsonArtifact } from '../../src/artifacts/read';
 import type { ModelArtifactJson } from '../../src/ml/modelArtifact';
 
 let stack: TestStack;
@@ -94,7 +95,7 @@ async function trainAttempts(workflowId: string): Promise<number[]> {
   return attempts;
 }
 
-const artifactOf = (uri: string) => readJsonArtifact(uri) as ModelArtifactJson;
+const artifactOf = async (uri: string) => (await readJsonArtifact(uri)) as ModelArtifactJson;
 
 /** Every process under `pid`, from Linux's /proc (children of each of its threads). */
 function descendants(pid: number): number[] {
@@ -136,19 +137,19 @@ describe('trainers in Python on the perennial-python task queue', () => {
     assert.ok(result.evaluation.model.auc > 0.6, `AUC ${result.evaluation.model.auc}`);
 
     const [v] = await versionsOf('py-lightgbm');
-    const artifact = artifactOf(v.artifactUri);
+    const artifact = await artifactOf(v.artifactUri);
     assert.equal(artifact.trainer.type, 'onnx');
     if (artifact.trainer.type !== 'onnx') return;
     assert.deepEqual(artifact.trainer.framework, { name: 'lightgbm', version: '4.7.0' });
     assert.equal(artifact.trainer.trainer, 'lightgbm');
     for (const file of [artifact.trainer.onnx, artifact.trainer.native]) {
-      assert.equal(createHash('sha256').update(readFileSync(artifactPath(file.uri))).digest('hex'), file.sha256, `${file.uri} is content-addressed`);
+      assert.equal(createHash('sha256').update(readFileSync(filePath(file.uri))).digest('hex'), file.sha256, `${file.uri} is content-addressed`);
     }
     assert.equal(artifact.trainer.native.format, 'lightgbm-text');
-    assert.match(readFileSync(artifactPath(artifact.trainer.native.uri), 'utf8'), /^tree\nversion=v4/, "LightGBM's own text model");
+    assert.match(readFileSync(filePath(artifact.trainer.native.uri), 'utf8'), /^tree\nversion=v4/, "LightGBM's own text model");
     // The stored spec names the trainer; the version's profile has the model's prediction reference.
     assert.equal(JSON.parse(v.specJson!).trainer.type, 'lightgbm');
-    assert.ok((readJsonArtifact(v.lineage.profileUri!) as { prediction?: unknown }).prediction, 'prediction drift reference from the ONNX model');
+    assert.ok(((await readJsonArtifact(v.lineage.profileUri!)) as { prediction?: unknown }).prediction, 'prediction drift reference from the ONNX model');
   });
 
   test('a user trainer from a file (sklearn, no heartbeat calls, longer than the heartbeat timeout) runs the stored copy of its file, in one attempt', async () => {
@@ -174,9 +175,9 @@ describe('trainers in Python on the perennial-python task queue', () => {
     assert.ok(result.parity && result.parity.maxAbsDiff <= 1e-5, `parity ${JSON.stringify(result.parity)}`);
     assert.deepEqual(await trainAttempts(handle.workflowId), [1], 'no heartbeat timeout, no retry');
     const [v] = await versionsOf('py-sklearn');
-    const artifact = artifactOf(v.artifactUri);
+    const artifact = await artifactOf(v.artifactUri);
     assert.ok(artifact.trainer.type === 'onnx' && artifact.trainer.framework.name === 'scikit-learn' && artifact.trainer.trainer === 'python');
-    assert.ok(new ArtifactStore(path.join(stack.home, 'artifacts')).find('code', sha, 'py'), 'the trainer file is in the artifact store');
+    assert.ok(await new FileArtifactStore(path.join(stack.home, 'artifacts')).find('code', sha, 'py'), 'the trainer file is in the artifact store');
     assert.equal(JSON.parse(v.specJson!).trainer.code.sha256, sha, "the version's lineage names the code");
   });
 
@@ -238,7 +239,7 @@ describe('trainers in Python on the perennial-python task queue', () => {
     const { loaded } = specWith('py-onnx', { type: 'python', entrypoint: `${entry}:train` });
     const result = await (await startTraining(stack.client, stack.config, loaded, 'alice')).result();
     assert.ok(result.parity && result.parity.maxAbsDiff <= 1e-5, JSON.stringify(result.parity));
-    const artifact = artifactOf((await versionsOf('py-onnx'))[0].artifactUri);
+    const artifact = await artifactOf((await versionsOf('py-onnx'))[0].artifactUri);
     assert.ok(artifact.trainer.type === 'onnx' && artifact.trainer.framework.name === 'onnx' && artifact.trainer.native.format === 'onnx');
   });
 

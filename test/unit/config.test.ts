@@ -75,3 +75,13 @@ test('PERENNIAL_REGISTRY_URL: unset means the SQLite files in PERENNIAL_HOME; a 
     assert.throws(() => loadConfig(env({ PERENNIAL_REGISTRY_URL: bad })), /PERENNIAL_REGISTRY_URL: expected postgres:\/\/user:password@host:port\/database/, bad);
   }
 });
+
+test('PERENNIAL_ARTIFACTS_URL: unset means $PERENNIAL_HOME/artifacts; a file: folder or an s3 bucket is taken; anything else is refused', () => {
+  assert.equal(loadConfig(env()).artifactsUrl, null);
+  assert.equal(loadConfig(env({ PERENNIAL_ARTIFACTS_URL: 's3://ml-artifacts/perennial/' })).artifactsUrl, 's3://ml-artifacts/perennial');
+  assert.equal(loadConfig(env({ PERENNIAL_ARTIFACTS_URL: 's3://ml-artifacts' })).artifactsUrl, 's3://ml-artifacts');
+  assert.equal(loadConfig(env({ PERENNIAL_ARTIFACTS_URL: 'file:///srv/perennial/artifacts' })).artifactsUrl, 'file:///srv/perennial/artifacts');
+  for (const bad of ['s3://UPPER/x', 's3://b', 's3://bucket/../escape', 'gs://bucket/x', 'file://remote-host/x', '/srv/artifacts', 'https://bucket.s3.amazonaws.com/x']) {
+    assert.throws(() => loadConfig(env({ PERENNIAL_ARTIFACTS_URL: bad })), /PERENNIAL_ARTIFACTS_URL: expected file:\/\/\/absolute\/folder or s3:\/\/bucket\/prefix/, bad);
+  }
+});

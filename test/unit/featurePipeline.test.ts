@@ -2,11 +2,11 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ArtifactStore } from '../../src/artifacts/store';
+import { openArtifactStore } from '../../src/artifacts/open';
 import { snapshotTrainingData } from '../../src/data/snapshot';
 import { fitPipeline } from '../../src/data/fitPipeline';
 import { readWindow } from '../../src/data/read';
-import { artifactPath } from '../../src/artifacts/store';
+import { filePath } from '../../src/artifacts/fileStore';
 import { withDuckDb } from '../../src/data/duckdb';
 import { compilePipeline, datePart, featureMatrix, featureRow, normalizeInput, parseIsoUtc, parseTimestamp, type FittedPipeline, type RawColumns } from '../../src/features/pipeline';
 import { smallFlightsSpec } from '../helpers/specs';
@@ -18,11 +18,11 @@ let trainingRows: number;
 
 before(async () => {
   const { spec } = smallFlightsSpec();
-  const snapshot = await snapshotTrainingData(spec, ArtifactStore.forHome(tempHome()));
+  const snapshot = await snapshotTrainingData(spec, openArtifactStore({ home: tempHome() }));
   trainingRows = snapshot.rows.training;
   await withDuckDb(async (db) => {
-    pipeline = await fitPipeline(db, artifactPath(snapshot.uri), spec);
-    holdout = await readWindow(db, artifactPath(snapshot.uri), spec, spec.data.holdout);
+    pipeline = await fitPipeline(db, filePath(snapshot.uri), spec);
+    holdout = await readWindow(db, filePath(snapshot.uri), spec, spec.data.holdout);
   });
 });
 

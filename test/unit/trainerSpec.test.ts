@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSpec, SpecError, storeTrainerCode } from '../../src/spec/load';
-import { ArtifactStore } from '../../src/artifacts/store';
+import { openArtifactStore } from '../../src/artifacts/open';
 import { trainerSeed } from '../../src/spec/modelSpec';
 import { flightsSpecRaw } from '../helpers/specs';
 import { tempHome } from '../helpers/temporalServer';
@@ -46,7 +46,7 @@ test('lightgbm: defaults filled in, every param checked key by key and by range'
   assert.match(problems(withTrainer({ type: 'xgboost' })), /trainer.*gbdt, lightgbm or python/);
 });
 
-test('python: the entrypoint file is read relative to the spec folder, named by sha256 in the spec, and stored by content', () => {
+test('python: the entrypoint file is read relative to the spec folder, named by sha256 in the spec, and stored by content', async () => {
   const dir = tempHome('perennial-spec-');
   mkdirSync(path.join(dir, 'trainers'));
   const code = 'def train(ctx):\n    raise NotImplementedError\n';
@@ -60,9 +60,9 @@ test('python: the entrypoint file is read relative to the spec folder, named by 
   // A code claim in the file is replaced by what the file holds.
   const claimed = parseSpec(withTrainer({ type: 'python', entrypoint: 'trainers/mine.py:train', code: { file: 'trainers/mine.py', sha256: '0'.repeat(64) } }), 'x', dir);
   assert.notEqual(claimed.spec.trainer.type === 'python' && claimed.spec.trainer.code?.sha256, '0'.repeat(64));
-  const store = ArtifactStore.forHome(dir);
-  storeTrainerCode(loaded, store);
-  assert.ok(store.find('code', sha, 'py'), 'stored under its sha256');
+  const store = openArtifactStore({ home: dir });
+  await storeTrainerCode(loaded, store);
+  assert.ok(await store.find('code', sha, 'py'), 'stored under its sha256');
   // A module entrypoint names no file.
   assert.equal(parseSpec(withTrainer({ type: 'python', entrypoint: 'my_pkg.trainers:train' }), 'x', dir).trainerCode, undefined);
 });

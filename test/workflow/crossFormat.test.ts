@@ -19,7 +19,8 @@ import { signers, type Signers } from '../helpers/signing';
 import { signedSpecUpdate } from '../helpers/signedActions';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { openRegistry } from '../../src/registry/open';
-import { artifactPath, readJsonArtifact } from '../../src/artifacts/store';
+import { filePath } from '../../src/artifacts/fileStore';
+import { readJsonArtifact } from '../../src/artifacts/read';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { pythonExecutable } from '../../src/python/environment';
 import { approveUpdate, retrainNowUpdate, rollbackUpdate, updateSpecUpdate, type lifecycle } from '../../workflows';
@@ -87,7 +88,7 @@ function lightgbmPredict(nativeUri: string, features: Float64Array, width: numbe
     const script = 'import sys, json, numpy as np, lightgbm as lgb\n' +
       'x = np.fromfile(sys.argv[2], dtype="<f8").reshape(-1, int(sys.argv[3]))\n' +
       'print(json.dumps(lgb.Booster(model_file=sys.argv[1]).predict(x).tolist()))\n';
-    const run = spawnSync(pythonExecutable(), ['-c', script, artifactPath(nativeUri), file, String(width)], { encoding: 'utf8' });
+    const run = spawnSync(pythonExecutable(), ['-c', script, filePath(nativeUri), file, String(width)], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     return JSON.parse(run.stdout) as number[];
   } finally {
@@ -115,7 +116,7 @@ describe('a GBDT champion, a LightGBM challenger, a rollback across formats', ()
     assert.ok(s.candidate?.championOnSameHoldout, 'the GBDT champion was scored on the LightGBM candidate holdout');
     assert.ok(s.candidate.gate.checks.some((c) => /champion/.test(c.detail) && c.passed), JSON.stringify(s.candidate.gate.checks));
     const v2 = await version(2);
-    const artifact = readJsonArtifact(v2.artifactUri) as { trainer: { type: string; native: { uri: string } } };
+    const artifact = (await readJsonArtifact(v2.artifactUri)) as { trainer: { type: string; native: { uri: string } } };
     assert.equal(artifact.trainer.type, 'onnx');
 
     await handle.executeUpdate(approveUpdate, { args: [people.sign(WF, 'approve', { version: 2, by: 'ml-lead', reason: 'LightGBM holds up' })] });
@@ -124,7 +125,7 @@ describe('a GBDT champion, a LightGBM challenger, a rollback across formats', ()
     const answer = await predict(rows);
     assert.equal(answer.model_version, 2);
     // LightGBM's own predict on the same rows, from the features perennial computes for them.
-    const loaded = await ModelArtifact.load(readJsonArtifact(v2.artifactUri));
+    const loaded = await ModelArtifact.load(await readJsonArtifact(v2.artifactUri));
     const width = loaded.pipeline.features.length;
     const features = new Float64Array(rows.length * width);
     rows.forEach((row, i) => loaded.computeFeatures(row, features, i * width));
@@ -141,7 +142,7 @@ describe('a GBDT champion, a LightGBM challenger, a rollback across formats', ()
     const rows = instances().slice(0, 50);
     const answer = await predict(rows);
     assert.equal(answer.model_version, 1);
-    const gbdt = ModelArtifact.fromJSON(readJsonArtifact((await version(1)).artifactUri));
+    const gbdt = ModelArtifact.fromJSON(await readJsonArtifact((await version(1)).artifactUri));
     answer.predictions.forEach((p, i) => assert.ok(Object.is(p.score, gbdt.predictRow(rows[i])), `row ${i}`));
   });
 });

@@ -6,7 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { activityDeps, createActivities } from '../../activities';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { openRegistry } from '../../src/registry/open';
-import { artifactPath } from '../../src/artifacts/store';
+import { filePath } from '../../src/artifacts/fileStore';
 import { approveUpdate, retrainNowUpdate, rollbackUpdate, type lifecycle } from '../../workflows';
 import { timeSkippingWorker } from '../helpers/timeSkipping';
 import { smallFlightsSpec } from '../helpers/specs';
@@ -106,7 +106,7 @@ test('the model server cannot load the approved version: deploy fails, v1 stays 
   const registry = openRegistry(stack.config);
   let file: string;
   try {
-    file = artifactPath((await registry.get('flight-delays', 2))!.artifactUri);
+    file = filePath((await registry.get('flight-delays', 2))!.artifactUri);
   } finally {
     await registry.close();
   }

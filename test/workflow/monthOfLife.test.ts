@@ -6,7 +6,7 @@ import type { Config } from '../../src/config';
 import { activityDeps, createActivities } from '../../activities';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { openRegistry } from '../../src/registry/open';
-import { readJsonArtifact } from '../../src/artifacts/store';
+import { readJsonArtifact } from '../../src/artifacts/read';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { PredictionLog } from '../../src/serving/predictionLog';
 import type { MonitorCheckInput } from '../../src/monitoring/check';
@@ -96,7 +96,7 @@ async function trafficOfTheMonth(deps: ReturnType<typeof activityDeps>, home: st
   return async (version, atMs) => {
     if (!artifact) {
       const v = (await deps.registry.get(loaded.spec.name, version))!;
-      artifact = ModelArtifact.fromJSON(readJsonArtifact(v.artifactUri));
+      artifact = ModelArtifact.fromJSON(await readJsonArtifact(v.artifactUri));
       rows = trainingRows;
       const counts = new Map<string, number>();
       for (const r of rows) counts.set(r.origin as string, (counts.get(r.origin as string) ?? 0) + 1);

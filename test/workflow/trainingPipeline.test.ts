@@ -12,7 +12,8 @@ import { churnSpec, smallFlightsSpec, writeChurnCsv } from '../helpers/specs';
 import { createWorker } from '../../src/worker/createWorker';
 import { startTraining } from '../../src/client/startTraining';
 import { registeredVersions } from '../helpers/registry';
-import { artifactPath, readJsonArtifact } from '../../src/artifacts/store';
+import { filePath } from '../../src/artifacts/fileStore';
+import { readJsonArtifact } from '../../src/artifacts/read';
 import { sha256File } from '../../src/util/hash';
 import { ModelArtifact } from '../../src/ml/modelArtifact';
 import { withDuckDb, literal, resolveSource } from '../../src/data/duckdb';
@@ -88,18 +89,18 @@ describe('training pipeline on a real Temporal dev server', () => {
     assert.equal(l.trainedBy, 'alice');
     assert.equal(l.specHash, loaded.specHash);
     assert.match(l.codeVersion, /^(git:[0-9a-f]{40}(\+dirty)?|package:)/);
-    assert.equal(await sha256File(artifactPath(l.datasetUri)), l.datasetSha256, 'the dataset hash is the snapshot file content hash');
-    assert.equal(await sha256File(artifactPath(v.artifactUri)), v.artifactSha256);
+    assert.equal(await sha256File(filePath(l.datasetUri)), l.datasetSha256, 'the dataset hash is the snapshot file content hash');
+    assert.equal(await sha256File(filePath(v.artifactUri)), v.artifactSha256);
     // The spec's text is stored with the version; its hash is the lineage's spec hash.
     assert.deepEqual(JSON.parse(v.specJson!), JSON.parse(JSON.stringify(loaded.spec)));
     assert.equal(createHash('sha256').update(v.specJson!).digest('hex'), l.specHash);
 
-    const profile = readJsonArtifact(l.profileUri) as DataProfile;
+    const profile = (await readJsonArtifact(l.profileUri)) as DataProfile;
     assert.deepEqual(profile.features.map((f) => f.name), loaded.spec.features.map((f) => f.name));
     assert.ok(profile.labelRate > 0.05 && profile.labelRate < 0.5);
 
     // The registered artifact scores holdout rows exactly as evaluation did.
-    const model = ModelArtifact.fromJSON(readJsonArtifact(v.artifactUri));
+    const model = ModelArtifact.fromJSON(await readJsonArtifact(v.artifactUri));
     assert.equal(model.gbdt!.rounds, 20);
     const holdout = result.evaluation.model;
     assert.ok(holdout.auc > 0.55, `holdout AUC ${holdout.auc}`);
@@ -113,12 +114,12 @@ describe('training pipeline on a real Temporal dev server', () => {
     assert.deepEqual(scheduled, ['ingest', 'validateData', 'train', 'evaluate', 'register']);
 
     // Same input → same snapshot, not rewritten; a new run number and a new version.
-    const mtime = statSync(artifactPath(l.datasetUri)).mtimeMs;
+    const mtime = statSync(filePath(l.datasetUri)).mtimeMs;
     const second = await train(loaded, 'bob');
     assert.equal(second.handle.workflowId, 'train/flight-delays/2');
     assert.equal(second.result.version, 2);
     assert.equal(second.result.registered.lineage.datasetSha256, l.datasetSha256);
-    assert.equal(statSync(artifactPath(l.datasetUri)).mtimeMs, mtime);
+    assert.equal(statSync(filePath(l.datasetUri)).mtimeMs, mtime);
     assert.equal((await versionsOf('flight-delays')).length, 2);
   });
 
@@ -183,8 +184,8 @@ describe('training pipeline on a real Temporal dev server', () => {
       const tmp = path.join(stack.home, 'artifacts', 'tmp');
       assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], [], 'no half-written files left behind');
       for (const v of await versionsOf('flight-delays')) {
-        assert.ok(existsSync(artifactPath(v.artifactUri)), `v${v.version} artifact still there`);
-        assert.doesNotThrow(() => JSON.parse(readFileSync(artifactPath(v.artifactUri), 'utf8')));
+        assert.ok(existsSync(filePath(v.artifactUri)), `v${v.version} artifact still there`);
+        assert.doesNotThrow(() => JSON.parse(readFileSync(filePath(v.artifactUri), 'utf8')));
       }
     });
   });
@@ -241,7 +242,7 @@ describe('training pipeline on a real Temporal dev server', () => {
     assert.equal(handle.workflowId, 'train/customer-churn/1');
     assert.equal(result.version, 1);
     const [v] = await versionsOf('customer-churn');
-    const artifact = ModelArtifact.fromJSON(readJsonArtifact(v.artifactUri));
+    const artifact = ModelArtifact.fromJSON(await readJsonArtifact(v.artifactUri));
     assert.deepEqual(artifact.pipeline.vocabularies.channel.slice().sort(), ['app', 'partner', 'phone', 'store', 'web']);
     assert.ok(result.evaluation.model.auc > 0.7, `churn AUC ${result.evaluation.model.auc}: the categorical signal is learned`);
     assert.ok(result.evaluation.model.logLoss < result.evaluation.baseRate.logLoss);

@@ -1,0 +1,54 @@
+/**
+ * Servers perennial runs natively where Docker cannot: built once with `go install` at a
+ * pinned version into `<repo>/.tools/go/bin` (GOBIN), then reused. A marker beside each
+ * binary names the module and version it was built from, so a changed pin rebuilds.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../temporal/binaries';
+
+export interface GoTool {
+  /** The binary `go install` makes (the last path element of the package). */
+  name: string;
+  /** module/path/cmd@version */
+  pkg: string;
+}
+
+/** Pinned servers (the versions docker-compose.yml names too). */
+export const GO_TOOLS = {
+  temporalServer: { name: 'server', pkg: 'go.temporal.io/server/cmd/server@v1.30.8' },
+  temporalSql: { name: 'sql', pkg: 'go.temporal.io/server/cmd/tools/sql@v1.30.8' },
+  s3: { name: 'gofakes3', pkg: 'github.com/johannesboyne/gofakes3/cmd/gofakes3@v1.2.0' },
+} as const satisfies Record<string, GoTool>;
+
+export function goBinDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PERENNIAL_GO_BIN ?? path.join(repoRoot(), '.tools', 'go', 'bin');
+}
+
+/** The tool's binary, built first if it is missing or was built from another version. */
+export async function ensureGoTool(tool: GoTool, log: (m: string) => void = () => undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const dir = goBinDir(env);
+  const binary = path.join(dir, tool.name);
+  const marker = `${binary}.built-from`;
+  if (existsSync(binary) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === tool.pkg) return binary;
+  mkdirSync(dir, { recursive: true });
+  log(`building ${tool.pkg} with go install (once; minutes for the Temporal server)`);
+  const started = Date.now();
+  const { code, output } = await run('go', ['install', tool.pkg], { ...env, GOBIN: dir });
+  if (code !== 0) throw new Error(`go install ${tool.pkg} failed (exit ${code}): ${output.slice(-3000)}`);
+  writeFileSync(marker, `${tool.pkg}\n`);
+  log(`built ${tool.name} in ${Math.round((Date.now() - started) / 1000)} s`);
+  return binary;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', (err) => resolve({ code: -1, output: `${err.message} (is Go installed? https://go.dev/dl)` }));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
