@@ -12,7 +12,8 @@ import type { PredictionReader } from '../src/serving/predictionStore';
 export interface ActivityDeps {
   store: ArtifactStore;
   registry: Registry;
-  serverUrl: string;
+  /** Deploys wait for the model servers heard from within this (ms). */
+  livenessMs: number;
   /** The model server's prediction log (same state folder), opened on first use: monitoring reads it. */
   predictions(): PredictionReader;
   /** A Temporal client, for reading a workflow's own history (e.g. who sent a signal). */
@@ -25,7 +26,7 @@ export function activityDeps(config: Config): ActivityDeps {
   return {
     store: openArtifactStore(config),
     registry: openRegistry(config),
-    serverUrl: config.server.url,
+    livenessMs: config.server.livenessMs,
     predictions: () => (predictions ??= openPredictionReader(config)),
     client: () =>
       (client ??= connectClient(config, undefined, { connectTimeoutMs: 5000 }).catch(

@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ModelSpec } from '../src/spec/modelSpec';
 import type { LedgerEntry, LedgerRow } from '../src/registry/registry';
 import { evaluateModel } from '../src/training/steps';
-import { waitUntilServing } from '../src/serving/client';
+import { waitUntilServedEverywhere } from '../src/serving/servedEverywhere';
 import { identityOfAction, type ActionSource } from '../src/lifecycle/identity';
 import type { Metrics } from '../src/lifecycle/contract';
 import { canonicalJson, sha256 } from '../src/util/hash';
@@ -52,8 +52,9 @@ export const recordDecisionActivity = (d: ActivityDeps) =>
   };
 
 /**
- * Moves the `champion` alias and waits until the model server serves that version.
- * If it does not in time, the alias moves back and the promotion fails: never half-promoted.
+ * Moves the `champion` alias and waits until every live model server serves that version
+ * (as the servers report it to the registry: the worker needs no server's address).
+ * If they do not in time, the alias moves back and the promotion fails: never half-promoted.
  * An attempt the server has given up on (it stopped heartbeating in time) leaves the alias
  * alone: the workflow restores it once the deploy has failed for good (`restoreChampion`).
  */
@@ -63,12 +64,12 @@ export const deployActivity = (d: ActivityDeps) =>
     await d.registry.setAlias(input.model, 'champion', input.version);
     const beat = setInterval(() => ctx.heartbeat(), 1000);
     try {
-      const outcome = await waitUntilServing(d.serverUrl, input.model, input.version, { timeoutMs: input.timeoutMs, signal: ctx.cancellationSignal });
+      const outcome = await waitUntilServedEverywhere(d.registry, input.model, input.version, { timeoutMs: input.timeoutMs, livenessMs: d.livenessMs, signal: ctx.cancellationSignal });
       if (outcome.serving) return { servedAt: new Date().toISOString() };
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       await moveChampionBack(d, input.model, input.version, input.previous);
       throw ApplicationFailure.nonRetryable(
-        `the model server at ${d.serverUrl} did not serve ${input.model} v${input.version}: ${outcome.reason}; champion restored to ${input.previous === null ? 'none' : `v${input.previous}`}`,
+        `${input.model} v${input.version} was not served: ${outcome.reason}; champion restored to ${input.previous === null ? 'none' : `v${input.previous}`}`,
         'DeployFailed',
       );
     } finally {

@@ -1,7 +1,8 @@
 /**
  * `npm test` (after the type-check): every test/**\/*.test.ts through node's test runner,
  * one file at a time, since the heavier files each run a real Temporal server and
- * training on a 2-core machine. Extra arguments name files or folders to run instead.
+ * training on a 2-core machine. Extra arguments name files or folders to run instead;
+ * test/cluster (the fault matrix on a PostgreSQL-backed fleet) runs only when named.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -18,8 +19,11 @@ function testFiles(target: string): string[] {
     });
 }
 
+/** `npm run test:cluster` runs these (a whole fleet of processes each); `npm test` runs the rest. */
+const CLUSTER_TESTS = path.join('test', 'cluster');
+
 const targets = process.argv.slice(2);
-const files = (targets.length ? targets : ['test']).flatMap(testFiles);
+const files = targets.length ? targets.flatMap(testFiles) : testFiles('test').filter((f) => !f.startsWith(CLUSTER_TESTS + path.sep));
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],

@@ -44,6 +44,10 @@ export const ConfigSchema = z.object({
   /** A request (headers and body) must arrive whole within this; a slow or stalled client is cut off (408). */
   PERENNIAL_SERVER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   PERENNIAL_SERVER_MAX_INSTANCES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** How often a model server tells the registry what it serves. */
+  PERENNIAL_SERVER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  /** A deploy waits for every model server heard from within this; one silent longer has dropped out. */
+  PERENNIAL_SERVER_LIVENESS_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
   /** Where a worker serves the Temporal SDK's Prometheus metrics (`/metrics`); unset: not served (npm start picks a port). */
   PERENNIAL_WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   PERENNIAL_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
@@ -103,7 +107,12 @@ export interface Config {
     maxBodyBytes: number;
     requestTimeoutMs: number;
     maxInstances: number;
+    heartbeatMs: number;
+    /** Deploys wait for the servers heard from within this (the worker's setting). */
+    livenessMs: number;
   };
+  /** True when PERENNIAL_SERVER_URL was given: the URL a server advertises to others. */
+  serverUrlIsExplicit: boolean;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
 
@@ -189,7 +198,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBodyBytes: c.PERENNIAL_SERVER_MAX_BODY_BYTES,
       requestTimeoutMs: c.PERENNIAL_SERVER_REQUEST_TIMEOUT_MS,
       maxInstances: c.PERENNIAL_SERVER_MAX_INSTANCES,
+      heartbeatMs: c.PERENNIAL_SERVER_HEARTBEAT_MS,
+      livenessMs: c.PERENNIAL_SERVER_LIVENESS_MS,
     },
+    serverUrlIsExplicit: c.PERENNIAL_SERVER_URL !== undefined,
     logLevel: c.LOG_LEVEL,
   };
 }

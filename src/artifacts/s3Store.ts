@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -46,7 +46,8 @@ export class S3ArtifactStore implements ArtifactStore {
       const hash = await sha256File(tempFile);
       const bytes = statSync(tempFile).size;
       const key = this.key(`${kind}/${hash}.${ext}`);
-      const reused = await putOnce(this.bucket, key, () => createReadStream(tempFile), bytes);
+      // In memory, not streamed: a body the SDK can send again is retried like any other request.
+      const reused = await putOnce(this.bucket, key, () => readFileSync(tempFile), bytes);
       // The bytes are here already: the next local read needs no download.
       keepInCache(this.bucket, key, tempFile);
       return { uri: this.uri(key), sha256: hash, bytes, reused };
@@ -153,7 +154,7 @@ function s3(env: NodeJS.ProcessEnv = process.env): S3Client {
 }
 
 /** Writes `key` unless it exists; true when it existed (the same content, by its name). */
-async function putOnce(bucket: string, key: string, body: () => Uint8Array | ReturnType<typeof createReadStream>, length: number): Promise<boolean> {
+async function putOnce(bucket: string, key: string, body: () => Uint8Array, length: number): Promise<boolean> {
   try {
     await s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body(), ContentLength: length, IfNoneMatch: '*' }));
     return false;

@@ -16,6 +16,7 @@ export interface LocalS3 {
   bucket: string;
   dataDir: string;
   pid: number;
+  exited: Promise<void>;
   /** What a client needs: AWS_ENDPOINT_URL, AWS_REGION and (any) keys. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -52,6 +53,7 @@ export async function startLocalS3(o: { port: number; dataDir: string; bucket: s
     bucket: o.bucket,
     dataDir: o.dataDir,
     pid: child.pid!,
+    exited: exit,
     env: { AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'perennial', AWS_SECRET_ACCESS_KEY: 'perennial-local' },
     stop: () => stop('SIGTERM'),
     kill: () => stop('SIGKILL'),

@@ -1,11 +1,12 @@
-import type pg from 'pg';
+import pg from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyRecord } from '../auth/keyring';
 import { applySchema, inTransaction, openPool } from '../postgres/pool';
-import type { LatestMonitoring, LedgerEntry, LedgerRow, ModelVersion, MonitorCheckRecord, NewVersion, Registry, StoredCheck } from './registry';
+import type { LatestMonitoring, LedgerEntry, LedgerRow, LiveServer, ModelVersion, MonitorCheckRecord, NewVersion, Registry, ServerReport, StoredCheck } from './registry';
 import {
   CHECK_COLUMNS, KEY_COLUMNS, LEDGER_COLUMNS, VERSION_COLUMNS, checkValues, keyValues, ledgerValues, mergeLatestMonitoring, placeholders,
-  toCheck, toKeyRecords, toLedgerRow, toVersion, versionValues,
-  type CheckRow, type KeyDbRow, type LedgerDbRow, type VersionRow,
+  serverValues, toCheck, toKeyRecords, toLedgerRow, toLiveServer, toVersion, versionValues,
+  type CheckRow, type KeyDbRow, type LedgerDbRow, type ServerRow, type VersionRow,
 } from './rows';
 
 /** The same tables as the SQLite registry, and the same append-only rules, enforced by triggers. */
@@ -65,6 +66,9 @@ const SCHEMA = `
     endorsed_by TEXT, endorsement TEXT
   );
   CREATE INDEX IF NOT EXISTS actor_keys_name ON actor_keys (name, seq);
+  CREATE TABLE IF NOT EXISTS model_servers (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, started_at TEXT NOT NULL, seen_ms BIGINT NOT NULL, serving TEXT NOT NULL
+  );
   CREATE OR REPLACE FUNCTION perennial_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$;
   CREATE OR REPLACE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger
@@ -79,13 +83,18 @@ const SCHEMA = `
 
 const p = (n: number, from = 1) => placeholders(n, 'pg', from);
 
+/** Where alias moves are announced (LISTEN/NOTIFY): model servers load a promotion at once. */
+const ALIAS_CHANNEL = 'perennial_aliases';
+/** Heartbeats and liveness by the database's clock: the machines' own clocks may disagree. */
+const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
 /** The registry in a PostgreSQL database shared by every machine of a cluster. */
 export class PostgresRegistry implements Registry {
   private readonly pool: pg.Pool;
   readonly location: string;
   private readonly ready: Promise<void>;
 
-  constructor(url: string) {
+  constructor(private readonly url: string) {
     const handle = openPool(url, { applicationName: 'perennial-registry' });
     this.pool = handle.pool;
     this.location = handle.location;
@@ -145,19 +154,78 @@ export class PostgresRegistry implements Registry {
   async setAlias(model: string, alias: string, version: number): Promise<void> {
     if (!(await this.get(model, version))) throw new Error(`${model} has no version ${version}`);
     await this.rows(
-      `INSERT INTO aliases (model, alias, version, updated_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
+      `WITH moved AS (
+         INSERT INTO aliases (model, alias, version, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at RETURNING model)
+       SELECT pg_notify('${ALIAS_CHANNEL}', model) FROM moved`,
       [model, alias, version, new Date().toISOString()],
     );
   }
 
   async clearAlias(model: string, alias: string): Promise<void> {
-    await this.rows('DELETE FROM aliases WHERE model = $1 AND alias = $2', [model, alias]);
+    await this.rows(`WITH gone AS (DELETE FROM aliases WHERE model = $1 AND alias = $2 RETURNING model) SELECT pg_notify('${ALIAS_CHANNEL}', model) FROM gone`, [model, alias]);
   }
 
   async alias(model: string, alias: string): Promise<{ version: number; updatedAt: string } | undefined> {
     const row = await this.row<{ version: number; updated_at: string }>('SELECT version, updated_at FROM aliases WHERE model = $1 AND alias = $2', [model, alias]);
     return row ? { version: row.version, updatedAt: row.updated_at } : undefined;
+  }
+
+  async aliasesNamed(alias: string): Promise<Map<string, { version: number; updatedAt: string }>> {
+    const rows = await this.rows<{ model: string; version: number; updated_at: string }>('SELECT model, version, updated_at FROM aliases WHERE alias = $1', [alias]);
+    return new Map(rows.map((r) => [r.model, { version: r.version, updatedAt: r.updated_at }]));
+  }
+
+  async watchAliases(onChange: (model: string | null) => void, onError: (err: unknown) => void = () => undefined): Promise<() => Promise<void>> {
+    await this.ready;
+    let stopped = false;
+    let client: pg.Client | undefined;
+    const listen = async (): Promise<void> => {
+      while (!stopped) {
+        const c = new pg.Client({ connectionString: this.url, application_name: 'perennial-alias-watch', connectionTimeoutMillis: 10_000 });
+        const lost = new Promise<void>((resolve) => {
+          c.once('error', (err) => (onError(err), resolve()));
+          c.once('end', () => resolve());
+        });
+        try {
+          await c.connect();
+          c.on('notification', (n) => n.channel === ALIAS_CHANNEL && onChange(n.payload ?? null));
+          await c.query(`LISTEN ${ALIAS_CHANNEL}`);
+          client = c;
+          // Whatever moved while nobody listened is read now.
+          onChange(null);
+          await lost;
+        } catch (err) {
+          onError(err);
+        }
+        client = undefined;
+        await c.end().catch(() => undefined);
+        if (!stopped) await sleep(1_000);
+      }
+    };
+    void listen();
+    return async () => {
+      stopped = true;
+      await client?.end().catch(() => undefined);
+    };
+  }
+
+  async reportServer(r: ServerReport): Promise<void> {
+    const v = serverValues(r);
+    await this.rows(
+      `INSERT INTO model_servers (id, url, started_at, seen_ms, serving) VALUES ($1, $2, $3, ${NOW_MS}, $4)
+       ON CONFLICT (id) DO UPDATE SET url = excluded.url, seen_ms = excluded.seen_ms, serving = excluded.serving`,
+      [v.id, v.url, new Date().toISOString(), v.serving],
+    );
+  }
+
+  async removeServer(id: string): Promise<void> {
+    await this.rows('DELETE FROM model_servers WHERE id = $1', [id]);
+  }
+
+  async liveServers(withinMs: number): Promise<LiveServer[]> {
+    const rows = await this.rows<ServerRow>(`SELECT *, ${NOW_MS} - seen_ms AS age_ms FROM model_servers WHERE seen_ms >= ${NOW_MS} - $1 ORDER BY started_at, id`, [Math.round(withinMs)]);
+    return rows.map(toLiveServer);
   }
 
   async appendLedger(e: LedgerEntry & { dedupeKey?: string }): Promise<LedgerRow> {

@@ -76,6 +76,30 @@ export interface LatestMonitoring {
   liveAuc: number | null;
 }
 
+/** One model as a model server serves it, in its heartbeat. */
+export interface ServedModel {
+  model: string;
+  /** The version it scores with (null: none loaded). */
+  version: number | null;
+  /** The version the `champion` alias named at its last look (null: none). */
+  aliasVersion: number | null;
+  /** Why it cannot load `aliasVersion`, if it cannot. */
+  loadError: string | null;
+}
+
+/** What a model server reports with each heartbeat: who it is and what it serves. */
+export interface ServerReport {
+  id: string;
+  url: string;
+  serving: ServedModel[];
+}
+
+export interface LiveServer extends ServerReport {
+  startedAt: string;
+  /** How long ago its last heartbeat was, by the registry's clock. */
+  lastSeenMsAgo: number;
+}
+
 /**
  * The model registry: immutable versions with lineage, aliases (`champion`), the per-model
  * sequences that number training runs, the append-only promotion ledger, stored monitor
@@ -105,6 +129,21 @@ export interface Registry {
   setAlias(model: string, alias: string, version: number): Promise<void>;
   clearAlias(model: string, alias: string): Promise<void>;
   alias(model: string, alias: string): Promise<{ version: number; updatedAt: string } | undefined>;
+  /** Every model's alias of this name, in one read (what a model server polls). */
+  aliasesNamed(alias: string): Promise<Map<string, { version: number; updatedAt: string }>>;
+  /**
+   * Calls `onChange(model)` whenever an alias moves, as the database tells it (PostgreSQL's
+   * LISTEN/NOTIFY; `null` after a reconnect: anything may have moved). Resolves to a stop
+   * function, or to null where the store cannot tell (SQLite: poll instead).
+   */
+  watchAliases(onChange: (model: string | null) => void, onError?: (err: unknown) => void): Promise<(() => Promise<void>) | null>;
+
+  /** A model server's heartbeat: what it serves now (the registry keeps the latest per server). */
+  reportServer(r: ServerReport): Promise<void>;
+  /** A model server stopping cleanly: deploys stop waiting for it at once. */
+  removeServer(id: string): Promise<void>;
+  /** The model servers heard from within `withinMs` (by the registry's clock). */
+  liveServers(withinMs: number): Promise<LiveServer[]>;
 
   /**
    * Appends a decision to the promotion ledger (the database refuses updates and deletes).

@@ -1,5 +1,5 @@
 import type { KeyRecord } from '../auth/keyring';
-import type { LatestMonitoring, LedgerEntry, LedgerRow, ModelVersion, MonitorCheckRecord, NewVersion, StoredCheck } from './registry';
+import type { LatestMonitoring, LedgerEntry, LedgerRow, LiveServer, ModelVersion, MonitorCheckRecord, NewVersion, ServerReport, StoredCheck } from './registry';
 
 /** The registry's rows as both stores hold them (same columns, same types: 0/1 for booleans, JSON as text). */
 
@@ -179,4 +179,26 @@ export function mergeLatestMonitoring(
 /** `$1, $2, …` or `?, ?, …` for n values. */
 export function placeholders(n: number, style: 'pg' | 'sqlite', from = 1): string {
   return Array.from({ length: n }, (_, i) => (style === 'pg' ? `$${from + i}` : '?')).join(', ');
+}
+
+export interface ServerRow {
+  id: string;
+  url: string;
+  started_at: string;
+  seen_ms: number;
+  serving: string;
+  /** Computed by the query, by the database's clock. */
+  age_ms: number;
+}
+
+/** A heartbeat as stored: bounded, whatever the reporter sent. */
+export function serverValues(r: ServerReport): { id: string; url: string; serving: string } {
+  if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(r.id)) throw new Error(`malformed model server id ${JSON.stringify(r.id.slice(0, 80))}`);
+  if (r.serving.length > 100_000) throw new Error(`a model server reported ${r.serving.length} models: at most 100,000`);
+  const serving = r.serving.map((m) => ({ model: m.model, version: m.version, aliasVersion: m.aliasVersion, loadError: m.loadError?.slice(0, 500) ?? null }));
+  return { id: r.id, url: r.url.slice(0, 2048), serving: JSON.stringify(serving) };
+}
+
+export function toLiveServer(r: ServerRow): LiveServer {
+  return { id: r.id, url: r.url, startedAt: r.started_at, lastSeenMsAgo: Math.max(0, Number(r.age_ms)), serving: JSON.parse(r.serving) as LiveServer['serving'] };
 }

@@ -2,11 +2,11 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { KeyRecord } from '../auth/keyring';
-import type { LatestMonitoring, LedgerEntry, LedgerRow, ModelVersion, MonitorCheckRecord, NewVersion, Registry, StoredCheck } from './registry';
+import type { LatestMonitoring, LedgerEntry, LedgerRow, LiveServer, ModelVersion, MonitorCheckRecord, NewVersion, Registry, ServerReport, StoredCheck } from './registry';
 import {
   CHECK_COLUMNS, KEY_COLUMNS, LEDGER_COLUMNS, VERSION_COLUMNS, checkValues, keyValues, ledgerValues, mergeLatestMonitoring, placeholders,
-  toCheck, toKeyRecords, toLedgerRow, toVersion, versionValues,
-  type CheckRow, type KeyDbRow, type LedgerDbRow, type VersionRow,
+  serverValues, toCheck, toKeyRecords, toLedgerRow, toLiveServer, toVersion, versionValues,
+  type CheckRow, type KeyDbRow, type LedgerDbRow, type ServerRow, type VersionRow,
 } from './rows';
 
 export const REGISTRY_FILE = 'registry.sqlite';
@@ -64,6 +64,9 @@ const SCHEMA = `
     endorsed_by TEXT, endorsement TEXT
   );
   CREATE INDEX IF NOT EXISTS actor_keys_name ON actor_keys (name, seq);
+  CREATE TABLE IF NOT EXISTS model_servers (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, started_at TEXT NOT NULL, seen_ms INTEGER NOT NULL, serving TEXT NOT NULL
+  );
   CREATE TRIGGER IF NOT EXISTS actor_keys_append_only_update BEFORE UPDATE ON actor_keys
     BEGIN SELECT RAISE(ABORT, 'key records are append-only'); END;
   CREATE TRIGGER IF NOT EXISTS actor_keys_append_only_delete BEFORE DELETE ON actor_keys
@@ -157,6 +160,35 @@ export class SqliteRegistry implements Registry {
 
   async alias(model: string, alias: string): Promise<{ version: number; updatedAt: string } | undefined> {
     return this.aliasNow(model, alias);
+  }
+
+  async aliasesNamed(alias: string): Promise<Map<string, { version: number; updatedAt: string }>> {
+    const rows = this.db.prepare('SELECT model, version, updated_at FROM aliases WHERE alias = ?').all(alias) as { model: string; version: number; updated_at: string }[];
+    return new Map(rows.map((r) => [r.model, { version: r.version, updatedAt: r.updated_at }]));
+  }
+
+  async watchAliases(): Promise<null> {
+    return null;
+  }
+
+  async reportServer(r: ServerReport): Promise<void> {
+    const v = serverValues(r);
+    this.db
+      .prepare(
+        `INSERT INTO model_servers (id, url, started_at, seen_ms, serving) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET url = excluded.url, seen_ms = excluded.seen_ms, serving = excluded.serving`,
+      )
+      .run(v.id, v.url, new Date().toISOString(), Date.now(), v.serving);
+  }
+
+  async removeServer(id: string): Promise<void> {
+    this.db.prepare('DELETE FROM model_servers WHERE id = ?').run(id);
+  }
+
+  async liveServers(withinMs: number): Promise<LiveServer[]> {
+    const now = Date.now();
+    const rows = this.db.prepare('SELECT *, ? - seen_ms AS age_ms FROM model_servers WHERE seen_ms >= ? ORDER BY started_at, id').all(now, now - withinMs) as ServerRow[];
+    return rows.map(toLiveServer);
   }
 
   private aliasNow(model: string, alias: string): { version: number; updatedAt: string } | undefined {

@@ -10,6 +10,7 @@ import { registerReportPages } from '../reports/routes';
 import { Champions, type ChampionState } from './champions';
 import type { LabelInput } from './predictionLog';
 import { openPredictionSink } from './openPredictions';
+import { ServerPresence } from './presence';
 import type { PredictionSink } from './predictionStore';
 import { validateInstances, type ValidationIssue } from './validateInstances';
 import { PROMETHEUS_CONTENT_TYPE, ServerMetrics } from './metrics';
@@ -41,6 +42,10 @@ export interface ModelServerOptions {
    * for the disk — a prediction that cannot be logged is not served. Default 50,000.
    */
   logMaxPending?: number;
+  /** How often this server tells the registry what it serves (ms). Default 1,000. */
+  heartbeatMs?: number;
+  /** The URL other machines reach this server at (`presence.advertise` sets it once listening). */
+  url?: string;
 }
 
 export interface ModelServer {
@@ -50,6 +55,8 @@ export interface ModelServer {
   /** Where predictions are scored: a thread of their own (the request thread when it cannot). */
   scoring: ScoringThread;
   metrics: ServerMetrics;
+  /** This server in the registry: what it serves, for deploys on any worker to wait on. */
+  presence: ServerPresence;
   /** Stops accepting requests, lets those in flight finish, flushes the prediction log, closes. Idempotent. */
   close(): Promise<void>;
 }
@@ -291,10 +298,21 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   // Models of other formats (ONNX) are scored through their Scorer, a turn's jobs at once.
   const batches = new ScorerBatches();
   // Each champion goes to the scoring thread as it loads, so its first large jobs are scored there too.
-  const champions = new Champions({ home: o.home, registryUrl: o.registryUrl, pollMs: o.pollMs, logger: log?.child({ component: 'champions' }), onLoaded: (c) => c.artifact.gbdt && scoring.prepare(c.artifact.gbdt) });
+  let presence: ServerPresence | undefined;
+  const champions = new Champions({
+    home: o.home,
+    registryUrl: o.registryUrl,
+    pollMs: o.pollMs,
+    logger: log?.child({ component: 'champions' }),
+    onLoaded: (c) => c.artifact.gbdt && scoring.prepare(c.artifact.gbdt),
+    onRefreshed: () => presence?.changed(),
+  });
+  presence = new ServerPresence(champions.registry, champions, o.url ?? '', o.heartbeatMs ?? 1_000, log?.child({ component: 'presence' }));
   try {
     await champions.start();
+    await presence.start();
   } catch (err) {
+    await presence.stop();
     await champions.stop();
     await scoring.close();
     await predictionLog.close();
@@ -576,6 +594,8 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   const close = () =>
     (closing ??= (async () => {
       try {
+        // Out of the registry first: a deploy under way stops waiting for this server.
+        await presence.stop();
         await app.close();
       } finally {
         await scoring.close();
@@ -584,5 +604,5 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       }
     })());
 
-  return { app, champions, predictionLog, scoring, metrics, close };
+  return { app, champions, predictionLog, scoring, metrics, presence, close };
 }

@@ -44,7 +44,12 @@ export interface ChampionsOptions {
   alias?: string;
   /** Told of each version as it is loaded, before it is served. */
   onLoaded?: (champion: LoadedChampion) => void;
+  /** Told after each look at the registry (what is served may have changed). */
+  onRefreshed?: () => void;
 }
+
+/** With alias moves announced by the database, a slow poll only backs the announcements up. */
+const BACKUP_POLL_MS = 5_000;
 
 function loadedChampion(registered: ModelVersion, artifact: ModelArtifact, since: string): LoadedChampion {
   return {
@@ -75,9 +80,13 @@ export class Champions {
   private readonly aliasName: string;
   private readonly logger: Logger | undefined;
   private readonly onLoaded: ((champion: LoadedChampion) => void) | undefined;
+  private readonly onRefreshed: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private refreshing: Promise<void> | undefined;
+  /** A change was announced while a refresh ran: look again once it is done. */
+  private again = false;
+  private unwatch: (() => Promise<void>) | null = null;
   /** Errors already logged, per model, so a broken artifact is logged once, not every poll. */
   private readonly loggedErrors = new Map<string, string>();
 
@@ -87,11 +96,16 @@ export class Champions {
     this.aliasName = o.alias ?? 'champion';
     this.logger = o.logger;
     this.onLoaded = o.onLoaded;
+    this.onRefreshed = o.onRefreshed;
   }
 
-  /** Loads every model's champion, then keeps polling. */
+  /** Loads every model's champion, then follows the alias: told by the database where it can, polling otherwise. */
   async start(): Promise<void> {
     await this.refresh();
+    this.unwatch = await this.registry.watchAliases(
+      () => void this.refresh().catch((err: unknown) => this.logger?.error({ err }, 'champion refresh failed')),
+      (err) => this.logger?.warn({ err }, 'lost the registry connection that announces promotions; reconnecting'),
+    );
     this.schedule();
   }
 
@@ -101,24 +115,36 @@ export class Champions {
       this.refresh()
         .catch((err: unknown) => this.logger?.error({ err }, 'champion poll failed'))
         .finally(() => this.schedule());
-    }, this.pollMs);
+    }, this.unwatch ? Math.max(this.pollMs, BACKUP_POLL_MS) : this.pollMs);
     this.timer.unref();
   }
 
   /** One poll: the registry's models and their champion aliases; loads what changed. */
   refresh(): Promise<void> {
-    // One refresh at a time: a slow artifact load delays the next poll instead of racing it.
-    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = undefined));
+    // One refresh at a time: a slow artifact load delays the next poll instead of racing it,
+    // and a change announced meanwhile is read once it is done.
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.again = false;
+        await this.doRefresh();
+        this.onRefreshed?.();
+      } while (this.again && !this.stopped);
+    })().finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
   private async doRefresh(): Promise<void> {
+    const aliases = await this.registry.aliasesNamed(this.aliasName);
     // A model whose first training is under way is known too: its predictions get 503, not 404.
     for (const model of await this.registry.knownModels()) {
       if (this.stopped) return;
       const state = this.states.get(model) ?? { model, champion: null, alias: null, loadError: null };
       this.states.set(model, state);
-      const alias = (await this.registry.alias(model, this.aliasName)) ?? null;
+      const alias = aliases.get(model) ?? null;
       state.alias = alias;
       if (!alias) {
         if (state.champion) this.logger?.warn({ model, version: state.champion.version }, 'champion alias cleared: no longer serving');
@@ -205,6 +231,7 @@ export class Champions {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    await this.unwatch?.();
     await this.refreshing?.catch(() => undefined);
     // Called after the HTTP server has closed: nothing scores any more.
     for (const state of this.states.values()) await state.champion?.artifact.close();

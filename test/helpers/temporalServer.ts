@@ -80,6 +80,7 @@ export async function startServingStack(): Promise<ServingStack> {
   const stack = await startTestStack();
   const modelServer = await buildModelServer({ home: stack.home, pollMs: 100 });
   await modelServer.app.listen({ host: '127.0.0.1', port: stack.config.server.port });
+  await modelServer.presence.advertise(stack.config.server.url);
   const worker = await createWorker({ config: stack.config, connection: stack.workerConnection, workflowBundle: await workflowBundle() });
   const running = worker.run();
   return {

@@ -32,6 +32,7 @@ export async function startTimeSkippingStack(taskQueue: string, homePrefix?: str
   });
   const modelServer = await buildModelServer({ home, pollMs: 100 });
   await modelServer.app.listen({ host: '127.0.0.1', port: config.server.port });
+  await modelServer.presence.advertise(config.server.url);
   return {
     env,
     config,

@@ -125,7 +125,7 @@ test('the model server cannot load the approved version: deploy fails, v1 stays 
   assert.equal(alias, 1, 'the alias moved back to v1');
   assert.deepEqual(decisions.map((e) => e.decision), ['trained', 'gate-passed', 'approved', 'deploy-failed']);
   assertApprovalSigned(decisions);
-  assert.match(decisions.at(-1)!.reason, /did not serve flight-delays v2: .*sha256.*; champion restored to v1/);
+  assert.match(decisions.at(-1)!.reason, /flight-delays v2 was not served: the model server \S+ at http:\/\/127\.0\.0\.1:\d+ cannot load v2: .*sha256.*; champion restored to v1/);
   assert.equal(await servedVersion(), 1);
   // v2 was never served: it is no rollback target.
   await refusedUpdate(handle.executeUpdate(rollbackUpdate, { args: [await signed('rollback', { toVersion: 2, by: 'ml-lead', reason: 'x' })] }), /v2 was never approved and served here/);

@@ -61,7 +61,7 @@ async function predictStatus(): Promise<{ status: number; body: { error?: string
 
 test('the first candidate fails its gate: the lifecycle rests IDLE, with no champion and the reasons recorded', async () => {
   // Keys before the lifecycle starts: it loads them when it starts.
-  people = await signers(stack.config, ['ml-lead', 'ops-lead', 'bob']);
+  people = await signers(stack.config, ['ml-lead', 'ops-lead', 'bob', ...Array.from({ length: 24 }, (_, i) => `nobody-${i}`)]);
   ({ handle } = await startLifecycle(stack.env.client, stack.config, spec(0.99), 'alice'));
   const s = await waitForStatus(handle, (st) => st.history.some((h) => h.event === 'gate-failed' && h.version === 1), 'the gate to fail v1');
   assert.equal(s.stage, 'IDLE');
