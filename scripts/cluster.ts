@@ -15,6 +15,7 @@ import { startLocalPostgres } from '../src/cluster/postgres';
 import { startLocalS3 } from '../src/cluster/s3';
 import { startClusterTemporal } from '../src/cluster/temporal';
 import { startTemporalUi } from '../src/cluster/ui';
+import { redact } from '../src/postgres/pool';
 import { createLogger } from '../src/logging';
 import { freePort } from '../src/util/net';
 import { firstStopSignal } from '../src/util/stopSignals';
@@ -69,7 +70,9 @@ async function main(): Promise<void> {
     };
     const lines = Object.entries(settings).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
     writeFileSync(envFile, `# perennial cluster started ${new Date().toISOString()} by npm run cluster (removed when it stops)\n${lines.join('\n')}\n`, { mode: 0o600 });
-    console.log(`\nThe cluster is up. Its settings are in ${envFile}:\n\n${lines.join('\n')}\n`);
+    // Printed without secrets: terminals and CI logs are read by more people than the file (mode 0600).
+    const shown = Object.entries({ ...settings, PERENNIAL_REGISTRY_URL: redact(postgres.url), AWS_SECRET_ACCESS_KEY: '***' }).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
+    console.log(`\nThe cluster is up. Its settings are in ${envFile} (secrets shown as ***):\n\n${shown.join('\n')}\n`);
     console.log(`On each machine (each with its own PERENNIAL_HOME):  . ${envFile} && npm run worker   (or npm run serve, npx perennial …)`);
     console.log(`Web UI: ${ui.url}   Ctrl-C stops the cluster (its data is kept for the next start).\n`);
 

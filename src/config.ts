@@ -45,7 +45,7 @@ export const ConfigSchema = z.object({
   PERENNIAL_SERVER_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   PERENNIAL_SERVER_MAX_INSTANCES: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** How often a model server tells the registry what it serves. */
-  PERENNIAL_SERVER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  PERENNIAL_SERVER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   /** A deploy waits for every model server heard from within this; one silent longer has dropped out. */
   PERENNIAL_SERVER_LIVENESS_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
   /** Where a worker serves the Temporal SDK's Prometheus metrics (`/metrics`); unset: not served (npm start picks a port). */

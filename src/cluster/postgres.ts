@@ -113,7 +113,10 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     closeSync(out);
   }
   let exitedNow = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve())).then(() => {
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  }).then(() => {
     exitedNow = true;
   });
   const auth = o.password ? `${encodeURIComponent(superuser)}:${encodeURIComponent(o.password)}` : encodeURIComponent(superuser);

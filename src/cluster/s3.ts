@@ -33,10 +33,15 @@ export async function startLocalS3(o: { port: number; dataDir: string; bucket: s
   });
   closeSync(out);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => ((exited = true), resolve()));
+    child.once('error', () => ((exited = true), resolve()));
+  });
   const stop = async (signal: NodeJS.Signals) => {
     if (!exited) child.kill(signal);
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exit;
+    clearTimeout(killer);
   };
   const endpoint = `http://127.0.0.1:${o.port}`;
   const deadline = Date.now() + 30_000;

@@ -51,12 +51,14 @@ export async function setUpTemporalSchema(pg: PostgresAccess, log: (m: string) =
   const sqlTool = await ensureGoTool(GO_TOOLS.temporalSql, log);
   const schema = path.join(await goModuleDir(SERVER_MODULE), 'schema', 'postgresql', 'v12');
   for (const [database, folder] of [['temporal', 'temporal'], ['temporal_visibility', 'visibility']] as const) {
-    const base = ['--plugin', 'postgres12', '--ep', pg.host, '-p', String(pg.port), '-u', pg.user, '--pw', pg.password, '--db', database];
-    const created = await run(sqlTool, [...base, 'create-database']);
+    const base = ['--plugin', 'postgres12', '--ep', pg.host, '-p', String(pg.port), '-u', pg.user, '--db', database];
+    // The password by environment: a command line is readable by every user of the machine (ps).
+    const env = { ...process.env, SQL_PASSWORD: pg.password };
+    const created = await run(sqlTool, [...base, 'create-database'], env);
     if (created.code !== 0 && !/already exists/.test(created.output)) throw new Error(`creating the ${database} database failed: ${created.output.slice(-2000)}`);
-    const version = await run(sqlTool, [...base, 'setup-schema', '-v', '0.0']);
+    const version = await run(sqlTool, [...base, 'setup-schema', '-v', '0.0'], env);
     if (version.code !== 0 && !/already exists/.test(version.output)) throw new Error(`setting up the ${database} schema failed: ${version.output.slice(-2000)}`);
-    const updated = await run(sqlTool, [...base, 'update-schema', '-d', path.join(schema, folder, 'versioned')]);
+    const updated = await run(sqlTool, [...base, 'update-schema', '-d', path.join(schema, folder, 'versioned')], env);
     if (updated.code !== 0) throw new Error(`migrating the ${database} schema failed: ${updated.output.slice(-2000)}`);
   }
   log('Temporal schema ready (temporal, temporal_visibility)');
@@ -121,7 +123,10 @@ export async function startClusterTemporal(o: ClusterTemporalOptions): Promise<C
   const child: ChildProcess = spawn(binary, ['--config-file', configFile, '--allow-no-auth', 'start'], { cwd: o.dir, stdio: ['ignore', out, out] });
   closeSync(out);
   let exitedNow = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => ((exitedNow = true), resolve())));
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => ((exitedNow = true), resolve()));
+    child.once('error', () => ((exitedNow = true), resolve()));
+  });
   const stopWith = async (signal: NodeJS.Signals) => {
     if (!exitedNow) child.kill(signal);
     const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -150,6 +155,7 @@ async function untilServing(address: string, namespace: string, exited: () => bo
       connection = await Connection.connect({ address, connectTimeout: 2_000 });
       await ensureNamespace(connection, namespace);
       await registerSearchAttributes(connection, namespace);
+      await historyAnswers(connection, namespace);
       return;
     } catch (err) {
       last = (err as Error).message;
@@ -158,6 +164,19 @@ async function untilServing(address: string, namespace: string, exited: () => bo
     }
     await sleep(500);
   }
+}
+
+/**
+ * The frontend answers before the history and matching services have joined: ready means a
+ * lookup of a workflow reaches history (NOT_FOUND) and a task queue's description comes from matching.
+ */
+async function historyAnswers(connection: Connection, namespace: string): Promise<void> {
+  try {
+    await connection.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId: 'perennial-readiness-probe' } });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 5) throw err;
+  }
+  await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: 'perennial-readiness-probe' }, taskQueueType: 1 });
 }
 
 async function ensureNamespace(connection: Connection, namespace: string): Promise<void> {

@@ -28,7 +28,10 @@ export async function startTemporalUi(o: { dir: string; temporalAddress: string;
   const child = spawn(binary, ['--root', o.dir, '--config', 'config', '--env', 'cluster', 'start'], { stdio: ['ignore', out, out] });
   closeSync(out);
   let exitedNow = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => ((exitedNow = true), resolve())));
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => ((exitedNow = true), resolve()));
+    child.once('error', () => ((exitedNow = true), resolve()));
+  });
   const url = `http://127.0.0.1:${o.port}`;
   const deadline = Date.now() + 30_000;
   while (!(await fetch(url).then((r) => r.ok, () => false))) {
@@ -45,7 +48,9 @@ export async function startTemporalUi(o: { dir: string; temporalAddress: string;
     exited,
     async stop() {
       if (!exitedNow) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
+      clearTimeout(killer);
     },
   };
 }

@@ -22,6 +22,13 @@ export function openPool(url: string, o: { max?: number; applicationName?: strin
     connectionString: url,
     types,
     max: o.max ?? 8,
+    // A connection a network drops without a word must not hold a query (a commit, a poll) for the kernel's 15 minutes.
+    keepAlive: true,
+    query_timeout: 120_000,
+    statement_timeout: 110_000,
+    idle_in_transaction_session_timeout: 60_000,
+    // An idle pool does not keep a finished CLI or a stopped worker's process alive.
+    allowExitOnIdle: true,
     application_name: o.applicationName ?? 'perennial',
     connectionTimeoutMillis: 10_000,
     // A restarted server leaves dead idle connections behind: the pool drops them on error.
@@ -42,13 +49,40 @@ export function redact(url: string): string {
   }
 }
 
-/** Runs `schema` (idempotent DDL) under a lock shared by every perennial process on this database. */
-export async function applySchema(pool: pg.Pool, lockName: string, schema: string): Promise<void> {
+/**
+ * `applySchema` once it has worked: a database that was unreachable when the process
+ * started is tried again on the next call, not held against it for good.
+ */
+export function schemaOnce(pool: pg.Pool, name: string, version: number, schema: string): () => Promise<void> {
+  let applied: Promise<void> | undefined;
+  return () =>
+    (applied ??= applySchema(pool, name, version, schema).catch((err: unknown) => {
+      applied = undefined;
+      throw err;
+    }));
+}
+
+/**
+ * Runs `schema` (idempotent DDL) unless this version of it is recorded as applied, under a
+ * lock shared by every perennial process on this database. Once applied, a role that may only
+ * read and insert (not own the tables) can use the database: nothing is created again.
+ */
+export async function applySchema(pool: pg.Pool, name: string, version: number, schema: string): Promise<void> {
+  const applied = await pool.query('SELECT version FROM perennial_schema WHERE name = $1', [name]).then(
+    (r) => (r.rows[0] as { version: number } | undefined)?.version ?? 0,
+    (err: { code?: string }) => {
+      if (err.code === '42P01') return 0; // no perennial_schema table yet
+      throw err;
+    },
+  );
+  if (applied >= version) return;
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockName]);
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`perennial.schema.${name}`]);
+    await client.query('CREATE TABLE IF NOT EXISTS perennial_schema (name TEXT PRIMARY KEY, version INTEGER NOT NULL)');
     await client.query(schema);
+    await client.query('INSERT INTO perennial_schema (name, version) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET version = excluded.version', [name, version]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

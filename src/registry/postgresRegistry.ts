@@ -1,46 +1,20 @@
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyRecord } from '../auth/keyring';
-import { applySchema, inTransaction, openPool } from '../postgres/pool';
+import { inTransaction, openPool, schemaOnce } from '../postgres/pool';
 import type { LatestMonitoring, LedgerEntry, LedgerRow, LiveServer, ModelVersion, MonitorCheckRecord, NewVersion, Registry, ServerReport, StoredCheck } from './registry';
 import {
-  CHECK_COLUMNS, KEY_COLUMNS, LEDGER_COLUMNS, VERSION_COLUMNS, checkValues, keyValues, ledgerValues, mergeLatestMonitoring, placeholders,
-  serverValues, toCheck, toKeyRecords, toLedgerRow, toLiveServer, toVersion, versionValues,
+  CHECK_COLUMNS, CORE_TABLES, KEY_COLUMNS, LEDGER_COLUMNS, VERSION_COLUMNS, checkValues, keyValues, ledgerValues, mergeLatestMonitoring, placeholders,
+  serverValues, toCheck, toKeyRecords, toLedgerRow, toLiveServers, toVersion, versionValues,
   type CheckRow, type KeyDbRow, type LedgerDbRow, type ServerRow, type VersionRow,
 } from './rows';
 
+/** Bumped whenever SCHEMA changes: a database at this version is not touched. */
+const SCHEMA_VERSION = 1;
+
 /** The same tables as the SQLite registry, and the same append-only rules, enforced by triggers. */
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS sequences (
-    model TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
-    PRIMARY KEY (model, name)
-  );
-  CREATE TABLE IF NOT EXISTS versions (
-    model TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    artifact_uri TEXT NOT NULL,
-    artifact_sha256 TEXT NOT NULL,
-    metrics TEXT NOT NULL,
-    dataset_uri TEXT NOT NULL,
-    dataset_sha256 TEXT NOT NULL,
-    spec_hash TEXT NOT NULL,
-    code_version TEXT NOT NULL,
-    profile_uri TEXT NOT NULL,
-    pipeline_uri TEXT NOT NULL,
-    workflow_id TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    trained_by TEXT NOT NULL,
-    trained_at TEXT NOT NULL,
-    registered_at TEXT NOT NULL,
-    spec_json TEXT,
-    PRIMARY KEY (model, version),
-    UNIQUE (model, workflow_id)
-  );
-  CREATE TABLE IF NOT EXISTS aliases (
-    model TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL,
-    PRIMARY KEY (model, alias),
-    FOREIGN KEY (model, version) REFERENCES versions (model, version)
-  );
+  ${CORE_TABLES}
   CREATE TABLE IF NOT EXISTS ledger (
     id INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     model TEXT NOT NULL, version INTEGER, decision TEXT NOT NULL,
@@ -92,18 +66,17 @@ const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 export class PostgresRegistry implements Registry {
   private readonly pool: pg.Pool;
   readonly location: string;
-  private readonly ready: Promise<void>;
+  private readonly ready: () => Promise<void>;
 
   constructor(private readonly url: string) {
     const handle = openPool(url, { applicationName: 'perennial-registry' });
     this.pool = handle.pool;
     this.location = handle.location;
-    this.ready = applySchema(this.pool, 'perennial.registry.schema', SCHEMA);
-    this.ready.catch(() => undefined); // surfaced by the first query
+    this.ready = schemaOnce(this.pool, 'registry', SCHEMA_VERSION, SCHEMA);
   }
 
   private async rows<T>(sql: string, values: unknown[] = []): Promise<T[]> {
-    await this.ready;
+    await this.ready();
     return (await this.pool.query(sql, values)).rows as T[];
   }
 
@@ -122,7 +95,7 @@ export class PostgresRegistry implements Registry {
   }
 
   async register(v: NewVersion): Promise<{ version: ModelVersion; created: boolean }> {
-    await this.ready;
+    await this.ready();
     return inTransaction(this.pool, async (c) => {
       // One registration per model at a time: numbering reads the current maximum.
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`perennial.register:${v.model}`]);
@@ -177,36 +150,35 @@ export class PostgresRegistry implements Registry {
   }
 
   async watchAliases(onChange: (model: string | null) => void, onError: (err: unknown) => void = () => undefined): Promise<() => Promise<void>> {
-    await this.ready;
+    await this.ready();
     let stopped = false;
     let client: pg.Client | undefined;
     const listen = async (): Promise<void> => {
       while (!stopped) {
-        const c = new pg.Client({ connectionString: this.url, application_name: 'perennial-alias-watch', connectionTimeoutMillis: 10_000 });
+        const c = (client = new pg.Client({ connectionString: this.url, application_name: 'perennial-alias-watch', connectionTimeoutMillis: 10_000, keepAlive: true }));
         const lost = new Promise<void>((resolve) => {
-          c.once('error', (err) => (onError(err), resolve()));
+          c.on('error', (err) => (onError(err), resolve()));
           c.once('end', () => resolve());
         });
         try {
           await c.connect();
-          c.on('notification', (n) => n.channel === ALIAS_CHANNEL && onChange(n.payload ?? null));
+          c.on('notification', (n) => !stopped && n.channel === ALIAS_CHANNEL && onChange(n.payload ?? null));
           await c.query(`LISTEN ${ALIAS_CHANNEL}`);
-          client = c;
           // Whatever moved while nobody listened is read now.
-          onChange(null);
+          if (!stopped) onChange(null);
           await lost;
         } catch (err) {
-          onError(err);
+          if (!stopped) onError(err);
         }
-        client = undefined;
         await c.end().catch(() => undefined);
         if (!stopped) await sleep(1_000);
       }
     };
-    void listen();
+    const loop = listen();
     return async () => {
       stopped = true;
       await client?.end().catch(() => undefined);
+      await loop;
     };
   }
 
@@ -225,7 +197,7 @@ export class PostgresRegistry implements Registry {
 
   async liveServers(withinMs: number): Promise<LiveServer[]> {
     const rows = await this.rows<ServerRow>(`SELECT *, ${NOW_MS} - seen_ms AS age_ms FROM model_servers WHERE seen_ms >= ${NOW_MS} - $1 ORDER BY started_at, id`, [Math.round(withinMs)]);
-    return rows.map(toLiveServer);
+    return toLiveServers(rows);
   }
 
   async appendLedger(e: LedgerEntry & { dedupeKey?: string }): Promise<LedgerRow> {
@@ -306,7 +278,7 @@ export class PostgresRegistry implements Registry {
   }
 
   async close(): Promise<void> {
-    await this.ready.catch(() => undefined);
+    
     await this.pool.end();
   }
 }

@@ -66,6 +66,39 @@ export interface KeyDbRow {
   endorsement: string | null;
 }
 
+/** Versions, aliases and sequences: the same DDL in SQLite and PostgreSQL. */
+export const CORE_TABLES = `
+  CREATE TABLE IF NOT EXISTS sequences (
+    model TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
+    PRIMARY KEY (model, name)
+  );
+  CREATE TABLE IF NOT EXISTS versions (
+    model TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    artifact_uri TEXT NOT NULL,
+    artifact_sha256 TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    dataset_uri TEXT NOT NULL,
+    dataset_sha256 TEXT NOT NULL,
+    spec_hash TEXT NOT NULL,
+    code_version TEXT NOT NULL,
+    profile_uri TEXT NOT NULL,
+    pipeline_uri TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    trained_by TEXT NOT NULL,
+    trained_at TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    spec_json TEXT,
+    PRIMARY KEY (model, version),
+    UNIQUE (model, workflow_id)
+  );
+  CREATE TABLE IF NOT EXISTS aliases (
+    model TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (model, alias),
+    FOREIGN KEY (model, version) REFERENCES versions (model, version)
+  );`;
+
 /** The columns of a new version, in the order of VERSION_COLUMNS. */
 export const VERSION_COLUMNS = [
   'model', 'version', 'artifact_uri', 'artifact_sha256', 'metrics', 'dataset_uri', 'dataset_sha256', 'spec_hash', 'code_version',
@@ -195,10 +228,19 @@ export interface ServerRow {
 export function serverValues(r: ServerReport): { id: string; url: string; serving: string } {
   if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(r.id)) throw new Error(`malformed model server id ${JSON.stringify(r.id.slice(0, 80))}`);
   if (r.serving.length > 100_000) throw new Error(`a model server reported ${r.serving.length} models: at most 100,000`);
-  const serving = r.serving.map((m) => ({ model: m.model, version: m.version, aliasVersion: m.aliasVersion, loadError: m.loadError?.slice(0, 500) ?? null }));
+  const serving = r.serving.map((m) => ({ model: m.model.slice(0, 256), version: m.version, aliasVersion: m.aliasVersion, loadError: m.loadError?.slice(0, 500) ?? null }));
   return { id: r.id, url: r.url.slice(0, 2048), serving: JSON.stringify(serving) };
 }
 
-export function toLiveServer(r: ServerRow): LiveServer {
-  return { id: r.id, url: r.url, startedAt: r.started_at, lastSeenMsAgo: Math.max(0, Number(r.age_ms)), serving: JSON.parse(r.serving) as LiveServer['serving'] };
+/** The live servers as stored; a row that is not what a server writes (written by hand) is skipped, not a reason to fail every deploy. */
+export function toLiveServers(rows: ServerRow[]): LiveServer[] {
+  return rows.flatMap((r) => {
+    try {
+      const serving = JSON.parse(r.serving) as LiveServer['serving'];
+      if (!Array.isArray(serving)) return [];
+      return [{ id: r.id, url: r.url, startedAt: r.started_at, lastSeenMsAgo: Math.max(0, Number(r.age_ms)), serving }];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -4,43 +4,15 @@ import Database from 'better-sqlite3';
 import type { KeyRecord } from '../auth/keyring';
 import type { LatestMonitoring, LedgerEntry, LedgerRow, LiveServer, ModelVersion, MonitorCheckRecord, NewVersion, Registry, ServerReport, StoredCheck } from './registry';
 import {
-  CHECK_COLUMNS, KEY_COLUMNS, LEDGER_COLUMNS, VERSION_COLUMNS, checkValues, keyValues, ledgerValues, mergeLatestMonitoring, placeholders,
-  serverValues, toCheck, toKeyRecords, toLedgerRow, toLiveServer, toVersion, versionValues,
+  CHECK_COLUMNS, CORE_TABLES, KEY_COLUMNS, LEDGER_COLUMNS, VERSION_COLUMNS, checkValues, keyValues, ledgerValues, mergeLatestMonitoring, placeholders,
+  serverValues, toCheck, toKeyRecords, toLedgerRow, toLiveServers, toVersion, versionValues,
   type CheckRow, type KeyDbRow, type LedgerDbRow, type ServerRow, type VersionRow,
 } from './rows';
 
 export const REGISTRY_FILE = 'registry.sqlite';
 
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS sequences (
-    model TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
-    PRIMARY KEY (model, name)
-  );
-  CREATE TABLE IF NOT EXISTS versions (
-    model TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    artifact_uri TEXT NOT NULL,
-    artifact_sha256 TEXT NOT NULL,
-    metrics TEXT NOT NULL,
-    dataset_uri TEXT NOT NULL,
-    dataset_sha256 TEXT NOT NULL,
-    spec_hash TEXT NOT NULL,
-    code_version TEXT NOT NULL,
-    profile_uri TEXT NOT NULL,
-    pipeline_uri TEXT NOT NULL,
-    workflow_id TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    trained_by TEXT NOT NULL,
-    trained_at TEXT NOT NULL,
-    registered_at TEXT NOT NULL,
-    PRIMARY KEY (model, version),
-    UNIQUE (model, workflow_id)
-  );
-  CREATE TABLE IF NOT EXISTS aliases (
-    model TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL,
-    PRIMARY KEY (model, alias),
-    FOREIGN KEY (model, version) REFERENCES versions (model, version)
-  );
+  ${CORE_TABLES}
   CREATE TABLE IF NOT EXISTS ledger (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     model TEXT NOT NULL, version INTEGER, decision TEXT NOT NULL,
@@ -188,7 +160,7 @@ export class SqliteRegistry implements Registry {
   async liveServers(withinMs: number): Promise<LiveServer[]> {
     const now = Date.now();
     const rows = this.db.prepare('SELECT *, ? - seen_ms AS age_ms FROM model_servers WHERE seen_ms >= ? ORDER BY started_at, id').all(now, now - withinMs) as ServerRow[];
-    return rows.map(toLiveServer);
+    return toLiveServers(rows);
   }
 
   private aliasNow(model: string, alias: string): { version: number; updatedAt: string } | undefined {

@@ -42,10 +42,12 @@ export interface ModelServerOptions {
    * for the disk — a prediction that cannot be logged is not served. Default 50,000.
    */
   logMaxPending?: number;
-  /** How often this server tells the registry what it serves (ms). Default 1,000. */
+  /** How often this server tells the registry what it serves (ms). Default 2,000. */
   heartbeatMs?: number;
   /** The URL other machines reach this server at (`presence.advertise` sets it once listening). */
   url?: string;
+  /** Deploys count a server heard from within this (ms); silent longer, this server stops answering predictions. Default 10,000. */
+  livenessMs?: number;
 }
 
 export interface ModelServer {
@@ -286,6 +288,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   const maxBodyBytes = o.maxBodyBytes ?? 1024 * 1024;
   const maxInstances = o.maxInstances ?? 1000;
   const maxLabels = o.maxLabels ?? 10_000;
+  const livenessMs = o.livenessMs ?? 10_000;
   const log = o.logger;
   const metrics = new ServerMetrics();
   const predictionLog = await openPredictionSink(o, {
@@ -307,7 +310,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
     onLoaded: (c) => c.artifact.gbdt && scoring.prepare(c.artifact.gbdt),
     onRefreshed: () => presence?.changed(),
   });
-  presence = new ServerPresence(champions.registry, champions, o.url ?? '', o.heartbeatMs ?? 1_000, log?.child({ component: 'presence' }));
+  presence = new ServerPresence(champions.registry, champions, o.url ?? '', o.heartbeatMs ?? 2_000, log?.child({ component: 'presence' }));
   try {
     await champions.start();
     await presence.start();
@@ -544,6 +547,10 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
       // Rows being scored count against the log's limit too: they are logged once scored.
       if (!predictionLog.canAccept(rowsBeingScored + instances.length)) {
         throw new HttpError(503, 'the prediction log is not keeping up; try again shortly', undefined, { 'retry-after': '1' });
+      }
+      // A server the registry has not heard from is out of the deploys' count: it may be serving a replaced version.
+      if (presence.silentFor() > livenessMs) {
+        throw new HttpError(503, `this server has not reached the registry for ${Math.round(presence.silentFor() / 1000)} s: it may serve a replaced version; try another server`, undefined, { 'retry-after': '1' });
       }
       const { artifact } = champion;
       rowsBeingScored += instances.length;

@@ -87,6 +87,8 @@ export class Champions {
   /** A change was announced while a refresh ran: look again once it is done. */
   private again = false;
   private unwatch: (() => Promise<void>) | null = null;
+  /** The last failed load per model, until a load succeeds. */
+  private readonly failures = new Map<string, { message: string }>();
   /** Errors already logged, per model, so a broken artifact is logged once, not every poll. */
   private readonly loggedErrors = new Map<string, string>();
 
@@ -175,11 +177,17 @@ export class Champions {
         this.retire(state.champion);
         state.champion = loaded;
         state.loadError = null;
+        this.failures.delete(model);
         this.loggedErrors.delete(model);
         this.logger?.info({ model, version: loaded.version, previous: previous ?? null }, `serving ${model} v${loaded.version}`);
       } catch (err) {
-        const message = (err as Error).message;
-        state.loadError = `version ${alias.version}: ${message}`;
+        const message = `version ${alias.version}: ${(err as Error).message}`;
+        // Said only when a second attempt fails the same way: a deploy fails at once on it, and a blip (S3, the registry) is not a verdict.
+        const failure = this.failures.get(model);
+        const repeated = failure?.message === message;
+        this.failures.set(model, { message });
+        if (!repeated) continue;
+        state.loadError = message;
         if (this.loggedErrors.get(model) !== state.loadError) {
           this.loggedErrors.set(model, state.loadError);
           this.logger?.error({ model, version: alias.version, err }, `cannot load ${model} v${alias.version}; still serving ${state.champion ? `v${state.champion.version}` : 'nothing'}`);

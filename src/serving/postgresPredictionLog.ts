@@ -11,12 +11,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { applySchema, openPool } from '../postgres/pool';
+import { inTransaction, openPool, schemaOnce } from '../postgres/pool';
 import type { LabelInput, LabelResult, MonitorWindow, PredictionRow } from './predictionLog';
-import { decodeFeatures } from './predictionLog';
+import { decodeFeatures, toRow, type DbRow } from './predictionLog';
 import { BatchEncoder, decodePredictions } from './predictionEncoding';
 import type { ServedPrediction } from './predictionLogThread';
 import type { PredictionReader, PredictionSink } from './predictionStore';
+
+/** Bumped whenever SCHEMA changes: a database at this version is not touched. */
+const SCHEMA_VERSION = 1;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS predictions (
@@ -58,23 +61,11 @@ export interface PostgresPredictionLogOptions {
   onError?: (err: unknown) => void;
 }
 
-interface DbRow {
-  id: number;
-  request_id: string;
-  at: string;
-  model: string;
-  model_version: number;
-  instance: string;
-  features: Buffer;
-  score: number;
-  label: number | null;
-  labeled_at: string | null;
-}
 
 export class PostgresPredictionLog implements PredictionReader, PredictionSink {
   private readonly pool: pg.Pool;
   readonly location: string;
-  private readonly ready: Promise<void>;
+  private readonly ready: () => Promise<void>;
   private readonly encoder = new BatchEncoder();
   private gathering: { resolve(): void; reject(err: Error): void }[] = [];
   private chain: Promise<void> = Promise.resolve();
@@ -83,6 +74,7 @@ export class PostgresPredictionLog implements PredictionReader, PredictionSink {
   private timer: NodeJS.Timeout | undefined;
   private sendScheduled = false;
   private closing = false;
+  private closeDeadline: number | undefined;
   private readonly flushRows: number;
   private readonly flushMs: number;
   private readonly maxPending: number;
@@ -98,13 +90,12 @@ export class PostgresPredictionLog implements PredictionReader, PredictionSink {
     this.maxPending = o.maxPending ?? 50_000;
     this.retryMs = o.retryMs ?? 1_000;
     this.onError = o.onError ?? (() => undefined);
-    this.ready = applySchema(this.pool, 'perennial.predictions.schema', SCHEMA);
-    this.ready.catch(() => undefined); // surfaced by the first call
+    this.ready = schemaOnce(this.pool, 'predictions', SCHEMA_VERSION, SCHEMA);
   }
 
   /** Resolves once the table exists; rejects with why the database cannot be used. */
   async open(): Promise<this> {
-    await this.ready;
+    await this.ready();
     return this;
   }
 
@@ -159,17 +150,23 @@ export class PostgresPredictionLog implements PredictionReader, PredictionSink {
       });
   }
 
-  /** Retried until it commits: a prediction that was answered must be logged (request ids make a repeat harmless). */
+  /**
+   * Retried while the database is away (request ids make a repeat harmless); a refusal that
+   * retrying cannot change (permissions, a changed table) fails the batch: its predictions
+   * are not answered, so nothing answered is lost. While closing, retries end at a deadline.
+   */
   private async commitUntilDone(values: unknown[]): Promise<void> {
     const columns: unknown[][] = [[], [], [], [], [], [], []];
     for (let i = 0; i < values.length; i++) columns[i % 7].push(values[i]);
     for (;;) {
       try {
-        await this.ready;
+        await this.ready();
         await this.pool.query(INSERT, columns);
         return;
       } catch (err) {
         this.onError(err);
+        if (!isTransient(err)) throw err;
+        if (this.closeDeadline !== undefined && Date.now() > this.closeDeadline) throw new Error(`the prediction log was closed while its database was away: ${(err as Error).message}`);
         await sleep(this.retryMs);
       }
     }
@@ -182,10 +179,8 @@ export class PostgresPredictionLog implements PredictionReader, PredictionSink {
 
   async applyLabels(model: string, labels: readonly LabelInput[], at = new Date().toISOString()): Promise<LabelResult> {
     await this.flush();
-    await this.ready;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.ready();
+    return inTransaction(this.pool, async (client) => {
       const ids = [...new Set(labels.map((l) => l.requestId))];
       const { rows } = await client.query('SELECT request_id, label FROM predictions WHERE model = $1 AND request_id = ANY($2::text[]) FOR UPDATE', [model, ids]);
       const current = new Map((rows as { request_id: string; label: number | null }[]).map((r) => [r.request_id, r.label]));
@@ -211,18 +206,12 @@ export class PostgresPredictionLog implements PredictionReader, PredictionSink {
           [model, at, [...set.keys()], [...set.values()]],
         );
       }
-      await client.query('COMMIT');
       return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async rows<T>(sql: string, values: unknown[]): Promise<T[]> {
-    await this.ready;
+    await this.ready();
     return (await this.pool.query(sql, values)).rows as T[];
   }
 
@@ -241,17 +230,16 @@ export class PostgresPredictionLog implements PredictionReader, PredictionSink {
   }
 
   async window(q: { model: string; version: number; afterId: number; limit: number }): Promise<MonitorWindow> {
-    const [{ next }] = await this.rows<{ next: number }>('SELECT coalesce(max(id), $2) AS next FROM predictions WHERE model = $1 AND id > $2', [q.model, q.afterId]);
-    // Ids up to `next` are all committed (inserts commit in id order): the count and rows below are final.
-    const [{ total }] = await this.rows<{ total: number }>(
-      'SELECT count(*) AS total FROM predictions WHERE model = $1 AND model_version = $2 AND id > $3 AND id <= $4',
-      [q.model, q.version, q.afterId, next],
-    );
-    const rows = await this.rows<{ features: Buffer; score: number }>(
-      'SELECT features, score FROM predictions WHERE model = $1 AND model_version = $2 AND id > $3 AND id <= $4 ORDER BY id DESC LIMIT $5',
-      [q.model, q.version, q.afterId, next, q.limit],
-    );
-    return { from: q.afterId, to: next, available: total, features: rows.map((r) => decodeFeatures(r.features)), scores: rows.map((r) => r.score) };
+    await this.ready();
+    // One snapshot, as SQLite's read transaction: a prune meanwhile cannot make the count and the rows disagree.
+    return inTransaction(this.pool, async (c) => {
+      await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const { next } = (await c.query('SELECT coalesce(max(id), $2) AS next FROM predictions WHERE model = $1 AND id > $2', [q.model, q.afterId])).rows[0] as { next: number };
+      // Ids up to `next` are all committed (inserts commit in id order): the count and rows below are final.
+      const { total } = (await c.query('SELECT count(*) AS total FROM predictions WHERE model = $1 AND model_version = $2 AND id > $3 AND id <= $4', [q.model, q.version, q.afterId, next])).rows[0] as { total: number };
+      const rows = (await c.query('SELECT features, score FROM predictions WHERE model = $1 AND model_version = $2 AND id > $3 AND id <= $4 ORDER BY id DESC LIMIT $5', [q.model, q.version, q.afterId, next, q.limit])).rows as { features: Buffer; score: number }[];
+      return { from: q.afterId, to: next, available: total, features: rows.map((r) => decodeFeatures(r.features)), scores: rows.map((r) => r.score) };
+    });
   }
 
   async labeled(q: { model: string; version: number; upToId: number; limit: number }): Promise<{ scores: number[]; labels: (0 | 1)[] }> {
@@ -284,18 +272,30 @@ export class PostgresPredictionLog implements PredictionReader, PredictionSink {
   }
 
   async prune(model: string, before: string): Promise<number> {
-    await this.ready;
+    await this.ready();
     return (await this.pool.query('DELETE FROM predictions WHERE model = $1 AND at < $2', [model, before])).rowCount ?? 0;
   }
 
   async close(): Promise<void> {
     if (!this.closing) {
       this.closing = true;
+      this.closeDeadline = Date.now() + CLOSE_RETRY_MS;
       await this.flush().catch(() => undefined);
     }
-    await this.ready.catch(() => undefined);
+    
     await this.pool.end().catch(() => undefined);
   }
+}
+
+/** How long `close()` keeps retrying a commit while the database is away. */
+const CLOSE_RETRY_MS = 30_000;
+
+/** The database is away or busy (a connection error, a restart, a serialization conflict): worth trying again. */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  // Node's own codes (ECONNREFUSED, EPIPE, …) are the network's, not the database's answer; no SQLSTATE class starts with E.
+  if (typeof code !== 'string' || code.startsWith('E') || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return ['08', '53', '57', '58'].includes(code.slice(0, 2)) || code === '40001' || code === '40P01';
 }
 
 /** An event time as logged: JSON text, or a number (epoch ms). */
@@ -304,19 +304,4 @@ const EVENT_TIME = `CASE jsonb_typeof(t) WHEN 'string' THEN t #>> '{}' END AS t_
 
 function eventTime(r: EventTime | undefined): string | number | null {
   return r?.t_text ?? r?.t_number ?? null;
-}
-
-function toRow(r: DbRow): PredictionRow {
-  return {
-    id: r.id,
-    requestId: r.request_id,
-    at: r.at,
-    model: r.model,
-    modelVersion: r.model_version,
-    instance: JSON.parse(r.instance),
-    features: decodeFeatures(r.features),
-    score: r.score,
-    label: r.label as 0 | 1 | null,
-    labeledAt: r.labeled_at,
-  };
 }

@@ -72,7 +72,7 @@ export interface PredictionLogOptions {
   busyTimeoutMs?: number;
 }
 
-interface DbRow {
+export interface DbRow {
   id: number;
   request_id: string;
   at: string;
@@ -397,7 +397,7 @@ export function decodeFeatures(stored: Buffer | string): (number | null)[] {
   return out;
 }
 
-function toRow(r: DbRow): PredictionRow {
+export function toRow(r: DbRow): PredictionRow {
   return {
     id: r.id,
     requestId: r.request_id,

@@ -17,6 +17,8 @@ export class ServerPresence {
   private reporting: Promise<void> | undefined;
   private pending = false;
   private stopped = false;
+  /** When a report last reached the registry (0: never). */
+  private lastSuccessMs = 0;
 
   constructor(
     private readonly registry: Registry,
@@ -59,7 +61,10 @@ export class ServerPresence {
     this.reporting = this.registry
       .reportServer({ id: this.id, url: this.url, serving: JSON.parse(serving) as ServedModel[] })
       .then(
-        () => void (this.lastReported = serving),
+        () => {
+          this.lastReported = serving;
+          this.lastSuccessMs = Date.now();
+        },
         (err: unknown) => this.logger?.warn({ err }, 'could not report to the registry what this server serves; deploys may wait for it'),
       )
       .finally(() => {
@@ -70,6 +75,11 @@ export class ServerPresence {
         }
       });
     return this.reporting;
+  }
+
+  /** How long since a report last reached the registry (Infinity before the first). */
+  silentFor(): number {
+    return this.lastSuccessMs === 0 ? Infinity : Date.now() - this.lastSuccessMs;
   }
 
   private current(): string {

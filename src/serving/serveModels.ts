@@ -4,8 +4,8 @@ import { buildModelServer, type ModelServer } from './app';
 
 /** The model server as configured, listening; `url` is where it answers. */
 export async function serveModels(config: Config, logger: Logger): Promise<{ server: ModelServer; url: string }> {
-  const { host, port, pollMs, flushMs, flushRows, logMaxPending, maxBodyBytes, maxInstances, requestTimeoutMs, heartbeatMs } = config.server;
-  const server = await buildModelServer({ home: config.home, registryUrl: config.registryUrl, logger, pollMs, flushMs, flushRows, logMaxPending, maxBodyBytes, maxInstances, requestTimeoutMs, heartbeatMs });
+  const { host, port, pollMs, flushMs, flushRows, logMaxPending, maxBodyBytes, maxInstances, requestTimeoutMs, heartbeatMs, livenessMs } = config.server;
+  const server = await buildModelServer({ home: config.home, registryUrl: config.registryUrl, logger, pollMs, flushMs, flushRows, logMaxPending, maxBodyBytes, maxInstances, requestTimeoutMs, heartbeatMs, livenessMs });
   try {
     await server.app.listen({ host, port });
   } catch (err) {

@@ -73,6 +73,8 @@ export function valueProblem(column: ColumnSpec, value: unknown): string | undef
       if (typeof value !== 'string') return `expected a string, got ${describe(value)}`;
       // Every string from outside is bounded: it is logged, and a lookup key of it is hashed.
       if (value.length > MAX_STRING_LENGTH) return `a string of ${value.length} characters: at most ${MAX_STRING_LENGTH}`;
+      // Not text any database keeps as JSON (PostgreSQL's jsonb refuses both): it could never be monitored.
+      if (/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value)) return 'a string with a NUL character or an unpaired surrogate: not text';
       if (column.categories && !column.categories.includes(value)) {
         return `${JSON.stringify(value.slice(0, 40))} is not one of the declared categories (${column.categories.join(', ')})`;
       }

@@ -3,9 +3,9 @@
  * and registered, as the training workflow would: for tests and benchmarks that need real
  * models fast.
  */
-import { openArtifactStore } from '../artifacts/open';
+import { openArtifactStore, type ArtifactPlace } from '../artifacts/open';
 import type { ModelVersion } from '../registry/registry';
-import { openRegistry } from '../registry/open';
+import { openRegistry, type RegistryPlace } from '../registry/open';
 import type { LoadedSpec } from '../spec/load';
 import { gbdtTrainer } from '../spec/modelSpec';
 import { evaluateModel, ingest, trainModel, validateData } from './steps';
@@ -20,12 +20,13 @@ export interface TrainedVersion {
  * one training per parameter set) and registers them: what the training workflow does,
  * without Temporal. Returns them in version order.
  */
-export async function trainVersions(home: string, loaded: LoadedSpec, variants: { rounds: number; maxDepth: number }[], by = 'test'): Promise<TrainedVersion[]> {
-  const store = openArtifactStore({ home });
+export async function trainVersions(home: string | (ArtifactPlace & RegistryPlace), loaded: LoadedSpec, variants: { rounds: number; maxDepth: number }[], by = 'test'): Promise<TrainedVersion[]> {
+  const where = typeof home === 'string' ? { home } : home;
+  const store = openArtifactStore(where);
   const spec = loaded.spec;
   const snapshot = await ingest(spec, store);
   const prepared = await validateData(spec, snapshot.uri, store);
-  const registry = openRegistry({ home });
+  const registry = openRegistry(where);
   try {
     const out: TrainedVersion[] = [];
     for (const [i, v] of variants.entries()) {

@@ -32,11 +32,23 @@ export async function startFleet(namespace = 'default'): Promise<Fleet> {
   const dir = tempHome('perennial-fleet-');
   const pgPort = await freePort();
   const temporalPort = await freePort();
-  let postgres = await startLocalPostgres({ port: pgPort, password: PASSWORD });
+  const postgres = await startLocalPostgres({ port: pgPort, password: PASSWORD });
   const temporalOptions = { dir: path.join(dir, 'temporal'), postgres: { host: '127.0.0.1', port: pgPort, user: 'perennial', password: PASSWORD }, namespace, port: temporalPort };
-  let temporal = await startClusterTemporal(temporalOptions);
-  const s3 = await startLocalS3({ port: await freePort(), dataDir: path.join(dir, 's3'), bucket: 'perennial' });
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace });
+  let temporal: ClusterTemporal | undefined;
+  let s3: LocalS3 | undefined;
+  let client: Client;
+  try {
+    temporal = await startClusterTemporal(temporalOptions);
+    s3 = await startLocalS3({ port: await freePort(), dataDir: path.join(dir, 's3'), bucket: 'perennial' });
+    client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace });
+  } catch (err) {
+    // Nothing started for a fleet that failed to start is left running.
+    await s3?.stop();
+    await temporal?.stop();
+    await postgres.stop({ remove: true });
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const fleet: Fleet = {
     env: {
       TEMPORAL_ADDRESS: temporal.address,
@@ -51,19 +63,19 @@ export async function startFleet(namespace = 'default'): Promise<Fleet> {
     s3,
     client,
     async restartTemporal() {
-      await temporal.stop();
-      temporal = fleet.temporal = await startClusterTemporal(temporalOptions);
+      await fleet.temporal.stop();
+      fleet.temporal = await startClusterTemporal(temporalOptions);
     },
     async restartPostgres() {
-      await postgres.stop();
-      postgres = fleet.postgres = await startLocalPostgres({ port: pgPort, dataDir: postgres.dataDir, password: PASSWORD });
+      await fleet.postgres.stop();
+      fleet.postgres = await startLocalPostgres({ port: pgPort, dataDir: fleet.postgres.dataDir, password: PASSWORD });
     },
     async stop() {
       await client.connection.close();
-      await temporal.stop();
-      await s3.stop();
-      await postgres.stop();
-      rmSync(path.dirname(postgres.dataDir), { recursive: true, force: true });
+      await fleet.temporal.stop();
+      await fleet.s3.stop();
+      await fleet.postgres.stop();
+      rmSync(path.dirname(fleet.postgres.dataDir), { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -123,11 +123,12 @@ test('machines with separate homes: keys made on one are honoured on another, ev
     const approved = (await registry.ledger(MODEL)).find((e) => e.decision === 'approved');
     assert.equal(approved?.signer?.name, 'ml-lead');
 
-    // Server b dies without a word; the next promotion is served by a alone.
-    b.child.kill('SIGKILL');
-    await new Promise((r) => b.child.once('exit', r));
     expectExit(await run(['retrain', MODEL, '--by', 'ml-lead', '--reason', 'fresh data', '--json']), 0);
     await waitForStatus(handle, (s) => s.stage === 'AWAITING_APPROVAL' && s.candidate?.version === 2, 'v2 to await approval', 240_000);
+    // Server b dies without a word just before the approval: its last heartbeat still counts it
+    // as live when the deploy starts. The deploy waits for it only until its heartbeat is missed.
+    b.child.kill('SIGKILL');
+    await new Promise((r) => b.child.once('exit', r));
     expectExit(await run(['approve', MODEL, '--version', '2', '--by', 'ops-lead', '--reason', 'beats v1', '--json']), 0);
     const status = await handle.query(statusQuery);
     assert.equal(status.champion?.version, 2);

@@ -6,6 +6,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -27,6 +28,8 @@ after(async () => {
     await new Promise((r) => child!.once('exit', r));
   }
   rmSync(home, { recursive: true, force: true });
+  // As root, PostgreSQL's data lives where the postgres user can reach it (scripts/cluster.ts).
+  rmSync(path.join('/var/lib/postgresql', `perennial-${createHash('sha256').update(home).digest('hex').slice(0, 12)}`), { recursive: true, force: true });
 });
 
 function startCluster(): { child: ChildProcess; output: () => string } {
@@ -89,6 +92,9 @@ test('npm run cluster: every part up on free ports, its settings written, all st
   assert.match(env.PERENNIAL_REGISTRY_URL, /^postgres:\/\/perennial:[^@]+@127\.0\.0\.1:\d+\/perennial$/);
   assert.equal(env.PERENNIAL_ARTIFACTS_URL, 's3://perennial/artifacts');
   assert.match(first.output(), /export TEMPORAL_ADDRESS=127\.0\.0\.1:\d+/, 'the settings are printed too');
+  const password = new URL(env.PERENNIAL_REGISTRY_URL).password;
+  assert.ok(password.length >= 16 && !first.output().includes(password), 'but not the database password');
+  assert.ok(!first.output().includes(env.AWS_SECRET_ACCESS_KEY), 'nor the S3 secret');
 
   // Temporal v1.30.8 on PostgreSQL, with the namespace and perennial's search attributes.
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });

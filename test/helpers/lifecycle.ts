@@ -18,11 +18,25 @@ export async function waitForStatus(
   const deadline = Date.now() + timeoutMs;
   let last: LifecycleStatus | undefined;
   for (;;) {
-    last = checkedStatus(await handle.query(statusQuery));
+    let raw: unknown;
+    try {
+      raw = await handle.query(statusQuery);
+    } catch (err) {
+      // A Temporal server restarting (the fault tests) answers UNAVAILABLE for a while: wait on, up to the deadline.
+      if (!unavailable(err) || Date.now() > deadline) throw err;
+      await sleep(500);
+      continue;
+    }
+    last = checkedStatus(raw);
     if (done(last)) return last;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last, null, 2)}`);
     await sleep(200);
   }
+}
+
+function unavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e.code === 14) return true;
+  return false;
 }
 
 function checkedStatus(raw: unknown): LifecycleStatus {

@@ -173,7 +173,11 @@ test('PostgreSQL restarted under load: appends wait, nothing answered is lost, t
         await sink.append(p).then(() => acknowledged.push(p.requestId), (err: unknown) => failed.push(err));
       }
     })();
-    while (acknowledged.length < 50) await new Promise((r) => setTimeout(r, 10));
+    const warmup = Date.now() + 60_000;
+    while (acknowledged.length < 50) {
+      assert.ok(Date.now() < warmup, `answers before the stop (${acknowledged.length})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await server.stop();
     const beforeRestart = acknowledged.length;
     await new Promise((r) => setTimeout(r, 500));

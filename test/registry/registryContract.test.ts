@@ -228,6 +228,42 @@ for (const store of stores) {
   });
 }
 
+test('PostgreSQL announces alias moves (LISTEN/NOTIFY) to watchers, and a watch whose connection is killed reconnects; SQLite says it cannot', async () => {
+  const until = async (what: string, done: () => boolean) => {
+    const deadline = Date.now() + 20_000;
+    while (!done()) {
+      assert.ok(Date.now() < deadline, `${what} within 20 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const where = await stores[1].place();
+  const registry = openRegistry(where);
+  const seen: (string | null)[] = [];
+  const stop = (await registry.watchAliases((model) => seen.push(model)))!;
+  try {
+    await until('the first "read everything"', () => seen.includes(null));
+    await registry.register(newVersion('churn', 'train/churn/1'));
+    await registry.setAlias('churn', 'champion', 1);
+    await until('the promotion announced', () => seen.includes('churn'));
+    seen.length = 0;
+    await store(1).raw(where, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'perennial-alias-watch'");
+    await until('a reconnect, with a "read everything"', () => seen.includes(null));
+    await registry.clearAlias('churn', 'champion');
+    await until('the next move announced on the new connection', () => seen.includes('churn'));
+  } finally {
+    await stop();
+    await registry.close();
+  }
+  const sqlite = openRegistry(await stores[0].place());
+  try {
+    assert.equal(await sqlite.watchAliases(() => undefined), null, 'SQLite cannot announce: its servers poll');
+  } finally {
+    await sqlite.close();
+  }
+});
+
+const store = (i: number) => stores[i];
+
 test('a PostgreSQL registry that cannot be reached fails each call with the reason, and never with the password', async () => {
   const registry = openRegistry({ home: tempHome(), registryUrl: 'postgres://perennial:s3cret@127.0.0.1:1/perennial' });
   try {

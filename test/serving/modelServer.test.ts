@@ -677,6 +677,12 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
       const long = await post({ 'content-type': 'application/json' }, JSON.stringify({ instances: [{ ...flightInstance(holdout[0]), origin: 'X'.repeat(10_000) }] }));
       assert.equal(long.status, 400);
       assert.match(JSON.stringify(await long.json()), /a string of 10000 characters: at most 256/);
+      // Escapes JSON allows but no database keeps as JSON text: refused at the edge, never logged.
+      for (const notText of ['OR\\u0000D', 'O\\ud800RD', 'OR\\udc00D']) {
+        const bad = await post({ 'content-type': 'application/json' }, `{"instances":[{"date":"2001-01-04T10:00:00Z","distance":600,"origin":"${notText}","destination":"ATL"}]}`);
+        assert.equal(bad.status, 400, notText);
+        assert.match(JSON.stringify(await bad.json()), /a string with a NUL character or an unpaired surrogate: not text/);
+      }
       // Half a body, then silence: the server cuts the connection off after its request timeout.
       const { port } = new URL(p.url);
       const socket = net.connect(Number(port), '127.0.0.1');

@@ -115,7 +115,8 @@ describe('npm start (README\'s first command)', { timeout: 600_000 }, () => {
   test('trains v1, stops at awaiting approval, and the approve command it prints gets v1 served', async () => {
     const run = new NpmStart(env);
     started.push(run);
-    await run.waitFor(/perennial is up\./, 120_000);
+    // The summary's last line: the lines before it may arrive in separate reads of the pipe.
+    await run.waitFor(/perennial is up\.\n(?:.*\n)*? {2}lifecycle: .*\n/, 120_000);
     assert.match(run.output, new RegExp(`Temporal Web UI: ${uiUrl}/namespaces/default/workflows`));
     assert.match(run.output, new RegExp(`lifecycle: +${uiUrl}/namespaces/default/workflows/lifecycle%2F${MODEL} \\(started\\)`));
 
