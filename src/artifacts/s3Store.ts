@@ -155,12 +155,17 @@ function s3(env: NodeJS.ProcessEnv = process.env): S3Client {
 
 /** Writes `key` unless it exists; true when it existed (the same content, by its name). */
 async function putOnce(bucket: string, key: string, body: () => Uint8Array, length: number): Promise<boolean> {
-  try {
-    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body(), ContentLength: length, IfNoneMatch: '*' }));
-    return false;
-  } catch (err) {
-    if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 412 || err.name === 'PreconditionFailed')) return true;
-    throw failed('write', `s3://${bucket}/${key}`, err);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body(), ContentLength: length, IfNoneMatch: '*' }));
+      return false;
+    } catch (err) {
+      const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+      if (status === 412 || (err as Error).name === 'PreconditionFailed') return true;
+      // Two writers of the same object at once: S3 answers one of them 409; the other's write decides.
+      if (status === 409 && attempt < 3) continue;
+      throw failed('write', `s3://${bucket}/${key}`, err);
+    }
   }
 }
 

@@ -17,7 +17,7 @@ export interface GoTool {
   pkg: string;
 }
 
-/** Pinned servers (the versions docker-compose.yml names too). */
+/** The servers `npm run cluster` and the cluster tests build, pinned. */
 export const GO_TOOLS = {
   temporalServer: { dir: 'temporal-server', name: 'server', pkg: 'go.temporal.io/server/cmd/server@v1.30.8' },
   temporalSql: { dir: 'temporal-sql-tool', name: 'sql', pkg: 'go.temporal.io/server/cmd/tools/sql@v1.30.8' },

@@ -10,6 +10,7 @@ import { registerReportPages } from '../reports/routes';
 import { Champions, type ChampionState } from './champions';
 import type { LabelInput } from './predictionLog';
 import { openPredictionSink } from './openPredictions';
+import { cacheArtifactsIn } from '../artifacts/open';
 import { ServerPresence } from './presence';
 import type { PredictionSink } from './predictionStore';
 import { validateInstances, type ValidationIssue } from './validateInstances';
@@ -291,6 +292,8 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   const livenessMs = o.livenessMs ?? 10_000;
   const log = o.logger;
   const metrics = new ServerMetrics();
+  // The champions' artifacts, when they live in a bucket, are cached in this server's own home.
+  cacheArtifactsIn(o.home);
   const predictionLog = await openPredictionSink(o, {
     flushMs: o.flushMs,
     flushRows: o.flushRows,

@@ -132,10 +132,17 @@ export class Champions {
     this.refreshing = (async () => {
       do {
         this.again = false;
-        await this.doRefresh();
-        this.onRefreshed?.();
+        try {
+          await this.doRefresh();
+        } finally {
+          this.onRefreshed?.();
+        }
       } while (this.again && !this.stopped);
-    })().finally(() => (this.refreshing = undefined));
+    })().finally(() => {
+      this.refreshing = undefined;
+      // A change announced while a failed refresh ran is not left for the backup poll.
+      if (this.again && !this.stopped) setTimeout(() => void this.refresh().catch(() => undefined), 1_000).unref();
+    });
     return this.refreshing;
   }
 
