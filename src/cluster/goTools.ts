@@ -3,10 +3,9 @@
  * pinned version into `<repo>/.tools/go/<tool>` (GOBIN), then reused. A marker beside each
  * binary names the module and version it was built from, so a changed pin rebuilds.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../temporal/binaries';
+import { repoRoot, run } from '../temporal/binaries';
 
 export interface GoTool {
   /** Its folder under the tools folder (two tools may build binaries of the same name). */
@@ -48,21 +47,10 @@ export async function ensureGoTool(tool: GoTool, log: (m: string) => void = () =
   mkdirSync(dir, { recursive: true });
   log(`building ${tool.pkg} with go install (once; minutes for the Temporal server)`);
   const started = Date.now();
-  const { code, output } = await run('go', ['install', tool.pkg], { ...env, GOBIN: dir });
+  const { code, output, spawnError } = await run('go', ['install', tool.pkg], { ...env, GOBIN: dir });
+  if (spawnError) throw new Error(`cannot run go (${spawnError.message}): install Go (https://go.dev/dl) to build ${tool.pkg}`);
   if (code !== 0) throw new Error(`go install ${tool.pkg} failed (exit ${code}): ${output.slice(-3000)}`);
   writeFileSync(marker, `${tool.pkg}\n`);
   log(`built ${tool.name} in ${Math.round((Date.now() - started) / 1000)} s`);
   return binary;
-}
-
-/** Runs a command to its end: exit code and its stdout and stderr together. */
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', (err) => resolve({ code: -1, output: `${err.message} (is Go installed? https://go.dev/dl)` }));
-    child.on('close', (code) => resolve({ code, output }));
-  });
 }

@@ -4,8 +4,9 @@
  * `postgres` refuse to run as root, so when we are root they run as the `postgres` user,
  * with a data folder that user owns. It listens on 127.0.0.1 only (no Unix socket).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { startServerProcess } from './serverProcess';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -95,7 +96,6 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     initdb(bin, dataDir, user, superuser, o.password);
   }
   const logFile = path.join(parent, 'postgres.log');
-  const out = openSync(logFile, 'a');
   const settings: Record<string, string | number> = {
     listen_addresses: '127.0.0.1',
     port: o.port,
@@ -103,22 +103,7 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     max_connections: 200,
     ...o.settings,
   };
-  let child: ChildProcess;
-  try {
-    child = spawn(path.join(bin, 'postgres'), ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])], {
-      stdio: ['ignore', out, out],
-      ...user,
-    });
-  } finally {
-    closeSync(out);
-  }
-  let exitedNow = false;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', () => resolve());
-  }).then(() => {
-    exitedNow = true;
-  });
+  const child = startServerProcess(path.join(bin, 'postgres'), ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])], { logFile, ...user });
   const auth = o.password ? `${encodeURIComponent(superuser)}:${encodeURIComponent(o.password)}` : encodeURIComponent(superuser);
   const adminUrl = `postgres://${auth}@127.0.0.1:${o.port}/postgres`;
   const server: LocalPostgres = {
@@ -126,24 +111,17 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     port: o.port,
     dataDir,
     logFile,
-    pid: child.pid!,
-    exited,
+    pid: child.pid,
+    exited: child.exited,
     async stop(s = {}) {
-      if (!exitedNow) {
-        child.kill('SIGINT');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        await exited;
-        clearTimeout(killer);
-      }
+      // SIGINT: PostgreSQL's fast shutdown.
+      await child.stop('SIGINT');
       if (s.remove) rmSync(o.dataDir ? dataDir : parent, { recursive: true, force: true });
     },
-    async kill() {
-      if (!exitedNow) child.kill('SIGKILL');
-      await exited;
-    },
+    kill: () => child.stop('SIGKILL'),
   };
   try {
-    await untilAccepting(adminUrl, o.readyTimeoutMs ?? 60_000, () => exitedNow, logFile);
+    await untilAccepting(adminUrl, o.readyTimeoutMs ?? 60_000, child.hasExited, logFile);
     await ensureDatabase(adminUrl, database);
   } catch (err) {
     await server.stop();

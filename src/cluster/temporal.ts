@@ -5,14 +5,15 @@
  * a config written here with every port free, then given the namespace and perennial's
  * search attributes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { ensureGoTool, goModuleDir, GO_TOOLS, run } from './goTools';
+import { ensureGoTool, goModuleDir, GO_TOOLS } from './goTools';
+import { startServerProcess } from './serverProcess';
+import { run } from '../temporal/binaries';
 import { freePort } from '../util/net';
 import { registerSearchAttributes } from '../temporal/searchAttributes';
 
@@ -119,29 +120,16 @@ export async function startClusterTemporal(o: ClusterTemporalOptions): Promise<C
   const configFile = path.join(o.dir, 'temporal-server.yaml');
   writeFileSync(configFile, YAML.stringify(await serverConfig(o)), { mode: 0o600 });
   const logFile = path.join(o.dir, 'temporal-server.log');
-  const out = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(binary, ['--config-file', configFile, '--allow-no-auth', 'start'], { cwd: o.dir, stdio: ['ignore', out, out] });
-  closeSync(out);
-  let exitedNow = false;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => ((exitedNow = true), resolve()));
-    child.once('error', () => ((exitedNow = true), resolve()));
-  });
-  const stopWith = async (signal: NodeJS.Signals) => {
-    if (!exitedNow) child.kill(signal);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(killer);
-  };
+  const child = startServerProcess(binary, ['--config-file', configFile, '--allow-no-auth', 'start'], { logFile, cwd: o.dir });
   const address = `127.0.0.1:${o.port}`;
   try {
-    await untilServing(address, o.namespace, () => exitedNow, logFile);
+    await untilServing(address, o.namespace, child.hasExited, logFile);
   } catch (err) {
-    await stopWith('SIGKILL');
+    await child.stop('SIGKILL');
     throw err;
   }
   log(`Temporal server ${GO_TOOLS.temporalServer.pkg.split('@')[1]} on PostgreSQL at ${address} (namespace ${o.namespace})`);
-  return { address, namespace: o.namespace, pid: child.pid!, logFile, exited, stop: () => stopWith('SIGTERM'), kill: () => stopWith('SIGKILL') };
+  return { address, namespace: o.namespace, pid: child.pid, logFile, exited: child.exited, stop: () => child.stop('SIGTERM'), kill: () => child.stop('SIGKILL') };
 }
 
 async function untilServing(address: string, namespace: string, exited: () => boolean, logFile: string): Promise<void> {

@@ -2,12 +2,12 @@
  * The Temporal Web UI (ui-server, built by `go install`; its assets are embedded), pointed
  * at the cluster's Temporal server, on 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
 import { ensureGoTool, GO_TOOLS } from './goTools';
+import { startServerProcess } from './serverProcess';
 
 export interface ClusterUi {
   url: string;
@@ -24,19 +24,12 @@ export async function startTemporalUi(o: { dir: string; temporalAddress: string;
     YAML.stringify({ temporalGrpcAddress: o.temporalAddress, host: '127.0.0.1', port: o.port, enableUi: true, defaultNamespace: o.namespace ?? 'default', cors: { allowOrigins: [], unsafeAllowAllOrigins: false } }),
   );
   const logFile = path.join(o.dir, 'ui-server.log');
-  const out = openSync(logFile, 'a');
-  const child = spawn(binary, ['--root', o.dir, '--config', 'config', '--env', 'cluster', 'start'], { stdio: ['ignore', out, out] });
-  closeSync(out);
-  let exitedNow = false;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => ((exitedNow = true), resolve()));
-    child.once('error', () => ((exitedNow = true), resolve()));
-  });
+  const child = startServerProcess(binary, ['--root', o.dir, '--config', 'config', '--env', 'cluster', 'start'], { logFile });
   const url = `http://127.0.0.1:${o.port}`;
   const deadline = Date.now() + 30_000;
   while (!(await fetch(url).then((r) => r.ok, () => false))) {
-    if (exitedNow || Date.now() > deadline) {
-      child.kill('SIGKILL');
+    if (child.hasExited() || Date.now() > deadline) {
+      await child.stop('SIGKILL');
       throw new Error(`the Temporal Web UI did not start on ${url}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
     }
     await sleep(100);
@@ -44,13 +37,8 @@ export async function startTemporalUi(o: { dir: string; temporalAddress: string;
   o.log?.(`Temporal Web UI at ${url}`);
   return {
     url,
-    pid: child.pid!,
-    exited,
-    async stop() {
-      if (!exitedNow) child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    pid: child.pid,
+    exited: child.exited,
+    stop: () => child.stop('SIGTERM', 10_000),
   };
 }

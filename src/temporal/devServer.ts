@@ -6,11 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, writeSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { installHint, resolveTemporalBinary } from './binaries';
+import { tcpOpen } from '../util/net';
 import { registerSearchAttributes, SEARCH_ATTRIBUTES } from './searchAttributes';
 
 export { SEARCH_ATTRIBUTES, type SearchAttributeTypeName } from './searchAttributes';
@@ -61,20 +61,6 @@ function parseLocalAddress(address: string): { host: string; port: number } {
     throw new Error(`the local Temporal server only binds 127.0.0.1, but the address is ${address}; use 127.0.0.1:${port}`);
   }
   return { host: '127.0.0.1', port };
-}
-
-/** Whether something accepts TCP connections at host:port. */
-function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 function splitAddress(address: string): { host: string; port: number } | undefined {

@@ -56,3 +56,17 @@ function listenOn(port: number): Promise<number | undefined> {
 export async function portIsFree(port: number): Promise<boolean> {
   return (await listenOn(port)) !== undefined;
 }
+
+/** Whether something accepts TCP connections at host:port. */
+export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
