@@ -12,6 +12,7 @@ import type { LabelInput } from './predictionLog';
 import { openPredictionSink } from './openPredictions';
 import { cacheArtifactsIn } from '../artifacts/open';
 import { ServerPresence } from './presence';
+import { drainRefusedBody } from './refusedBody';
 import type { PredictionSink } from './predictionStore';
 import { validateInstances, type ValidationIssue } from './validateInstances';
 import { PROMETHEUS_CONTENT_TYPE, ServerMetrics } from './metrics';
@@ -285,6 +286,9 @@ function validateLabels(labels: unknown[]): { items: LabelInput[]; issues: Valid
  * - `GET /ui/models/{name}`, `GET /ui/models/{name}/checks/{id}`: the report pages (src/reports)
  * - `GET /healthz`, `GET /metrics` (Prometheus text)
  */
+/** How much of a refused body is read and discarded so its client hears the answer, in body limits. */
+const DRAINED_BODY_FACTOR = 8;
+
 export async function buildModelServer(o: ModelServerOptions): Promise<ModelServer> {
   const maxBodyBytes = o.maxBodyBytes ?? 1024 * 1024;
   const maxInstances = o.maxInstances ?? 1000;
@@ -385,6 +389,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   const sendRefusal = (reply: FastifyReply, r: NonNullable<ReturnType<typeof refuse>>) => reply.code(r.status).headers(r.headers).send({ error: r.error });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; details?: ValidationIssue[]; headers?: Record<string, string> }, request, reply) => {
+    drainRefusedBody(request, reply, DRAINED_BODY_FACTOR * maxBodyBytes);
     if (request.routeOptions.url === MODEL_ROUTE) {
       const refusal = refuse(targetOf(request), request.method);
       if (refusal) {
@@ -409,6 +414,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   });
 
   app.setNotFoundHandler((request, reply) => {
+    drainRefusedBody(request, reply, DRAINED_BODY_FACTOR * maxBodyBytes);
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
     observe(request, reply);
   });

@@ -420,6 +420,46 @@ describe('model server (child process, TZ=Asia/Kolkata)', () => {
     assert.equal(loggedCount(), before + 1);
   });
 
+  test('a client still uploading a body over the limit reads the 413, and its connection stays usable; a body far over the limit is cut off', async () => {
+    const MIB = 1024 * 1024;
+    const { port } = new URL(server!.url);
+    const open = async () => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      const s = { socket, answer: '', closed: false };
+      socket.on('data', (d: Buffer) => (s.answer += d));
+      socket.on('error', () => undefined); // a write after the server's close: the test looks at `closed`
+      socket.once('close', () => (s.closed = true));
+      return s;
+    };
+    const head = (length: number) => `POST /v1/models/${FLIGHTS}:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+
+    // 2 MiB announced, 64 KiB sent: the answer comes before the body is done, without a close.
+    const c = await open();
+    c.socket.write(head(2 * MIB) + 'x'.repeat(64 * 1024));
+    await waitFor(() => /\r\n\r\n\{[^}]*\}/.test(c.answer), 'the answer to the unfinished upload');
+    assert.match(c.answer, /^HTTP\/1\.1 413/, c.answer);
+    assert.match(c.answer, /over the limit of 1048576 bytes/);
+    assert.doesNotMatch(c.answer, /connection: close/i);
+    // The rest of the body is read and discarded; the next request on the connection is answered.
+    c.socket.write('x'.repeat(2 * MIB - 64 * 1024));
+    c.answer = '';
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => /"status":"ok"/.test(c.answer), 'healthz on the same connection');
+    assert.equal(c.closed, false);
+    c.socket.destroy();
+
+    // 64 MiB announced: the server discards 8 MiB at most, then closes the connection.
+    const far = await open();
+    far.socket.write(head(64 * MIB));
+    const chunk = 'x'.repeat(MIB);
+    for (let sent = 0; sent < 16 && !far.closed; sent++) {
+      if (!far.socket.write(chunk)) await new Promise((r) => { far.socket.once('drain', r); far.socket.once('close', r); });
+    }
+    await waitFor(() => far.closed, 'the connection of a body far over the limit closed', 60_000);
+    assert.match(far.answer, /^HTTP\/1\.1 413/, 'its client was told why first');
+  });
+
   test('labels: accepted, unknown ids reported, idempotent repeat, conflicts kept, buffered rows reached', async () => {
     const known = served.slice(0, 5).map((s, i) => ({ request_id: s.requestId, label: i % 2 }));
     const strangers = [randomUUID(), randomUUID()];
