@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   stopping = true;
   abort.abort();
   logger.info({ signal }, 'shutting down');
-  if (worker.getState() === 'RUNNING') worker.shutdown();
+  worker.shutdown();
   await running;
   await python?.stop();
   await models.server.close();

@@ -8,6 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { loadConfig } from '../src/config';
 import { findSpec } from '../src/spec/load';
 import { connectClient } from '../src/temporal/connection';
+import { trainingTaskQueue } from '../src/temporal/taskQueues';
 import { defaultActor, startTraining } from '../src/client/startTraining';
 import { trainingJson, trainingText } from '../src/client/trainingReport';
 
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
     const handle = await startTraining(client, config, loaded, by);
     const trainer = loaded.spec.trainer;
     const elsewhere = trainer.type === 'gbdt' ? '' : ` and a Python worker on "${trainer.taskQueue}" (npm run worker:python)`;
-    if (!values.json) console.error(`started ${handle.workflowId}; waiting for a worker on task queue "${config.taskQueue}"${elsewhere}...`);
+    if (!values.json) console.error(`started ${handle.workflowId}; waiting for a worker on task queues "${config.taskQueue}" and "${trainingTaskQueue(config.taskQueue)}"${elsewhere}...`);
     let result;
     try {
       result = await handle.result();

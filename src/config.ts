@@ -31,7 +31,14 @@ export const ConfigSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).optional(),
   PERENNIAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   PERENNIAL_UI_URL: z.url({ message: 'expected an http(s) URL, e.g. http://127.0.0.1:8233' }).optional(),
-  PERENNIAL_TASK_QUEUE: z.string().min(1).default('perennial'),
+  PERENNIAL_TASK_QUEUE: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^\S+$/, 'expected a name without spaces')
+    .default('perennial'),
+  /** What `npm run worker` polls: `all` its queues, or only `orchestration` (workflows, quick steps) or `training`. */
+  PERENNIAL_WORKER_ROLE: z.enum(['all', 'orchestration', 'training']).default('all'),
   PERENNIAL_SERVER_HOST: z.string().min(1).default('127.0.0.1'),
   PERENNIAL_SERVER_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   PERENNIAL_SERVER_URL: z.url({ message: 'expected an http(s) URL, e.g. http://127.0.0.1:8080' }).optional(),
@@ -73,6 +80,8 @@ function isArtifactsUrl(value: string): boolean {
   }
 }
 
+export type WorkerRole = z.infer<typeof ConfigSchema>['PERENNIAL_WORKER_ROLE'];
+
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 export interface Config {
@@ -91,7 +100,9 @@ export interface Config {
   connection: Omit<ClientConnectConfig['connectionOptions'], 'address'>;
   uiPort: number;
   uiUrl: string;
+  /** The workflows' queue; the training steps use `<taskQueue>-training`. */
   taskQueue: string;
+  workerRole: WorkerRole;
   /** Where a worker serves its Prometheus metrics, if it does. */
   workerMetrics: { host: string; port: number } | null;
   /** Where the model server listens, and where the lifecycle reaches it. */
@@ -186,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uiPort: c.PERENNIAL_UI_PORT,
     uiUrl: (c.PERENNIAL_UI_URL ?? `http://127.0.0.1:${c.PERENNIAL_UI_PORT}`).replace(/\/$/, ''),
     taskQueue: c.PERENNIAL_TASK_QUEUE,
+    workerRole: c.PERENNIAL_WORKER_ROLE,
     workerMetrics: c.PERENNIAL_WORKER_METRICS_PORT === undefined ? null : { host: c.PERENNIAL_WORKER_METRICS_HOST, port: c.PERENNIAL_WORKER_METRICS_PORT },
     server: {
       host: c.PERENNIAL_SERVER_HOST,

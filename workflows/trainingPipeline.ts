@@ -1,9 +1,10 @@
-import { ApplicationFailure, log, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, log, patched, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { describeTrainer, PYTHON_TASK_QUEUE, type ExternalTrainerSpec, type ModelSpec } from '../src/spec/modelSpec';
 import type { ExternalTrainer } from '../src/training/pythonContract';
 import type { Parity } from '../src/ml/modelArtifact';
 import type { ModelVersion } from '../src/registry/registry';
+import { trainingTaskQueue } from '../src/temporal/taskQueues';
 import type { Evaluation, TrainedModel } from '../src/training/steps';
 import { EXTERNAL_TRAINING_FAILURES, NON_RETRYABLE_FAILURES } from '../src/training/failureTypes';
 
@@ -42,15 +43,17 @@ const quickStep: ActivityOptions = {
 export async function trainingPipeline(input: TrainingInput): Promise<TrainingResult> {
   const { spec, specHash, requestedBy } = input;
   const { workflowId, runId } = workflowInfo();
-  const { ingest } = proxyActivities<Activities>({ ...quickStep, summary: `snapshot ${spec.data.training.start} → ${spec.data.holdout.end}` });
-  const { validateData } = proxyActivities<Activities>({ ...quickStep, summary: 'validate data, fit features, profile' });
+  const onTrainingQueue = trainingSteps();
+  const { ingest } = proxyActivities<Activities>({ ...quickStep, ...onTrainingQueue, summary: `snapshot ${spec.data.training.start} → ${spec.data.holdout.end}` });
+  const { validateData } = proxyActivities<Activities>({ ...quickStep, ...onTrainingQueue, summary: 'validate data, fit features, profile' });
   const { train } = proxyActivities<Activities>({
+    ...onTrainingQueue,
     startToCloseTimeout: '4 hours',
     heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
     summary: `train ${describeTrainer(spec.trainer)}`,
   });
-  const { evaluate } = proxyActivities<Activities>({ ...quickStep, summary: 'evaluate on the holdout vs the base rate' });
+  const { evaluate } = proxyActivities<Activities>({ ...quickStep, ...onTrainingQueue, summary: 'evaluate on the holdout vs the base rate' });
   const { register } = proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1s', maximumAttempts: 10 },
@@ -67,7 +70,7 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
   const trained: TrainedModel & { parity?: Parity } =
     spec.trainer.type === 'gbdt'
       ? await train({ spec, snapshotUri: snapshot.uri, pipelineUri: prepared.pipelineUri, checkpointKey: workflowId, profileUri: prepared.profileUri })
-      : await trainOnItsQueue(spec, spec.trainer, { snapshotUri: snapshot.uri, pipelineUri: prepared.pipelineUri, profileUri: prepared.profileUri, checkpointKey: workflowId });
+      : await trainOnItsQueue(spec, spec.trainer, onTrainingQueue, { snapshotUri: snapshot.uri, pipelineUri: prepared.pipelineUri, profileUri: prepared.profileUri, checkpointKey: workflowId });
 
   setCurrentDetails(`**${spec.name}**: evaluating on ${prepared.rows.holdout} holdout rows`);
   const evaluation = await evaluate({ spec, snapshotUri: snapshot.uri, artifactUri: trained.artifactUri });
@@ -108,6 +111,15 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
 }
 
 /**
+ * The data-heavy steps go to the training queue (`<queue>-training`), which `npm run worker`
+ * polls beside the workflows' queue unless PERENNIAL_WORKER_ROLE splits them. Runs started
+ * before that queue existed keep their steps on the workflow's own queue.
+ */
+function trainingSteps(): Pick<ActivityOptions, 'taskQueue'> {
+  return patched('training-steps-on-training-queue') ? { taskQueue: trainingTaskQueue(workflowInfo().taskQueue) } : {};
+}
+
+/**
  * A trainer on another task queue (`lightgbm`, `python`: the Python worker): the feature
  * matrices go to it by URI, its ONNX comes back and is checked against its own holdout
  * scores in Node before anything is registered.
@@ -115,13 +127,15 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
 async function trainOnItsQueue(
   spec: ModelSpec,
   trainer: ExternalTrainerSpec,
+  onTrainingQueue: Pick<ActivityOptions, 'taskQueue'>,
   input: { snapshotUri: string; pipelineUri: string; profileUri: string; checkpointKey: string },
 ): Promise<TrainedModel & { parity?: Parity }> {
-  if (trainer.taskQueue === workflowInfo().taskQueue) {
-    // perennial's own queue has the built-in trainer's `train`, which takes another request.
-    throw ApplicationFailure.create({ type: 'SpecError', message: `trainer.taskQueue ${trainer.taskQueue} is perennial's own task queue; a ${trainer.type} trainer runs on a Python worker's (default ${PYTHON_TASK_QUEUE})`, nonRetryable: true });
+  const ownQueue = workflowInfo().taskQueue;
+  if (trainer.taskQueue === ownQueue || trainer.taskQueue === trainingTaskQueue(ownQueue)) {
+    // perennial's own queues have the built-in trainer's `train`, which takes another request.
+    throw ApplicationFailure.create({ type: 'SpecError', message: `trainer.taskQueue ${trainer.taskQueue} is one of perennial's own task queues; a ${trainer.type} trainer runs on a Python worker's (default ${PYTHON_TASK_QUEUE})`, nonRetryable: true });
   }
-  const external: ActivityOptions = { ...quickStep, retry: { ...quickStep.retry, nonRetryableErrorTypes: EXTERNAL_TRAINING_FAILURES } };
+  const external: ActivityOptions = { ...quickStep, ...onTrainingQueue, retry: { ...quickStep.retry, nonRetryableErrorTypes: EXTERNAL_TRAINING_FAILURES } };
   const { prepareMatrices } = proxyActivities<Activities>({ ...external, summary: 'write the feature matrices for the trainer' });
   const { train } = proxyActivities<ExternalTrainer>({
     taskQueue: trainer.taskQueue,

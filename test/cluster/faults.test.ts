@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { openArtifactStore } from '../../src/artifacts/open';
 import { startLocalS3 } from '../../src/cluster/s3';
 import { loadConfig, type Config } from '../../src/config';
@@ -21,7 +21,7 @@ import { openRegistry, withRegistry } from '../../src/registry/open';
 import { trainVersions } from '../../src/training/trainVersions';
 import { buildModelServer, type ModelServer } from '../../src/serving/app';
 import { openPredictionReader } from '../../src/serving/openPredictions';
-import { createWorker } from '../../src/worker/createWorker';
+import { createWorker, type PerennialWorker } from '../../src/worker/createWorker';
 import { approveUpdate, statusQuery } from '../../workflows';
 import { waitForStatus } from '../helpers/lifecycle';
 import { signers, type Signers } from '../helpers/signing';
@@ -50,7 +50,7 @@ function spawnWorker(): ChildProcess {
   return child;
 }
 
-async function inProcessWorker(): Promise<{ worker: Worker; connection: NativeConnection; running: Promise<void>; stop(): Promise<void> }> {
+async function inProcessWorker(): Promise<{ worker: PerennialWorker; connection: NativeConnection; running: Promise<void>; stop(): Promise<void> }> {
   const { config } = machineConfig();
   const connection = await workerConnection(fleet);
   const worker = await createWorker({ config, connection, workflowBundle: await workflowBundle() });

@@ -12,11 +12,11 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { openRegistry } from '../../src/registry/open';
 import { openPredictionReader } from '../../src/serving/openPredictions';
-import { createWorker } from '../../src/worker/createWorker';
+import { createWorker, type PerennialWorker } from '../../src/worker/createWorker';
 import { statusQuery } from '../../workflows';
 import { expectExit, runCli } from '../helpers/cli';
 import { waitForStatus } from '../helpers/lifecycle';
@@ -29,7 +29,7 @@ const MODEL = 'fleet-flights';
 
 let fleet: Fleet;
 let shared: NodeJS.ProcessEnv;
-let worker: Worker;
+let worker: PerennialWorker;
 let connection: NativeConnection;
 let running: Promise<void>;
 const homes: string[] = [];

@@ -1,13 +1,12 @@
 import { after, before } from 'node:test';
 import path from 'node:path';
-import { Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingServerOptions } from '../../src/temporal/binaries';
 import { installRuntime } from '../../src/temporal/runtime';
 import { createLogger } from '../../src/logging';
 import { loadConfig, type Config } from '../../src/config';
 import { buildModelServer, type ModelServer } from '../../src/serving/app';
-import { createWorker } from '../../src/worker/createWorker';
+import { createWorker, type PerennialWorker } from '../../src/worker/createWorker';
 import { freePort, tempHome, workflowBundle } from './temporalServer';
 
 /** The time-skipping test server, a config pointing at it, and a real model server. */
@@ -51,14 +50,12 @@ export async function startTimeSkippingStack(taskQueue: string, homePrefix?: str
  */
 export function timeSkippingWorker(taskQueue: string, activities?: (config: Config) => object): TimeSkippingStack {
   const stack = {} as TimeSkippingStack;
-  let worker: Worker | undefined;
+  let worker: PerennialWorker | undefined;
   let running: Promise<void> | undefined;
   before(async () => {
     Object.assign(stack, await startTimeSkippingStack(taskQueue));
     const { env, config } = stack;
-    worker = activities
-      ? await Worker.create({ connection: env.nativeConnection, namespace: config.namespace, taskQueue: config.taskQueue, workflowBundle: await workflowBundle(), activities: activities(config) })
-      : await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle() });
+    worker = await createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle(), ...(activities ? { activities: activities(config) } : {}) });
     running = worker.run();
   });
   after(async () => {

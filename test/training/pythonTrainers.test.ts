@@ -11,11 +11,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
 import { startTestPythonWorker, type RunningPythonWorker } from '../helpers/pythonWorker';
 import { flightsSpecRaw } from '../helpers/specs';
-import { createWorker } from '../../src/worker/createWorker';
+import { createWorker, type PerennialWorker } from '../../src/worker/createWorker';
 import { startTraining } from '../../src/client/startTraining';
 import { parseSpec, type LoadedSpec } from '../../src/spec/load';
 import type { ModelSpecInput } from '../../src/spec/modelSpec';
@@ -25,7 +24,7 @@ import { readJsonArtifact } from '../../src/artifacts/read';
 import type { ModelArtifactJson } from '../../src/ml/modelArtifact';
 
 let stack: TestStack;
-let worker: Worker;
+let worker: PerennialWorker;
 let running: Promise<void>;
 let python: RunningPythonWorker;
 /** Where the tests' spec files and trainer files live (a user's project folder). */

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from '@temporalio/worker';
+import { createWorker, type PerennialWorker } from '../../src/worker/createWorker';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import type { MonitorCheckInput, MonitorCheckSummary } from '../../src/monitoring/check';
 import { PerennialCheckedAt, PerennialDriftScore } from '../../src/temporal/searchAttributes';
@@ -20,7 +20,7 @@ import { recordHistoryOnPurpose } from '../helpers/histories';
  */
 
 let stack: TestStack;
-let worker: Worker;
+let worker: PerennialWorker;
 let running: Promise<void>;
 const script: ((input: MonitorCheckInput) => MonitorCheckSummary)[] = [];
 
@@ -53,9 +53,9 @@ before(async () => {
   stack = await startTestStack();
   const stubs = stubActivities(stack.config);
   let n = 0;
-  worker = await Worker.create({
+  worker = await createWorker({
+    config: stack.config,
     connection: stack.workerConnection,
-    taskQueue: stack.config.taskQueue,
     workflowBundle: await workflowBundle(),
     activities: {
       ...stubs,

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { createWorker, type PerennialWorker } from '../../src/worker/createWorker';
 import type { Config } from '../../src/config';
 import { activityDeps, createActivities } from '../../activities';
 import { startLifecycle } from '../../src/client/startLifecycle';
@@ -37,7 +37,7 @@ const HOUR = 3_600_000;
 const EPISODE = { from: 240, to: 336 };
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
+let worker: PerennialWorker;
 let running: Promise<void>;
 let stack: TimeSkippingStack;
 let config: Config;
@@ -59,9 +59,9 @@ before(async () => {
   const deps = activityDeps(config);
   const activities = createActivities(deps);
   const traffic = await trafficOfTheMonth(deps, config.home);
-  worker = await Worker.create({
+  worker = await createWorker({
+    config,
     connection: env.nativeConnection,
-    taskQueue: config.taskQueue,
     workflowBundle: await workflowBundle(),
     activities: {
       ...activities,

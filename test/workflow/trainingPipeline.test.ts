@@ -5,11 +5,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import Database from 'better-sqlite3';
 import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
 import { churnSpec, smallFlightsSpec, writeChurnCsv } from '../helpers/specs';
-import { createWorker } from '../../src/worker/createWorker';
+import { createWorker, type PerennialWorker } from '../../src/worker/createWorker';
 import { startTraining } from '../../src/client/startTraining';
 import { registeredVersions } from '../helpers/registry';
 import { filePath } from '../../src/artifacts/fileStore';
@@ -21,7 +20,7 @@ import type { LoadedSpec } from '../../src/spec/load';
 import type { DataProfile } from '../../src/data/profile';
 
 let stack: TestStack;
-let worker: Worker;
+let worker: PerennialWorker;
 let running: Promise<void>;
 
 before(async () => {
