@@ -50,7 +50,7 @@ export interface ClusterTemporalOptions {
 /** The persistence and visibility databases, created and migrated to the server's schema (idempotent). */
 export async function setUpTemporalSchema(pg: PostgresAccess, log: (m: string) => void = () => undefined): Promise<void> {
   const sqlTool = await ensureGoTool(GO_TOOLS.temporalSql, log);
-  const schema = path.join(await goModuleDir(SERVER_MODULE), 'schema', 'postgresql', 'v12');
+  const schema = await temporalSchemaDir();
   for (const [database, folder] of [['temporal', 'temporal'], ['temporal_visibility', 'visibility']] as const) {
     const base = ['--plugin', 'postgres12', '--ep', pg.host, '-p', String(pg.port), '-u', pg.user, '--db', database];
     // The password by environment: a command line is readable by every user of the machine (ps).
@@ -63,6 +63,11 @@ export async function setUpTemporalSchema(pg: PostgresAccess, log: (m: string) =
     if (updated.code !== 0) throw new Error(`migrating the ${database} schema failed: ${updated.output.slice(-2000)}`);
   }
   log('Temporal schema ready (temporal, temporal_visibility)');
+}
+
+/** The pinned server's PostgreSQL schema files (`temporal/`, `visibility/`), from the Go module cache. */
+export async function temporalSchemaDir(): Promise<string> {
+  return path.join(await goModuleDir(SERVER_MODULE), 'schema', 'postgresql', 'v12');
 }
 
 /** The server's config: development-postgres12.yaml's shape, on the given database and free ports. */
