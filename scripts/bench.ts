@@ -53,6 +53,7 @@ import { serveModels } from '../src/serving/serveModels';
 import { fetchModelStatus } from '../src/serving/client';
 import { startLifecycle } from '../src/client/startLifecycle';
 import { approveUpdate, DEFAULT_CONTINUE_AS_NEW_AFTER, retrainNowUpdate, statusQuery } from '../workflows';
+import { benchClusterLoad } from './bench/clusterLoad';
 import { benchServing, type LoadResult } from './bench/servingBench';
 import { homeWithChampion } from './bench/demoChampion';
 import { benchDrift } from './bench/driftBench';
@@ -395,6 +396,7 @@ async function main(): Promise<void> {
   if (only === 'serving') return printShippedModelServing();
   if (only === 'report') return printReportPage();
   if (only === 'python') return printPythonTrainer();
+  if (only === 'cluster') return printClusterLoad();
   const store = openArtifactStore({ home: path.join(OUT, 'home') });
   const python = await baselinePython('LightGBM');
   const sizes: [string, LoadedSpec, number][] = [
@@ -429,6 +431,12 @@ async function main(): Promise<void> {
   await printWorkerKills();
   await printReportPage();
   await printPythonTrainer();
+  await printClusterLoad();
+}
+
+/** BENCH_LIFECYCLES (default 1000) monitored lifecycles for BENCH_LOAD_MINUTES (default 15) on the cluster topology. */
+function printClusterLoad(): Promise<void> {
+  return benchClusterLoad({ lifecycles: Number(process.env.BENCH_LIFECYCLES ?? 1000), minutes: Number(process.env.BENCH_LOAD_MINUTES ?? 15) });
 }
 
 /**

@@ -1,0 +1,454 @@
+/**
+ * perennial on the cluster topology (Temporal v1.30.8 on PostgreSQL, the PostgreSQL registry
+ * and prediction log, artifacts on S3), measured:
+ *  - prediction-log inserts per second, PostgreSQL against SQLite, through the sinks the
+ *    model server writes with;
+ *  - the training pipeline's orchestration per step against a bare SDK workflow of no-op
+ *    steps, on the same server in the same run;
+ *  - many monitored lifecycles on one worker (a child process, `npm run worker`): the real
+ *    lifecycle workflow and real `checkChampion` activities every minute against real
+ *    prediction logs that a real model server writes from HTTP traffic. Check lateness,
+ *    worker memory per lifecycle, history events per lifecycle per day.
+ * How the champions come to be: one small model is trained through the real pipeline; each
+ * lifecycle's model registers that artifact as its v1 (`champion` alias) and its lifecycle
+ * starts from the state a serving lifecycle hands on at continue-as-new (SERVING, v1).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChildProcess } from 'node:child_process';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import YAML from 'yaml';
+import { startFleet, type Fleet } from '../../test/cluster/fleet';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logging';
+import { installRuntime } from '../../src/temporal/runtime';
+import { openRegistry } from '../../src/registry/open';
+import { openArtifactStore } from '../../src/artifacts/open';
+import { readJsonArtifact } from '../../src/artifacts/read';
+import { openPredictionSink } from '../../src/serving/openPredictions';
+import type { ServedPrediction } from '../../src/serving/predictionLogThread';
+import { parseSpec, SHIPPED_SPECS_DIR, type LoadedSpec } from '../../src/spec/load';
+import type { ModelSpecInput } from '../../src/spec/modelSpec';
+import { startTraining } from '../../src/client/startTraining';
+import { lifecycleWorkflowId } from '../../src/lifecycle/contract';
+import { modelSearchAttributes } from '../../src/temporal/searchAttributes';
+import { canonicalJson } from '../../src/util/canonicalJson';
+import { freePort } from '../../src/util/net';
+import { spawnServer, stopServer } from './servingBench';
+
+const ROOT = path.resolve(__dirname, '../..');
+type History = temporal.api.history.v1.IHistory;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+const fmt = (x: number, d = 1) => x.toFixed(d);
+const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
+
+/** A small flights spec: 20 trees of depth 4, checked every minute once 30 rows arrived, no retrain policy. */
+function loadSpec(name: string): LoadedSpec {
+  const raw = YAML.parse(readFileSync(path.join(SHIPPED_SPECS_DIR, 'flight-delays.yaml'), 'utf8')) as ModelSpecInput & Record<string, unknown>;
+  raw.data.training = { start: '2001-01-01', end: '2001-01-04' };
+  raw.data.holdout = { start: '2001-01-04', end: '2001-01-05' };
+  raw.trainer = { ...(raw.trainer as object), params: { ...(raw.trainer as { params: object }).params, rounds: 20, maxDepth: 4 } } as never;
+  raw.monitoring = { ...(raw.monitoring as object), interval: '1m', minRows: 30 } as never;
+  delete raw.retrain;
+  return parseSpec({ ...raw, name }, `<bench ${name}>`, SHIPPED_SPECS_DIR);
+}
+
+// ---------------------------------------------------------------------------------------
+// Prediction-log inserts
+
+const COLUMNS = ['date', 'distance', 'origin', 'destination'] as const;
+
+/** Rows committed per second when `rows` predictions are appended with `inFlight` waiting at once, as a busy model server does. */
+async function insertRate(where: { home: string; registryUrl?: string | null }, rows: number, inFlight = 256): Promise<number> {
+  const sink = await openPredictionSink(where, { maxPending: 100_000 });
+  try {
+    const features = Float64Array.from({ length: 12 }, (_, i) => i / 7);
+    let next = 0;
+    const t0 = performance.now();
+    const one = async (): Promise<void> => {
+      while (next < rows) {
+        const i = next++;
+        const p: ServedPrediction = {
+          requestId: `bench-${process.pid}-${Date.now()}-${i}`,
+          atMs: Date.now(),
+          model: 'insert-bench',
+          modelVersion: 1,
+          columns: COLUMNS,
+          instance: { date: '2001-01-04T10:00:00', distance: 100 + (i % 2500), origin: 'LAS', destination: 'ATL' },
+          features,
+          score: (i % 100) / 100,
+        };
+        await sink.append(p);
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, one));
+    return rows / ((performance.now() - t0) / 1000);
+  } finally {
+    await sink.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Orchestration per step
+
+interface StepTimes {
+  steps: number;
+  /** Workflow started → completed, minus the activities' own time, per step (ms). */
+  orchestrationMsPerStep: number;
+  /** Of it: a step's scheduled → started (matching and the worker's poll), median (ms). */
+  toStartMs: number;
+  /** Of it: the previous step's end (or the start) → the next scheduled (a workflow task), median (ms). */
+  toScheduleMs: number;
+}
+
+/** From a completed run's history: the time not spent inside activities, per activity. */
+function stepTimes(history: History): StepTimes {
+  const events = history.events ?? [];
+  const startedAt = new Map<string, number>();
+  const scheduledAt = new Map<string, number>();
+  const toStart: number[] = [];
+  const toSchedule: number[] = [];
+  let lastEnd = seconds(events[0]?.eventTime);
+  let own = 0;
+  let steps = 0;
+  for (const e of events) {
+    if (e.activityTaskScheduledEventAttributes) {
+      scheduledAt.set(String(e.eventId), seconds(e.eventTime));
+      toSchedule.push((seconds(e.eventTime) - lastEnd) * 1000);
+    }
+    const start = e.activityTaskStartedEventAttributes;
+    if (start) {
+      startedAt.set(String(start.scheduledEventId), seconds(e.eventTime));
+      toStart.push((seconds(e.eventTime) - scheduledAt.get(String(start.scheduledEventId))!) * 1000);
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      own += seconds(e.eventTime) - startedAt.get(String(done.scheduledEventId))!;
+      lastEnd = seconds(e.eventTime);
+      steps++;
+    }
+  }
+  const wall = seconds(events.at(-1)?.eventTime) - seconds(events[0]?.eventTime);
+  return { steps, orchestrationMsPerStep: ((wall - own) * 1000) / steps, toStartMs: median(toStart), toScheduleMs: median(toSchedule) };
+}
+
+async function perennialPipeline(client: Client, config: ReturnType<typeof loadConfig>, loaded: LoadedSpec): Promise<{ times: StepTimes; version: number }> {
+  const handle = await startTraining(client, config, loaded, 'bench');
+  const result = await handle.result();
+  return { times: stepTimes(await handle.fetchHistory()), version: result.version };
+}
+
+async function barePipeline(client: Client, taskQueue: string, steps: number): Promise<StepTimes> {
+  const handle = await client.workflow.start('bareSteps', { taskQueue, workflowId: `bare-steps-${process.pid}-${performance.now()}`, args: [steps] });
+  await handle.result();
+  return stepTimes(await handle.fetchHistory());
+}
+
+// ---------------------------------------------------------------------------------------
+// Many monitored lifecycles
+
+/** What a serving lifecycle hands on at continue-as-new: v1 the champion, nothing checked yet. */
+function servingState(metrics: { auc: number; logLoss: number; accuracy: number; brier: number }) {
+  return {
+    format: 1,
+    specVersion: 1,
+    stage: 'SERVING',
+    champion: { version: 1, metrics, since: new Date().toISOString() },
+    candidate: null,
+    approvedVersions: [1],
+    versionMetrics: { 1: metrics },
+    history: [],
+    refused: [],
+    trainingFor: 'bench',
+    paused: null,
+    monitor: { cursor: 0, nextCheckAt: null, checks: 0, consecutiveBreaches: 0, lastCheck: null, labeledUntil: null },
+    retrainStarts: [],
+    run: 1,
+    usedNonces: [],
+  };
+}
+
+/** Raw flight rows as clients send them, departures over two January days. */
+function flights(n: number, seed: number): Record<string, unknown>[] {
+  const airports = ['ATL', 'ORD', 'DFW', 'LAX', 'PHX', 'DEN', 'IAH', 'LAS', 'DTW', 'MSP', 'SFO', 'EWR', 'STL', 'SEA', 'BOS'];
+  let s = seed;
+  const next = () => (s = (s * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  return Array.from({ length: n }, () => ({
+    date: new Date(Date.UTC(2001, 0, 4) + Math.floor(next() * 2 * 24 * 60) * 60_000).toISOString().slice(0, 19),
+    distance: 100 + Math.floor(next() * 2500),
+    origin: airports[Math.floor(next() * airports.length)],
+    destination: airports[Math.floor(next() * airports.length)],
+  }));
+}
+
+/** Every `everyMs`, one request of `rows` instances to each model, `concurrency` requests at a time, until stopped. */
+function sendTraffic(serverUrl: string, models: string[], rows: number, everyMs: number, concurrency = 16) {
+  let stopped = false;
+  const counts = { requests: 0, ok: 0, failed: 0 };
+  const bodies = Array.from({ length: 50 }, (_, i) => JSON.stringify({ instances: flights(rows, i + 1) }));
+  const done = (async () => {
+    for (let round = 0; !stopped; round++) {
+      const t0 = Date.now();
+      let next = 0;
+      const one = async () => {
+        while (!stopped && next < models.length) {
+          const model = models[next++];
+          counts.requests++;
+          try {
+            const res = await fetch(`${serverUrl}/v1/models/${model}:predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[(round + next) % bodies.length] });
+            await res.arrayBuffer();
+            if (res.status === 200) counts.ok++;
+            else counts.failed++;
+          } catch {
+            counts.failed++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, one));
+      const wait = everyMs - (Date.now() - t0);
+      if (wait > 0 && !stopped) await sleep(wait);
+    }
+  })();
+  return {
+    counts,
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+/** A process's resident memory (Linux /proc), in MiB. */
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+interface CheckLateness {
+  /** Due → the timer fired (ms): the server's timer. */
+  firedMs: number;
+  /** Due → the check activity scheduled (ms): the timer and the workflow task. */
+  scheduledMs: number;
+  /** Due → the check activity started on the worker (ms). */
+  startedMs: number;
+  /** Started → completed: the check's own time (ms). */
+  ownMs: number;
+}
+
+/**
+ * Each monitor check of a lifecycle's history: when it was due (the time the workflow read
+ * when it set the timer, plus the timer's duration) and when it was scheduled and started.
+ */
+function checkLateness(events: HistoryEvent[]): CheckLateness[] {
+  const out: CheckLateness[] = [];
+  let taskStartedAt = 0;
+  const timerDue = new Map<string, number>();
+  let lastFired: { due: number; at: number } | undefined;
+  const scheduled = new Map<string, { due: number; fired: number; at: number }>();
+  const started = new Map<string, number>();
+  for (const e of events) {
+    const at = seconds(e.eventTime);
+    // The workflow's clock during a task is the time that task started.
+    if (e.workflowTaskStartedEventAttributes) taskStartedAt = at;
+    const timer = e.timerStartedEventAttributes;
+    if (timer) timerDue.set(String(e.eventId), taskStartedAt + seconds(timer.startToFireTimeout));
+    const fired = e.timerFiredEventAttributes;
+    const due = fired ? timerDue.get(String(fired.startedEventId)) : undefined;
+    if (due !== undefined) lastFired = { due, at };
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a?.activityType?.name === 'checkChampion' && lastFired !== undefined) {
+      scheduled.set(String(e.eventId), { due: lastFired.due, fired: lastFired.at, at });
+      lastFired = undefined;
+    }
+    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+    const done = e.activityTaskCompletedEventAttributes;
+    const s = done ? scheduled.get(String(done.scheduledEventId)) : undefined;
+    if (done && s) {
+      const st = started.get(String(done.scheduledEventId))!;
+      out.push({ firedMs: (s.fired - s.due) * 1000, scheduledMs: (s.at - s.due) * 1000, startedMs: (st - s.due) * 1000, ownMs: (at - st) * 1000 });
+    }
+  }
+  return out;
+}
+
+async function inBatches<T, R>(items: T[], concurrency: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+export interface ClusterLoadOptions {
+  lifecycles: number;
+  minutes: number;
+}
+
+export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
+  console.log(`\n# the cluster topology: Temporal v1.30.8 on PostgreSQL, the PostgreSQL registry and prediction log, S3 (gofakes3)`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'perennial-bench-cluster-'));
+  const fleet = await startFleet();
+  // This process writes and reads the bucket too (the adopted champions' artifacts).
+  Object.assign(process.env, fleet.s3.env);
+  const children: ChildProcess[] = [];
+  const env = (home: string, extra: Record<string, string> = {}) => ({ ...fleet.env, PERENNIAL_HOME: path.join(dir, home), LOG_LEVEL: 'warn', ...extra }) as Record<string, string>;
+  try {
+    await printInsertRates(fleet, dir);
+
+    const workerMetrics = await freePort();
+    const worker = await spawnServer('scripts/worker.ts', env('worker', { PERENNIAL_WORKER_METRICS_PORT: String(workerMetrics) }), `http://127.0.0.1:${workerMetrics}/metrics`);
+    children.push(worker);
+    const config = loadConfig(env('bench'));
+    const template = loadSpec('load-template');
+    const { version } = await printOrchestrationOverhead(fleet, config, template);
+
+    const models = Array.from({ length: o.lifecycles }, (_, i) => `load-${String(i + 1).padStart(4, '0')}`);
+    const metrics = await adoptTemplate(config, template.spec.name, version, models);
+
+    const serverPort = await freePort();
+    const serverUrl = `http://127.0.0.1:${serverPort}`;
+    const server = await spawnServer('scripts/serve.ts', env('server', { PERENNIAL_SERVER_PORT: String(serverPort) }), `${serverUrl}/healthz`);
+    children.push(server);
+    await untilServing(serverUrl, models.length);
+
+    await sleep(5000);
+    const idleRss = rssMiB(worker.pid!);
+    const traffic = sendTraffic(serverUrl, models, 8, 10_000);
+    const started = Date.now();
+    await inBatches(models, 16, async (model) => {
+      const loaded = loadSpec(model);
+      await fleet.client.workflow.start('lifecycle', {
+        workflowId: lifecycleWorkflowId(model),
+        taskQueue: config.taskQueue,
+        args: [{ spec: loaded.spec, specHash: loaded.specHash, startedBy: 'bench', searchAttributes: true, carried: servingState(metrics) }],
+        typedSearchAttributes: modelSearchAttributes(model),
+      });
+    });
+    const startSeconds = (Date.now() - started) / 1000;
+    console.log(`  started ${models.length} lifecycles in ${fmt(startSeconds)} s; checks every minute for ${o.minutes} minutes; traffic: 8 rows per model every 10 s through the model server`);
+    const rss: number[] = [];
+    const runUntil = started + (o.minutes + 1) * 60_000 + 20_000;
+    while (Date.now() < runUntil) {
+      await sleep(15_000);
+      rss.push(rssMiB(worker.pid!));
+    }
+    await traffic.stop();
+    const windowFrom = started / 1000 + 60;
+    const windowTo = Date.now() / 1000;
+
+    const perLifecycle = await inBatches(models, 8, async (model) => {
+      const handle: WorkflowHandle = fleet.client.workflow.getHandle(lifecycleWorkflowId(model));
+      const events = (await handle.fetchHistory()).events ?? [];
+      const inWindow = events.filter((e) => seconds(e.eventTime) >= windowFrom && seconds(e.eventTime) <= windowTo).length;
+      return { checks: checkLateness(events), eventsPerDay: (inWindow / (windowTo - windowFrom)) * 86_400 };
+    });
+    const checks = perLifecycle.flatMap((l) => l.checks);
+    const late = (f: (c: CheckLateness) => number) => checks.map(f);
+    console.log(`  checks: ${checks.length} completed (${fmt(checks.length / models.length)} per lifecycle; ${o.minutes} due in the window), check activity's own time median ${fmt(median(late((c) => c.ownMs)))} ms`);
+    console.log(`  check lateness, due → the timer fired: p50 ${fmt(median(late((c) => c.firedMs)))} ms, p99 ${fmt(quantile(late((c) => c.firedMs), 0.99))} ms`);
+    console.log(`  check lateness, due → scheduled: p50 ${fmt(median(late((c) => c.scheduledMs)))} ms, p99 ${fmt(quantile(late((c) => c.scheduledMs), 0.99))} ms`);
+    console.log(`  check lateness, due → started on the worker: p50 ${fmt(median(late((c) => c.startedMs)))} ms, p99 ${fmt(quantile(late((c) => c.startedMs), 0.99))} ms, max ${fmt(Math.max(...late((c) => c.startedMs)))} ms (goal p99 ≤ 1000 ms)`);
+    const loadedRss = median(rss.slice(Math.floor(rss.length / 2)));
+    console.log(`  worker memory (RSS): ${fmt(idleRss)} MiB before the lifecycles, ${fmt(loadedRss)} MiB with them (median of the second half), max ${fmt(Math.max(...rss))} MiB → ${fmt(((loadedRss - idleRss) * 1024) / models.length)} KiB per lifecycle`);
+    console.log(`  history events per lifecycle per day: median ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)))} (at one check a minute; ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)) / 24)} at one an hour)`);
+    console.log(`  traffic: ${traffic.counts.ok} requests answered 200, ${traffic.counts.failed} not (${traffic.counts.requests} sent)`);
+  } finally {
+    for (const c of children.reverse()) await stopServer(c);
+    await fleet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function printInsertRates(fleet: Fleet, dir: string): Promise<void> {
+  const rows = 20_000;
+  const pg: number[] = [];
+  const sqlite: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    pg.push(await insertRate({ home: path.join(dir, 'insert-pg'), registryUrl: fleet.env.PERENNIAL_REGISTRY_URL }, rows));
+    sqlite.push(await insertRate({ home: path.join(dir, `insert-sqlite-${round}`) }, rows));
+  }
+  console.log(`  prediction-log inserts (${rows.toLocaleString('en-US')} rows, 256 waiting at once, 3 rounds): PostgreSQL median ${Math.round(median(pg)).toLocaleString('en-US')} rows/s, SQLite ${Math.round(median(sqlite)).toLocaleString('en-US')} rows/s → PostgreSQL/SQLite ${fmt(median(pg) / median(sqlite), 2)}`);
+}
+
+async function printOrchestrationOverhead(fleet: Fleet, config: ReturnType<typeof loadConfig>, template: LoadedSpec): Promise<{ version: number }> {
+  const taskQueue = 'bench-bare-steps';
+  installRuntime(createLogger('warn', 'perennial-bench'));
+  const connection = await NativeConnection.connect({ address: fleet.temporal.address });
+  const bare = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'scripts/bench/bareSteps.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } }),
+    activities: { step: async () => 1 },
+  });
+  const ours: StepTimes[] = [];
+  const baseline: StepTimes[] = [];
+  let version = 0;
+  await bare.runUntil(async () => {
+    for (let round = 0; round < 5; round++) {
+      const run = await perennialPipeline(fleet.client, config, template);
+      version = run.version;
+      ours.push(run.times);
+      baseline.push(await barePipeline(fleet.client, taskQueue, run.times.steps));
+    }
+  });
+  await connection.close();
+  const o = median(ours.map((t) => t.orchestrationMsPerStep));
+  const b = median(baseline.map((t) => t.orchestrationMsPerStep));
+  console.log(`  training pipeline, orchestration per step (run time minus the activities' own, ${ours[0].steps} steps, 5 runs): perennial median ${fmt(o)} ms, bare SDK workflow of no-op steps ${fmt(b)} ms → +${fmt(o - b)} ms per step (goal ≤ +10 ms)`);
+  const part = (ts: StepTimes[], f: (t: StepTimes) => number) => fmt(median(ts.map(f)));
+  console.log(`    of it, a step's scheduled → started: perennial ${part(ours, (t) => t.toStartMs)} ms, bare ${part(baseline, (t) => t.toStartMs)} ms; the previous step's end → scheduled: perennial ${part(ours, (t) => t.toScheduleMs)} ms, bare ${part(baseline, (t) => t.toScheduleMs)} ms`);
+  return { version };
+}
+
+/**
+ * Each model registers the template's trained version as its v1 (the same trees, in a model
+ * artifact of its own name: a server refuses another model's artifact) and makes it the champion.
+ */
+async function adoptTemplate(config: ReturnType<typeof loadConfig>, templateModel: string, version: number, models: string[]) {
+  const registry = openRegistry(config);
+  const store = openArtifactStore(config);
+  try {
+    const v = (await registry.get(templateModel, version))!;
+    const artifact = (await readJsonArtifact(v.artifactUri)) as Record<string, unknown>;
+    const holdout = (v.metrics as { holdout: { auc: number; logLoss: number; accuracy: number; brier: number } }).holdout;
+    await inBatches(models, 8, async (model) => {
+      const { version: _v, ...rest } = v;
+      const stored = await store.putJson('models', { ...artifact, model });
+      const spec = v.specJson ? { specJson: canonicalJson({ ...(JSON.parse(v.specJson) as object), name: model }) } : {};
+      await registry.register({ ...rest, ...spec, model, artifactUri: stored.uri, artifactSha256: stored.sha256 });
+      await registry.setAlias(model, 'champion', 1);
+    });
+    return { auc: holdout.auc, logLoss: holdout.logLoss, accuracy: holdout.accuracy, brier: holdout.brier };
+  } finally {
+    await registry.close();
+  }
+}
+
+async function untilServing(serverUrl: string, n: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const res = await fetch(`${serverUrl}/v1/models`);
+    const body = (await res.json()) as { models: { ready: boolean }[] };
+    if (body.models.filter((m) => m.ready).length >= n) return;
+    if (Date.now() > deadline) throw new Error(`the model server serves ${body.models.filter((m) => m.ready).length} of ${n} models after 2 minutes: ${JSON.stringify(body.models.find((m) => !m.ready) ?? null)}`);
+    await sleep(1000);
+  }
+}
