@@ -436,7 +436,12 @@ async function main(): Promise<void> {
 
 /** BENCH_LIFECYCLES (default 1000) monitored lifecycles for BENCH_LOAD_MINUTES (default 15) on the cluster topology. */
 function printClusterLoad(): Promise<void> {
-  return benchClusterLoad({ lifecycles: Number(process.env.BENCH_LIFECYCLES ?? 1000), minutes: Number(process.env.BENCH_LOAD_MINUTES ?? 15) });
+  const setting = (name: string, fallback: number) => {
+    const n = Number(process.env[name] ?? fallback);
+    if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`${name}: expected a whole number from 1 to 100000, got ${process.env[name]}`);
+    return n;
+  };
+  return benchClusterLoad({ lifecycles: setting('BENCH_LIFECYCLES', 1000), minutes: setting('BENCH_LOAD_MINUTES', 15) });
 }
 
 /**

@@ -70,7 +70,8 @@ async function main(): Promise<void> {
   // Prometheus exporters' usual 9464 when free, else any free port.
   config.workerMetrics ??= { host: '127.0.0.1', port: (await portIsFree(DEMO_METRICS_PORT)) ? DEMO_METRICS_PORT : await freePort() };
   const connection = await connectWorker(config, logger);
-  const worker = await createWorker({ config, connection });
+  // The demo is one process doing everything: it polls every queue, whatever the environment's role says.
+  const worker = await createWorker({ config, connection, role: 'all' });
   const client = await connectClient(config, DEMO_ACTOR);
   const stopCensus = startLifecycleCensus(client, logger);
 

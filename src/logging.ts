@@ -23,10 +23,10 @@ const SDK_TO_PINO: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error
   ERROR: 'error',
 };
 
-/** Routes the Temporal SDK's logs (worker, workflow and activity loggers) into the same pino logger. */
 /** The SDK's warning for a worker without workflows: the training queue's worker is one by design. */
 const ACTIVITIES_ONLY = 'No workflows registered, not polling for workflow tasks';
 
+/** Routes the Temporal SDK's logs (worker, workflow and activity loggers) into the same pino logger. */
 export function sdkLogger(logger: Logger): SdkLogger {
   const sdk = logger.child({ component: 'temporal-sdk' });
   const log = (level: LogLevel, message: string, meta?: LogMetadata) => sdk[SDK_TO_PINO[message === ACTIVITIES_ONLY ? 'DEBUG' : level]](meta ?? {}, message);

@@ -130,8 +130,7 @@ async function trainOnItsQueue(
   onTrainingQueue: Pick<ActivityOptions, 'taskQueue'>,
   input: { snapshotUri: string; pipelineUri: string; profileUri: string; checkpointKey: string },
 ): Promise<TrainedModel & { parity?: Parity }> {
-  const ownQueue = workflowInfo().taskQueue;
-  if (trainer.taskQueue === ownQueue || trainer.taskQueue === trainingTaskQueue(ownQueue)) {
+  if (trainer.taskQueue === workflowInfo().taskQueue || trainer.taskQueue === onTrainingQueue.taskQueue) {
     // perennial's own queues have the built-in trainer's `train`, which takes another request.
     throw ApplicationFailure.create({ type: 'SpecError', message: `trainer.taskQueue ${trainer.taskQueue} is one of perennial's own task queues; a ${trainer.type} trainer runs on a Python worker's (default ${PYTHON_TASK_QUEUE})`, nonRetryable: true });
   }

@@ -368,7 +368,7 @@ export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
     console.log(`  check lateness, due → started on the worker: p50 ${fmt(median(late((c) => c.startedMs)))} ms, p99 ${fmt(quantile(late((c) => c.startedMs), 0.99))} ms, max ${fmt(Math.max(...late((c) => c.startedMs)))} ms (goal p99 ≤ 1000 ms)`);
     const loadedRss = median(rss.slice(Math.floor(rss.length / 2)));
     console.log(`  worker memory (RSS): ${fmt(idleRss)} MiB before the lifecycles, ${fmt(loadedRss)} MiB with them (median of the second half), max ${fmt(Math.max(...rss))} MiB → ${fmt(((loadedRss - idleRss) * 1024) / models.length)} KiB per lifecycle`);
-    console.log(`  history events per lifecycle per day: median ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)))} (at one check a minute; ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)) / 24)} at one an hour)`);
+    console.log(`  history events per lifecycle per day: median ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)))} (at one check a minute; about ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)) / 60)} at one an hour)`);
     console.log(`  traffic: ${traffic.counts.ok} requests answered 200, ${traffic.counts.failed} not (${traffic.counts.requests} sent)`);
   } finally {
     for (const c of children.reverse()) await stopServer(c);

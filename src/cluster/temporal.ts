@@ -70,6 +70,12 @@ export async function temporalSchemaDir(): Promise<string> {
   return path.join(await goModuleDir(SERVER_MODULE), 'schema', 'postgresql', 'v12');
 }
 
+/** The server's dynamic config (docker-compose.yml mounts the same, docker/dynamicconfig/perennial.yaml). */
+export const DYNAMIC_CONFIG = {
+  // Search attributes registered through the operator API are usable at once (as on the dev server).
+  'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true, constraints: {} }],
+};
+
 /** The server's config: development-postgres12.yaml's shape, on the given database and free ports. */
 async function serverConfig(o: ClusterTemporalOptions): Promise<unknown> {
   const store = (database: string, maxConns: number) => ({
@@ -87,8 +93,7 @@ async function serverConfig(o: ClusterTemporalOptions): Promise<unknown> {
   });
   const service = async (grpcPort: number) => ({ rpc: { grpcPort, membershipPort: await freePort(), bindOnLocalHost: true } });
   const dynamic = path.join(o.dir, 'dynamicconfig.yaml');
-  // Search attributes registered through the operator API are usable at once (as on the dev server).
-  writeFileSync(dynamic, YAML.stringify({ 'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true, constraints: {} }] }));
+  writeFileSync(dynamic, YAML.stringify(DYNAMIC_CONFIG));
   return {
     log: { stdout: true, level: 'warn' },
     persistence: {

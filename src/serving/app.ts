@@ -344,6 +344,8 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
+  // Node enforces the longer of the two on a body still arriving; Fastify leaves headers at 60 s.
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, o.requestTimeoutMs ?? 30_000);
 
   // JSON only, parsed by JSON.parse so a syntax error names its position; `1e999` becomes
   // Infinity and is rejected by validation. Other media types are 415.
@@ -386,7 +388,10 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
 
   /** The model route's `{name}:{verb}`, split once per request. */
   const targetOf = (request: FastifyRequest): ModelTarget => (request.modelTarget ??= modelTarget((request.params as { target: string }).target));
-  const sendRefusal = (reply: FastifyReply, r: NonNullable<ReturnType<typeof refuse>>) => reply.code(r.status).headers(r.headers).send({ error: r.error });
+  const sendRefusal = (reply: FastifyReply, r: NonNullable<ReturnType<typeof refuse>>) => {
+    drainRefusedBody(reply.request, reply, DRAINED_BODY_FACTOR * maxBodyBytes);
+    return reply.code(r.status).headers(r.headers).send({ error: r.error });
+  };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; details?: ValidationIssue[]; headers?: Record<string, string> }, request, reply) => {
     drainRefusedBody(request, reply, DRAINED_BODY_FACTOR * maxBodyBytes);

@@ -6,7 +6,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * thrown away. Closing at once would leave unread bytes behind, the kernel would reset the
  * connection, and a client still uploading could lose the answer (it sees EPIPE instead of
  * the 413 or 404). Past `maxBytes` of discarded body the connection is closed after all;
- * the server's request timeout bounds the time, as it bounds any slow upload.
+ * the server's request timeout bounds the time (Node checks it every 30 s), as it bounds any
+ * slow upload.
  */
 export function drainRefusedBody(request: FastifyRequest, reply: FastifyReply, maxBytes: number): void {
   const raw = request.raw;

@@ -1,7 +1,7 @@
 /**
  * Faults on the PostgreSQL-backed fleet (Temporal v1.30.8 on PostgreSQL, the PostgreSQL
  * registry and prediction log, S3 artifacts), each survived with nothing lost: a worker
- * SIGKILLed mid-training, the Temporal server restarted mid-training and mid-approval,
+ * SIGKILLed mid-training and in each training step, the Temporal server restarted mid-training and mid-approval,
  * PostgreSQL restarted under serving load, S3 unreachable during a training.
  */
 import { after, before, test } from 'node:test';
@@ -123,6 +123,44 @@ test('a worker SIGKILLed mid-training: a worker on another machine resumes from 
   assert.ok(result.training.resumedFromRound > 0, `the retry resumed from round ${result.training.resumedFromRound}, not 0`);
   assert.deepEqual(await versions(loaded.spec.name), [1]);
   for (const c of children) c.kill('SIGTERM');
+});
+
+test('a worker SIGKILLed in each training step, after the step did its work and before Temporal heard: every run finishes on another machine with one version', async () => {
+  const steps = ['ingest', 'validateData', 'train', 'evaluate', 'register'];
+  const specs = steps.map((step) => smallFlightsSpec((raw) => (raw.name = `fault-kill-${step.toLowerCase()}`)));
+  const { env } = machineConfig({ PERENNIAL_TEST_HOLD: steps.map((step, i) => `${step}:${specs[i].spec.name}`).join(',') });
+  const holder = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/cluster/holdingWorker.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(holder);
+  const { config } = machineConfig();
+  const handles = await Promise.all(specs.map((loaded) => startTraining(fleet.client, config, loaded, 'fault-test')));
+  // Durable evidence each step did its work and is held: its first attempt's last heartbeat says `held`.
+  const saysHeld = (p: { data?: Uint8Array | null }) => Buffer.from(p.data ?? []).toString('utf8') === JSON.stringify('held');
+  const deadline = Date.now() + 240_000;
+  for (const [i, handle] of handles.entries()) {
+    for (;;) {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      if (pending.some((a) => a.activityType?.name === steps[i] && (a.heartbeatDetails?.payloads ?? []).some(saysHeld))) break;
+      assert.ok(Date.now() < deadline, `${steps[i]} was not held within 4 minutes`);
+      await sleep(200);
+    }
+  }
+  holder.kill('SIGKILL');
+  await new Promise((r) => holder.once('exit', r));
+  const replacement = spawnWorker();
+  try {
+    const results = await Promise.all(handles.map((h) => h.result()));
+    for (const [i, result] of results.entries()) {
+      assert.equal(result.version, 1, steps[i]);
+      assert.deepEqual(await versions(specs[i].spec.name), [1], `${steps[i]}: one version`);
+      const events = (await handles[i].fetchHistory()).events ?? [];
+      const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === steps[i]).map((e) => String(e.eventId)));
+      const attempts = events.flatMap((e) => (e.activityTaskStartedEventAttributes && scheduled.has(String(e.activityTaskStartedEventAttributes.scheduledEventId)) ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : []));
+      assert.deepEqual(attempts, [2], `${steps[i]} finished in its second attempt, on the other worker`);
+    }
+  } finally {
+    replacement.kill('SIGTERM');
+    await new Promise((r) => replacement.once('exit', r));
+  }
 });
 
 test('the Temporal server restarted mid-training and mid-approval: the run finishes, the approval promotes, once', async () => {

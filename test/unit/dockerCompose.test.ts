@@ -5,6 +5,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigSchema, DEFAULT_TEMPORAL_ADDRESS, loadConfig } from '../../src/config';
 import { GO_TOOLS } from '../../src/cluster/goTools';
+import { DYNAMIC_CONFIG } from '../../src/cluster/temporal';
 import { PYTHON_TASK_QUEUE } from '../../src/spec/modelSpec';
 
 // Docker cannot run containers on this machine, so the compose file is checked by reading
@@ -63,6 +64,10 @@ test("Temporal's schema is made by the repository's script with the SQL tool, be
   assert.equal(s.temporal.environment?.DB, 'postgres12');
   assert.equal(s.temporal.environment?.POSTGRES_SEEDS, 'postgresql');
   assert.equal(s.temporal.depends_on?.['temporal-schema']?.condition, 'service_completed_successfully');
+  // The server's dynamic config is npm run cluster's (search attributes usable as soon as they are registered).
+  assert.ok(s.temporal.volumes?.includes('./docker/dynamicconfig:/etc/temporal/config/dynamicconfig:ro'));
+  assert.equal(s.temporal.environment?.DYNAMIC_CONFIG_FILE_PATH, 'config/dynamicconfig/perennial.yaml');
+  assert.deepEqual(YAML.parse(readFileSync(path.join(ROOT, 'docker', 'dynamicconfig', 'perennial.yaml'), 'utf8')), DYNAMIC_CONFIG);
   assert.equal(s['temporal-namespace'].depends_on?.temporal?.condition, 'service_healthy');
   for (const name of ['worker', 'trainer', 'python-worker']) {
     assert.equal(s[name].depends_on?.['temporal-namespace']?.condition, 'service_completed_successfully', `${name} starts once the namespace exists`);
