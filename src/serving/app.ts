@@ -273,6 +273,9 @@ function validateLabels(labels: unknown[]): { items: LabelInput[]; issues: Valid
   return { items, issues };
 }
 
+/** How much of a refused body is read and discarded so its client hears the answer, in body limits. */
+const DRAINED_BODY_FACTOR = 8;
+
 /**
  * The model server: KServe V1 / TF Serving REST conventions over the registry's
  * champions, every prediction logged, delayed labels taken. Loads each model's champion
@@ -286,9 +289,6 @@ function validateLabels(labels: unknown[]): { items: LabelInput[]; issues: Valid
  * - `GET /ui/models/{name}`, `GET /ui/models/{name}/checks/{id}`: the report pages (src/reports)
  * - `GET /healthz`, `GET /metrics` (Prometheus text)
  */
-/** How much of a refused body is read and discarded so its client hears the answer, in body limits. */
-const DRAINED_BODY_FACTOR = 8;
-
 export async function buildModelServer(o: ModelServerOptions): Promise<ModelServer> {
   const maxBodyBytes = o.maxBodyBytes ?? 1024 * 1024;
   const maxInstances = o.maxInstances ?? 1000;
@@ -394,7 +394,6 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
   };
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; details?: ValidationIssue[]; headers?: Record<string, string> }, request, reply) => {
-    drainRefusedBody(request, reply, DRAINED_BODY_FACTOR * maxBodyBytes);
     if (request.routeOptions.url === MODEL_ROUTE) {
       const refusal = refuse(targetOf(request), request.method);
       if (refusal) {
@@ -403,6 +402,7 @@ export async function buildModelServer(o: ModelServerOptions): Promise<ModelServ
         return;
       }
     }
+    drainRefusedBody(request, reply, DRAINED_BODY_FACTOR * maxBodyBytes);
     let status = err.statusCode ?? 500;
     let message = err.message;
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body over the limit of ${maxBodyBytes} bytes`;
