@@ -3,7 +3,8 @@ import type { DataProfile } from '../data/profile';
 import { driftReport, type CurrentWindow, type DriftReport } from '../drift/report';
 import { asUtc } from '../spec/modelSpec';
 import type { ArtifactStore } from '../artifacts/store';
-import { readJsonArtifact } from '../artifacts/read';
+import { readArtifactBytes } from '../artifacts/read';
+import { ParsedCache } from './profileCache';
 import type { Registry } from '../registry/registry';
 import type { MonitorWindow } from '../serving/predictionLog';
 import type { PredictionReader } from '../serving/predictionStore';
@@ -129,17 +130,14 @@ export async function runMonitorCheck(d: MonitorDeps, input: MonitorCheckInput):
   return { ...summary, checkId: stored.id };
 }
 
-const profiles = new Map<string, DataProfile>();
+/** Parsed profiles, within 256 MiB of their JSON. */
+const profiles = new ParsedCache<DataProfile>(256 * 1024 * 1024);
 
-/** Profiles are immutable artifacts: parse each once per process. */
-async function loadProfile(uri: string): Promise<DataProfile> {
-  let p = profiles.get(uri);
-  if (!p) {
-    p = (await readJsonArtifact(uri)) as DataProfile;
-    if (profiles.size > 16) profiles.clear();
-    profiles.set(uri, p);
-  }
-  return p;
+function loadProfile(uri: string): Promise<DataProfile> {
+  return profiles.get(uri, async (u) => {
+    const bytes = await readArtifactBytes(u);
+    return { value: JSON.parse(bytes.toString('utf8')) as DataProfile, bytes: bytes.length };
+  });
 }
 
 /**
