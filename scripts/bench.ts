@@ -62,15 +62,11 @@ import { benchWorkerKills } from './bench/workerKills';
 import { benchReportPage } from './bench/reportBench';
 import { runTraffic } from '../src/traffic';
 import { createLogger } from '../src/logging';
+import { median, protoSeconds } from './bench/stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, '.perennial', 'bench');
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function flightsSpec(name: string, training: [string, string], holdout: [string, string]): LoadedSpec {
   const raw = YAML.parse(readFileSync(path.join(SHIPPED_SPECS_DIR, 'flight-delays.yaml'), 'utf8')) as ModelSpecInput;
@@ -239,15 +235,14 @@ interface ActivityTime {
 
 /** Each completed activity of a run: its own time (started → completed) and the orchestration before it. */
 function activityTimes(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>): ActivityTime[] {
-  const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
   const scheduled = new Map<string, { name: string; at: number }>();
   const startedAt = new Map<string, number>();
   const out: ActivityTime[] = [];
   let lastClose = 0;
   const events = history.events ?? [];
-  const workflowStart = seconds(events[0]?.eventTime);
+  const workflowStart = protoSeconds(events[0]?.eventTime);
   for (const e of events) {
-    const at = seconds(e.eventTime);
+    const at = protoSeconds(e.eventTime);
     const id = String(e.eventId);
     if (e.activityTaskScheduledEventAttributes) scheduled.set(id, { name: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
     if (e.activityTaskStartedEventAttributes) startedAt.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
@@ -363,18 +358,17 @@ async function benchMonitorCycle(loaded: LoadedSpec, checks = 12) {
       while ((await handle.query(statusQuery)).monitoring.checks < checks) await sleep(200);
       await traffic;
       const events = (await handle.fetchHistory()).events ?? [];
-      const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
       const checkAt: number[] = [];
       const scheduledAt = new Map<string, number>();
       const own: number[] = [];
       events.forEach((e, i) => {
         if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkChampion') {
           checkAt.push(i);
-          scheduledAt.set(String(e.eventId), seconds(e.eventTime));
+          scheduledAt.set(String(e.eventId), protoSeconds(e.eventTime));
         }
         const done = e.activityTaskCompletedEventAttributes;
         const t = done ? scheduledAt.get(String(done.scheduledEventId)) : undefined;
-        if (t !== undefined) own.push(seconds(e.eventTime) - t);
+        if (t !== undefined) own.push(protoSeconds(e.eventTime) - t);
       });
       const perCycle = checkAt.slice(1).map((v, i) => v - checkAt[i]);
       return { eventsPerCycle: median(perCycle), checks: checkAt.length, checkSeconds: median(own), totalEvents: events.length };

@@ -40,19 +40,13 @@ import { modelSearchAttributes } from '../../src/temporal/searchAttributes';
 import { canonicalJson } from '../../src/util/canonicalJson';
 import { freePort } from '../../src/util/net';
 import { spawnServer, stopServer } from './servingBench';
+import { protoSeconds, median, quantile } from './stats';
 
 const ROOT = path.resolve(__dirname, '../..');
 type History = temporal.api.history.v1.IHistory;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-const median = (xs: number[]) => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}
 const fmt = (x: number, d = 1) => x.toFixed(d);
-const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
 
 /** A small flights spec: 20 trees of depth 4, checked every minute once 30 rows arrived, no retrain policy. */
 function loadSpec(name: string): LoadedSpec {
@@ -120,27 +114,27 @@ function stepTimes(history: History): StepTimes {
   const scheduledAt = new Map<string, number>();
   const toStart: number[] = [];
   const toSchedule: number[] = [];
-  let lastEnd = seconds(events[0]?.eventTime);
+  let lastEnd = protoSeconds(events[0]?.eventTime);
   let own = 0;
   let steps = 0;
   for (const e of events) {
     if (e.activityTaskScheduledEventAttributes) {
-      scheduledAt.set(String(e.eventId), seconds(e.eventTime));
-      toSchedule.push((seconds(e.eventTime) - lastEnd) * 1000);
+      scheduledAt.set(String(e.eventId), protoSeconds(e.eventTime));
+      toSchedule.push((protoSeconds(e.eventTime) - lastEnd) * 1000);
     }
     const start = e.activityTaskStartedEventAttributes;
     if (start) {
-      startedAt.set(String(start.scheduledEventId), seconds(e.eventTime));
-      toStart.push((seconds(e.eventTime) - scheduledAt.get(String(start.scheduledEventId))!) * 1000);
+      startedAt.set(String(start.scheduledEventId), protoSeconds(e.eventTime));
+      toStart.push((protoSeconds(e.eventTime) - scheduledAt.get(String(start.scheduledEventId))!) * 1000);
     }
     const done = e.activityTaskCompletedEventAttributes;
     if (done) {
-      own += seconds(e.eventTime) - startedAt.get(String(done.scheduledEventId))!;
-      lastEnd = seconds(e.eventTime);
+      own += protoSeconds(e.eventTime) - startedAt.get(String(done.scheduledEventId))!;
+      lastEnd = protoSeconds(e.eventTime);
       steps++;
     }
   }
-  const wall = seconds(events.at(-1)?.eventTime) - seconds(events[0]?.eventTime);
+  const wall = protoSeconds(events.at(-1)?.eventTime) - protoSeconds(events[0]?.eventTime);
   return { steps, orchestrationMsPerStep: ((wall - own) * 1000) / steps, toStartMs: median(toStart), toScheduleMs: median(toSchedule) };
 }
 
@@ -259,11 +253,11 @@ function checkLateness(events: HistoryEvent[]): CheckLateness[] {
   const scheduled = new Map<string, { due: number; fired: number; at: number }>();
   const started = new Map<string, number>();
   for (const e of events) {
-    const at = seconds(e.eventTime);
+    const at = protoSeconds(e.eventTime);
     // The workflow's clock during a task is the time that task started.
     if (e.workflowTaskStartedEventAttributes) taskStartedAt = at;
     const timer = e.timerStartedEventAttributes;
-    if (timer) timerDue.set(String(e.eventId), taskStartedAt + seconds(timer.startToFireTimeout));
+    if (timer) timerDue.set(String(e.eventId), taskStartedAt + protoSeconds(timer.startToFireTimeout));
     const fired = e.timerFiredEventAttributes;
     const due = fired ? timerDue.get(String(fired.startedEventId)) : undefined;
     if (due !== undefined) lastFired = { due, at };
@@ -357,7 +351,7 @@ export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
     const perLifecycle = await inBatches(models, 8, async (model) => {
       const handle: WorkflowHandle = fleet.client.workflow.getHandle(lifecycleWorkflowId(model));
       const events = (await handle.fetchHistory()).events ?? [];
-      const inWindow = events.filter((e) => seconds(e.eventTime) >= windowFrom && seconds(e.eventTime) <= windowTo).length;
+      const inWindow = events.filter((e) => protoSeconds(e.eventTime) >= windowFrom && protoSeconds(e.eventTime) <= windowTo).length;
       return { checks: checkLateness(events), eventsPerDay: (inWindow / (windowTo - windowFrom)) * 86_400 };
     });
     const checks = perLifecycle.flatMap((l) => l.checks);

@@ -32,6 +32,7 @@ import { closeDriftWorkers, driftReportParallel } from '../../src/drift/parallel
 import { seededRandom } from '../../src/util/random';
 import { parallelHeadroom } from './coreCheck';
 import { baselinePython } from './python';
+import { median } from './stats';
 
 const GOAL_SECONDS = 2;
 const THREADS = 2;
@@ -147,11 +148,6 @@ function flightsLike(n: number, seed: number): FeatureMatrix {
     for (let j = 0; j < row.length; j++) columns[j][i] = row[j];
   }
   return { names: [...FLIGHTS_NAMES], kinds: FLIGHTS_NAMES.map(() => 'numeric'), columns, nRows: n };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function seconds<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: number }> {

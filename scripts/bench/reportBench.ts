@@ -12,13 +12,9 @@ import { chromium } from 'playwright-core';
 import { withRegistry } from '../../src/registry/open';
 import { buildModelServer } from '../../src/serving/app';
 import { freePort } from '../../src/util/net';
+import { median } from './stats';
 
 const MODEL = 'bench-report';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 async function storeChecks(home: string, n: number): Promise<void> {
   await withRegistry({ home }, async (registry) => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/util/net';
+import { median } from './stats';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -123,11 +124,6 @@ async function logCaughtUp(port: number, timeoutMs = 120_000): Promise<void> {
     if (Date.now() > deadline) throw new Error(`the prediction log still has ${pending} rows waiting after ${timeoutMs} ms`);
     await sleep(50);
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 interface Servers {

@@ -18,6 +18,7 @@ import { freePort } from '../../src/util/net';
 import { serveModels } from '../../src/serving/serveModels';
 import { startLifecycle } from '../../src/client/startLifecycle';
 import { approveUpdate, retrainNowUpdate, statusQuery } from '../../workflows';
+import { protoSeconds } from './stats';
 
 const ROOT = path.resolve(__dirname, '../..');
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
@@ -60,7 +61,6 @@ class Workers {
   }
 }
 
-const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
 
 /** The attempt that ended `activity` (completed or failed), from the history: its number and when it started. */
 async function closedAttempt(handle: WorkflowHandle, activity: string): Promise<{ attempt: number; startedAt: number } | null> {
@@ -72,7 +72,7 @@ async function closedAttempt(handle: WorkflowHandle, activity: string): Promise<
   if (!closed) return null;
   const startedId = String(closed.startedEventId);
   const started = events.find((e) => String(e.eventId) === startedId);
-  return { attempt: started?.activityTaskStartedEventAttributes?.attempt ?? 1, startedAt: seconds(started?.eventTime) * 1000 };
+  return { attempt: started?.activityTaskStartedEventAttributes?.attempt ?? 1, startedAt: protoSeconds(started?.eventTime) * 1000 };
 }
 
 /** Waits until `activity` runs its first attempt, kills that worker, starts a replacement, and times the retry. */
