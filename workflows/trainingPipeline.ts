@@ -43,7 +43,7 @@ const quickStep: ActivityOptions = {
 export async function trainingPipeline(input: TrainingInput): Promise<TrainingResult> {
   const { spec, specHash, requestedBy } = input;
   const { workflowId, runId } = workflowInfo();
-  const onTrainingQueue = trainingSteps();
+  const onTrainingQueue = onTrainingQueueSince('training-steps-on-training-queue');
   const { ingest } = proxyActivities<Activities>({ ...quickStep, ...onTrainingQueue, summary: `snapshot ${spec.data.training.start} → ${spec.data.holdout.end}` });
   const { validateData } = proxyActivities<Activities>({ ...quickStep, ...onTrainingQueue, summary: 'validate data, fit features, profile' });
   const { train } = proxyActivities<Activities>({
@@ -111,12 +111,12 @@ export async function trainingPipeline(input: TrainingInput): Promise<TrainingRe
 }
 
 /**
- * The data-heavy steps go to the training queue (`<queue>-training`), which `npm run worker`
+ * Data-heavy steps go to the training queue (`<queue>-training`), which `npm run worker`
  * polls beside the workflows' queue unless PERENNIAL_WORKER_ROLE splits them. Runs started
- * before that queue existed keep their steps on the workflow's own queue.
+ * before the change `patch` names keep those steps on the workflow's own queue.
  */
-function trainingSteps(): Pick<ActivityOptions, 'taskQueue'> {
-  return patched('training-steps-on-training-queue') ? { taskQueue: trainingTaskQueue(workflowInfo().taskQueue) } : {};
+export function onTrainingQueueSince(patch: string): Pick<ActivityOptions, 'taskQueue'> {
+  return patched(patch) ? { taskQueue: trainingTaskQueue(workflowInfo().taskQueue) } : {};
 }
 
 /**

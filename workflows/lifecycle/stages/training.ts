@@ -1,13 +1,12 @@
-import { ChildWorkflowFailure, executeChild, isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ChildWorkflowFailure, executeChild, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../../activities';
 import type { Metrics } from '../../../src/lifecycle/contract';
 import { evaluateGate } from '../../../src/lifecycle/gate';
 import { retrainSpec, retrainWindows } from '../../../src/lifecycle/retrainPolicy';
 import { PerennialModel } from '../../../src/temporal/searchAttributes';
-import { trainingTaskQueue } from '../../../src/temporal/taskQueues';
 import { NON_RETRYABLE_FAILURES } from '../../../src/training/failureTypes';
 import { durationMs } from '../../../src/util/duration';
-import { trainingPipeline, type TrainingResult } from '../../trainingPipeline';
+import { onTrainingQueueSince, trainingPipeline, type TrainingResult } from '../../trainingPipeline';
 import { record } from '../ledger';
 import type { LifecycleState } from '../state';
 
@@ -43,7 +42,7 @@ export async function train(s: LifecycleState, requestedBy: string): Promise<voi
   if (s.champion) {
     const judge = proxyActivities<Activities>({
       // Scoring the champion on a whole holdout is training work: on the training queue (runs before: their own).
-      ...(patched('champion-judged-on-training-queue') ? { taskQueue: trainingTaskQueue(workflowInfo().taskQueue) } : {}),
+      ...onTrainingQueueSince('champion-judged-on-training-queue'),
       startToCloseTimeout: '30 minutes',
       heartbeatTimeout: '30 seconds',
       retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'VersionNotFound'] },
