@@ -24,7 +24,7 @@ import { serveModels } from '../src/serving/serveModels';
 import { firstStopSignal } from '../src/util/stopSignals';
 import { PYTHON_SETUP_HINT, pythonEnvDir, pythonEnvReady } from '../src/python/environment';
 import { startPythonWorker } from '../src/python/workerProcess';
-import { PYTHON_TASK_QUEUE } from '../src/spec/modelSpec';
+import { PYTHON_TASK_QUEUE } from '../src/spec/specValues';
 import { statusQuery } from '../workflows';
 import type { LifecycleStatus } from '../src/lifecycle/contract';
 import { monitoringLines } from '../src/cli/status';

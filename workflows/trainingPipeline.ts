@@ -1,6 +1,7 @@
 import { ApplicationFailure, log, patched, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { describeTrainer, PYTHON_TASK_QUEUE, type ExternalTrainerSpec, type ModelSpec } from '../src/spec/modelSpec';
+import type { ExternalTrainerSpec, ModelSpec } from '../src/spec/modelSpec';
+import { describeTrainer, PYTHON_TASK_QUEUE } from '../src/spec/specValues';
 import type { ExternalTrainer } from '../src/training/pythonContract';
 import type { Parity } from '../src/ml/modelArtifact';
 import type { ModelVersion } from '../src/registry/registry';

@@ -233,6 +233,10 @@ function rssMiB(pid: number): number {
 interface CheckLateness {
   /** Due → the timer fired (ms): the server's timer. */
   firedMs: number;
+  /** Of it, the workflow task that set the timer: started → completed (the server starts the timer then). */
+  settingMs: number;
+  /** Of it, the server's own: the timer's expiry (set → + its duration) → fired. */
+  serverTimerMs: number;
   /** Due → the check activity scheduled (ms): the timer and the workflow task. */
   scheduledMs: number;
   /** Due → the check activity started on the worker (ms). */
@@ -248,22 +252,25 @@ interface CheckLateness {
 function checkLateness(events: HistoryEvent[]): CheckLateness[] {
   const out: CheckLateness[] = [];
   let taskStartedAt = 0;
-  const timerDue = new Map<string, number>();
-  let lastFired: { due: number; at: number } | undefined;
-  const scheduled = new Map<string, { due: number; fired: number; at: number }>();
+  const timerDue = new Map<string, { due: number; set: number; expiry: number }>();
+  let lastFired: { due: number; set: number; expiry: number; at: number } | undefined;
+  const scheduled = new Map<string, { due: number; set: number; expiry: number; fired: number; at: number }>();
   const started = new Map<string, number>();
   for (const e of events) {
     const at = protoSeconds(e.eventTime);
     // The workflow's clock during a task is the time that task started.
     if (e.workflowTaskStartedEventAttributes) taskStartedAt = at;
     const timer = e.timerStartedEventAttributes;
-    if (timer) timerDue.set(String(e.eventId), taskStartedAt + protoSeconds(timer.startToFireTimeout));
+    if (timer) {
+      const duration = protoSeconds(timer.startToFireTimeout);
+      timerDue.set(String(e.eventId), { due: taskStartedAt + duration, set: at - taskStartedAt, expiry: at + duration });
+    }
     const fired = e.timerFiredEventAttributes;
     const due = fired ? timerDue.get(String(fired.startedEventId)) : undefined;
-    if (due !== undefined) lastFired = { due, at };
+    if (due !== undefined) lastFired = { ...due, at };
     const a = e.activityTaskScheduledEventAttributes;
     if (a?.activityType?.name === 'checkChampion' && lastFired !== undefined) {
-      scheduled.set(String(e.eventId), { due: lastFired.due, fired: lastFired.at, at });
+      scheduled.set(String(e.eventId), { due: lastFired.due, set: lastFired.set, expiry: lastFired.expiry, fired: lastFired.at, at });
       lastFired = undefined;
     }
     if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
@@ -271,7 +278,7 @@ function checkLateness(events: HistoryEvent[]): CheckLateness[] {
     const s = done ? scheduled.get(String(done.scheduledEventId)) : undefined;
     if (done && s) {
       const st = started.get(String(done.scheduledEventId))!;
-      out.push({ firedMs: (s.fired - s.due) * 1000, scheduledMs: (s.at - s.due) * 1000, startedMs: (st - s.due) * 1000, ownMs: (at - st) * 1000 });
+      out.push({ firedMs: (s.fired - s.due) * 1000, settingMs: s.set * 1000, serverTimerMs: (s.fired - s.expiry) * 1000, scheduledMs: (s.at - s.due) * 1000, startedMs: (st - s.due) * 1000, ownMs: (at - st) * 1000 });
     }
   }
   return out;
@@ -358,17 +365,43 @@ export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
     const late = (f: (c: CheckLateness) => number) => checks.map(f);
     console.log(`  checks: ${checks.length} completed (${fmt(checks.length / models.length)} per lifecycle; ${o.minutes} due in the window), check activity's own time median ${fmt(median(late((c) => c.ownMs)))} ms`);
     console.log(`  check lateness, due → the timer fired: p50 ${fmt(median(late((c) => c.firedMs)))} ms, p99 ${fmt(quantile(late((c) => c.firedMs), 0.99))} ms`);
+    console.log(`    of it, the workflow task that set the timer (started → completed): p50 ${fmt(median(late((c) => c.settingMs)))} ms, p99 ${fmt(quantile(late((c) => c.settingMs), 0.99))} ms; the timer's expiry → fired: p50 ${fmt(median(late((c) => c.serverTimerMs)))} ms, p99 ${fmt(quantile(late((c) => c.serverTimerMs), 0.99))} ms`);
     console.log(`  check lateness, due → scheduled: p50 ${fmt(median(late((c) => c.scheduledMs)))} ms, p99 ${fmt(quantile(late((c) => c.scheduledMs), 0.99))} ms`);
     console.log(`  check lateness, due → started on the worker: p50 ${fmt(median(late((c) => c.startedMs)))} ms, p99 ${fmt(quantile(late((c) => c.startedMs), 0.99))} ms, max ${fmt(Math.max(...late((c) => c.startedMs)))} ms (goal p99 ≤ 1000 ms)`);
+    const steady = perLifecycle.flatMap((l) => l.checks.slice(1)).map((c) => c.startedMs);
+    console.log(`    from each lifecycle's second check on (its first is set while ${models.length} lifecycles start): p50 ${fmt(median(steady))} ms, p99 ${fmt(quantile(steady, 0.99))} ms`);
     const loadedRss = median(rss.slice(Math.floor(rss.length / 2)));
     console.log(`  worker memory (RSS): ${fmt(idleRss)} MiB before the lifecycles, ${fmt(loadedRss)} MiB with them (median of the second half), max ${fmt(Math.max(...rss))} MiB → ${fmt(((loadedRss - idleRss) * 1024) / models.length)} KiB per lifecycle`);
     console.log(`  history events per lifecycle per day: median ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)))} (at one check a minute; about ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)) / 60)} at one an hour)`);
+    await printWorkflowTaskMetrics(`http://127.0.0.1:${workerMetrics}/metrics`);
     console.log(`  traffic: ${traffic.counts.ok} requests answered 200, ${traffic.counts.failed} not (${traffic.counts.requests} sent)`);
   } finally {
     for (const c of children.reverse()) await stopServer(c);
     await fleet.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The worker's own view of its workflow tasks (the SDK's Prometheus histograms): how long it
+ * held each, apart from the server's part of a task, and how often it had to replay a history.
+ */
+async function printWorkflowTaskMetrics(url: string): Promise<void> {
+  const text = await (await fetch(url)).text();
+  const histogram = (name: string) => {
+    const buckets = new Map<number, number>();
+    for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{.*le="([^"]+)".*\\} (\\S+)$`, 'gm'))) {
+      const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+      buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
+    }
+    const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+    const count = sorted.at(-1)?.[1] ?? 0;
+    const at = (q: number) => sorted.find(([, c]) => c >= q * count)?.[0] ?? NaN;
+    return `${count} tasks, p50 ≤ ${at(0.5)}, p99 ≤ ${at(0.99)}`;
+  };
+  const counter = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+  console.log(`  the worker's workflow tasks (SDK histograms, bucket bounds in ms): execution ${histogram('temporal_workflow_task_execution_latency')}; schedule → start ${histogram('temporal_workflow_task_schedule_to_start_latency')}; replay ${histogram('temporal_workflow_task_replay_latency')}`);
+  console.log(`    sticky cache: ${counter('temporal_sticky_cache_hit')} hits, ${counter('temporal_sticky_cache_miss')} misses, ${counter('temporal_sticky_cache_total_forced_eviction')} forced evictions`);
 }
 
 async function printInsertRates(fleet: Fleet, dir: string): Promise<void> {
@@ -406,7 +439,7 @@ async function printOrchestrationOverhead(fleet: Fleet, config: ReturnType<typeo
   await connection.close();
   const o = median(ours.map((t) => t.orchestrationMsPerStep));
   const b = median(baseline.map((t) => t.orchestrationMsPerStep));
-  console.log(`  training pipeline, orchestration per step (run time minus the activities' own, ${ours[0].steps} steps, 5 runs): perennial median ${fmt(o)} ms, bare SDK workflow of no-op steps ${fmt(b)} ms → +${fmt(o - b)} ms per step (goal ≤ +10 ms)`);
+  console.log(`  training pipeline, orchestration per step (run time minus the activities' own, ${ours[0].steps} steps, 5 runs): perennial median ${fmt(o)} ms, bare SDK workflow of no-op steps ${fmt(b)} ms → ${o >= b ? '+' : '−'}${fmt(Math.abs(o - b))} ms per step (goal ≤ +10 ms)`);
   const part = (ts: StepTimes[], f: (t: StepTimes) => number) => fmt(median(ts.map(f)));
   console.log(`    of it, a step's scheduled → started: perennial ${part(ours, (t) => t.toStartMs)} ms, bare ${part(baseline, (t) => t.toStartMs)} ms; the previous step's end → scheduled: perennial ${part(ours, (t) => t.toScheduleMs)} ms, bare ${part(baseline, (t) => t.toScheduleMs)} ms`);
   return { version };

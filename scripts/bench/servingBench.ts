@@ -50,7 +50,9 @@ export async function load(url: string, bodies: string | readonly string[], seco
 
 /** Starts a server script as its own process and waits until `readyUrl` answers. */
 export async function spawnServer(script: string, env: NodeJS.ProcessEnv, readyUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
+  // BENCH_CPU_PROF=<dir>: each spawned worker or server writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnSpec, ModelSpec, Window } from '../spec/modelSpec';
-import { asUtc } from '../spec/modelSpec';
+import { asUtc } from '../spec/specValues';
 
 /** Runs `fn` with a fresh in-memory DuckDB whose session time zone is UTC. */
 export async function withDuckDb<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
-import { HIGHER_IS_BETTER, type ModelSpec, type Metric } from '../spec/modelSpec';
+import type { ModelSpec, Metric } from '../spec/modelSpec';
+import { HIGHER_IS_BETTER } from '../spec/specValues';
 import type { GateResult, Metrics } from './contract';
 
 

@@ -1,5 +1,5 @@
 import type { ModelSpec, RetrainSpec, Window } from '../spec/modelSpec';
-import { windowMs } from '../spec/modelSpec';
+import { windowMs } from '../spec/specValues';
 import { durationMs } from '../util/duration';
 import type { CheckSummary } from './contract';
 

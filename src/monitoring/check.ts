@@ -1,7 +1,7 @@
 import type { ModelSpec, MonitoringSpec } from '../spec/modelSpec';
 import type { DataProfile } from '../data/profile';
 import { driftReport, type CurrentWindow, type DriftReport } from '../drift/report';
-import { asUtc } from '../spec/modelSpec';
+import { asUtc } from '../spec/specValues';
 import type { ArtifactStore } from '../artifacts/store';
 import { readArtifactBytes } from '../artifacts/read';
 import { ParsedCache } from './profileCache';

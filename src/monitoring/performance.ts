@@ -1,4 +1,5 @@
-import { HIGHER_IS_BETTER, type Metric, type PerformanceSpec } from '../spec/modelSpec';
+import type { Metric, PerformanceSpec } from '../spec/modelSpec';
+import { HIGHER_IS_BETTER } from '../spec/specValues';
 import { binaryMetrics, type BinaryMetrics } from '../ml/metrics';
 
 const f = (x: number) => x.toFixed(4);

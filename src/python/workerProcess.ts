@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { PYTHON_TASK_QUEUE } from '../spec/modelSpec';
+import { PYTHON_TASK_QUEUE } from '../spec/specValues';
 import { PYTHON_SOURCE_DIR, pythonExecutable } from './environment';
 
 export interface PythonWorkerOptions {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isCalendarDateTime } from '../util/calendar';
 import { DURATION_PATTERN } from '../util/duration';
+import { asUtc, PYTHON_TASK_QUEUE, windowMs } from './specValues';
 import { Actor } from '../lifecycle/contract';
 
 /**
@@ -128,8 +129,6 @@ export const LightGbmParamsSpec = z.strictObject({
   num_threads: z.number().int().min(0).max(1024).optional(),
 });
 
-/** The default queue of trainers in Python (the repository's `python/` worker polls it). */
-export const PYTHON_TASK_QUEUE = 'perennial-python';
 const TaskQueue = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected a task queue name (letters, digits, . _ -)');
 const Seed = z.number().int().min(0).max(2 ** 31 - 1).default(42);
 /**
@@ -211,23 +210,8 @@ export type LightGbmTrainerSpec = z.infer<typeof LightGbmTrainerSpec>;
 /** Trainers that run on a Python worker and hand back ONNX. */
 export type ExternalTrainerSpec = LightGbmTrainerSpec | PythonTrainerSpec;
 
-/** The seed every trainer takes (the GBDT's lives in its params). */
-export function trainerSeed(trainer: TrainerSpec): number {
-  return trainer.type === 'gbdt' ? trainer.params.seed : trainer.seed;
-}
-
-/** A line naming the trainer and its size, for summaries. */
-export function describeTrainer(trainer: TrainerSpec): string {
-  if (trainer.type === 'gbdt') return `gbdt, ${trainer.params.rounds} rounds`;
-  if (trainer.type === 'lightgbm') return `lightgbm, ${trainer.params.num_boost_round} rounds`;
-  return `python ${trainer.entrypoint}`;
-}
-
 export const Metric = z.enum(['auc', 'logLoss', 'accuracy', 'brier']);
 export type Metric = z.infer<typeof Metric>;
-
-/** Which way each metric improves: gates and the performance floor read it the same way. */
-export const HIGHER_IS_BETTER: Readonly<Record<Metric, boolean>> = { auc: true, accuracy: true, logLoss: false, brier: false };
 
 export const EvaluationSpec = z.strictObject({
   metrics: z.array(Metric).min(1).default(['auc', 'logLoss', 'accuracy', 'brier']),
@@ -380,16 +364,6 @@ export const ModelSpec = ModelSpecShape.superRefine(checkReferences);
 
 export type ModelSpec = z.infer<typeof ModelSpec>;
 export type ModelSpecInput = z.input<typeof ModelSpec>;
-
-/** ISO dates without a zone are UTC in perennial, whatever the process time zone. */
-export function asUtc(iso: string): string {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) return `${iso}T00:00:00Z`;
-  return /(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : `${iso}Z`;
-}
-
-export function windowMs(w: Window): { start: number; end: number } {
-  return { start: Date.parse(asUtc(w.start)), end: Date.parse(asUtc(w.end)) };
-}
 
 /** Cross-field rules: every name a spec uses must be defined, and time must not leak. */
 function checkReferences(spec: z.output<typeof ModelSpecShape>, ctx: z.RefinementCtx): void {

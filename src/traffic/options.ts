@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ModelSpec } from '../spec/modelSpec';
-import { asUtc, ISO_DATE_PATTERN } from '../spec/modelSpec';
+import { ISO_DATE_PATTERN } from '../spec/modelSpec';
+import { asUtc } from '../spec/specValues';
 import { isCalendarDateTime } from '../util/calendar';
 import { TrafficError } from './errors';
 

@@ -1,4 +1,5 @@
-import { gbdtTrainer, trainerSeed, type ModelSpec } from '../spec/modelSpec';
+import { gbdtTrainer, type ModelSpec } from '../spec/modelSpec';
+import { trainerSeed } from '../spec/specValues';
 import type { ArtifactStore } from '../artifacts/store';
 import { localArtifactPath, readJsonArtifact } from '../artifacts/read';
 import { snapshotTrainingData, type DatasetSnapshot } from '../data/snapshot';

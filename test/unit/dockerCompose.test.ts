@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { ConfigSchema, DEFAULT_TEMPORAL_ADDRESS, loadConfig } from '../../src/config';
 import { GO_TOOLS } from '../../src/cluster/goTools';
 import { DYNAMIC_CONFIG } from '../../src/cluster/temporal';
-import { PYTHON_TASK_QUEUE } from '../../src/spec/modelSpec';
+import { PYTHON_TASK_QUEUE } from '../../src/spec/specValues';
 
 // Docker cannot run containers on this machine, so the compose file is checked by reading
 // it: its services, versions, ports and environment must agree with the configuration and

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSpec, SpecError, storeTrainerCode } from '../../src/spec/load';
 import { openArtifactStore } from '../../src/artifacts/open';
-import { trainerSeed } from '../../src/spec/modelSpec';
+import { trainerSeed } from '../../src/spec/specValues';
 import { flightsSpecRaw } from '../helpers/specs';
 import { tempHome } from '../helpers/temporalServer';
 

@@ -1,7 +1,6 @@
 import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { ModelSpec } from '../../src/spec/modelSpec';
-import { ModelSpec as ModelSpecSchema } from '../../src/spec/modelSpec';
 import { ActorRequest, UpdateSpecRequest } from '../../src/lifecycle/contract';
 import { authorize } from '../../src/lifecycle/actionRules';
 import { allowedActors, policyChanged } from '../../src/lifecycle/actions';
@@ -22,6 +21,14 @@ const hashing = proxyActivities<Activities>({
   retry: { maximumAttempts: 10 },
   summary: 'hash the updated spec',
 });
+
+/**
+ * The spec's schema, built when a spec update first arrives: each lifecycle evaluates its
+ * imports anew, and building this schema was most of what starting one cost, for an update
+ * that most runs never see.
+ */
+let schema: (typeof import('../../src/spec/modelSpec'))['ModelSpec'] | undefined;
+const specSchema = () => (schema ??= (require('../../src/spec/modelSpec') as typeof import('../../src/spec/modelSpec')).ModelSpec);
 
 const issues = (e: { issues: { path: PropertyKey[]; message: string }[] }) => e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 
@@ -44,7 +51,7 @@ export function registerSpecUpdate(s: LifecycleState): void {
       try {
         // Runs before signed actions accepted specs the schema now refuses (strict keys): their
         // replays must take what they took then.
-        const parsed = ModelSpecSchema.safeParse(req.spec);
+        const parsed = specSchema().safeParse(req.spec);
         if (!parsed.success && s.signedActions) throw ApplicationFailure.nonRetryable(`invalid spec: ${parsed.error.issues[0]?.message}`, 'ActionRefused');
         const next = parsed.success ? parsed.data : (req.spec as ModelSpec);
         // The sha256 of the new spec, as lineage records it. Lifecycles started before this
@@ -72,7 +79,7 @@ export function registerSpecUpdate(s: LifecycleState): void {
         }
         const actor = ActorRequest.safeParse({ by: req?.by, reason: req?.reason });
         if (!actor.success) throw new Error(`malformed payload: ${issues(actor.error)}`);
-        const next = ModelSpecSchema.safeParse(req.spec);
+        const next = specSchema().safeParse(req.spec);
         if (!next.success) throw new Error(`invalid spec: ${issues(next.error)}`);
         if (next.data.name !== s.model) throw new Error(`the spec is for ${next.data.name}, this lifecycle runs ${s.model}`);
       },
@@ -91,7 +98,7 @@ function checkSpecUpdate(s: LifecycleState, raw: unknown): { ok: true; signers: 
   const req = p.data;
   const size = canonicalJson(req.spec ?? null).length;
   if (size > SPEC_LIMIT_BYTES) return { ok: false, reason: `the spec is ${size} bytes as JSON; at most ${SPEC_LIMIT_BYTES} are taken` };
-  const next = ModelSpecSchema.safeParse(req.spec);
+  const next = specSchema().safeParse(req.spec);
   if (!next.success) return { ok: false, reason: `invalid spec: ${issues(next.error)}` };
   if (next.data.name !== s.model) return { ok: false, reason: `the spec is for ${next.data.name}, this lifecycle runs ${s.model}` };
   const v = s.view();
@@ -99,7 +106,7 @@ function checkSpecUpdate(s: LifecycleState, raw: unknown): { ok: true; signers: 
   if (!main.ok) return main;
   const signers = main.signer ? [main.signer] : [];
   // Compared with defaults filled in: a spec carried from before a field existed is not "changed" by it.
-  const current = ModelSpecSchema.safeParse(s.spec);
+  const current = specSchema().safeParse(s.spec);
   if (!policyChanged(current.success ? current.data : s.spec, next.data) || !s.spec.approval.separationOfDuties) return { ok: true, signers };
   if (!req.cosign) return { ok: false, reason: `the change touches approval, gates, retrain or trainer: with separation of duties it needs a second approver's co-signature (--cosign FILE, made by another of ${allowedActors(s.spec, 'updateSpec').join(', ')} with --print-cosign)` };
   if (req.cosign.by === req.by) return { ok: false, reason: `${req.by} cannot co-sign their own spec change: a second approver must` };
