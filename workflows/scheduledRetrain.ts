@@ -1,6 +1,5 @@
 import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
-import { lifecycleWorkflowId } from '../src/lifecycle/contract';
-import { SCHEDULE_ACTOR } from '../src/lifecycle/actionRules';
+import { lifecycleWorkflowId, SCHEDULE_ACTOR } from '../src/lifecycle/names';
 import { retrainNowSignal } from './lifecycle';
 
 /**

@@ -35,7 +35,7 @@ import type { ServedPrediction } from '../../src/serving/predictionLogThread';
 import { parseSpec, SHIPPED_SPECS_DIR, type LoadedSpec } from '../../src/spec/load';
 import type { ModelSpecInput } from '../../src/spec/modelSpec';
 import { startTraining } from '../../src/client/startTraining';
-import { lifecycleWorkflowId } from '../../src/lifecycle/contract';
+import { lifecycleWorkflowId } from '../../src/lifecycle/names';
 import { modelSearchAttributes } from '../../src/temporal/searchAttributes';
 import { canonicalJson } from '../../src/util/canonicalJson';
 import { freePort } from '../../src/util/net';
@@ -320,6 +320,7 @@ export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
     const config = loadConfig(env('bench'));
     const template = loadSpec('load-template');
     const { version } = await printOrchestrationOverhead(fleet, config, template);
+    if (o.lifecycles === 0) return;
 
     const models = Array.from({ length: o.lifecycles }, (_, i) => `load-${String(i + 1).padStart(4, '0')}`);
     const metrics = await adoptTemplate(config, template.spec.name, version, models);

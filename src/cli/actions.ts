@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle }
 import { durationMs } from '../util/duration';
 import type { HistoryEntry, LifecycleStatus } from '../lifecycle/contract';
 import { approveUpdate, pauseUpdate, refreshKeysSignal, rejectUpdate, resumeUpdate, retireUpdate, retrainNowUpdate, rollbackUpdate, type ActionAck, type lifecycle } from '../../workflows';
-import { lifecycleWorkflowId } from '../lifecycle/contract';
+import { lifecycleWorkflowId } from '../lifecycle/names';
 import type { LifecycleAction } from '../lifecycle/actions';
 import { KeyError, readLocalKey, signAction, type LocalKey } from '../auth/keyStore';
 import {

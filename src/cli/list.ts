@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { workflowUrl } from '../config';
-import { lifecycleWorkflowId } from '../lifecycle/contract';
+import { lifecycleWorkflowId } from '../lifecycle/names';
 import { listSpecFiles, loadSpecFile, SHIPPED_SPECS_DIR } from '../spec/load';
 import { PerennialCandidate, PerennialChampion, PerennialStage } from '../temporal/searchAttributes';
 import { statusQuery, type lifecycle } from '../../workflows';

@@ -1,5 +1,7 @@
 import { reportUrl, workflowUrl } from '../config';
-import { lifecycleWorkflowId, printable, type LifecycleStatus, type Metrics } from '../lifecycle/contract';
+import type { LifecycleStatus, Metrics } from '../lifecycle/contract';
+import { printable } from '../lifecycle/limits';
+import { lifecycleWorkflowId } from '../lifecycle/names';
 import { cliIdentity, actorOrDefault, connect, describeLifecycle, noLifecycle, queryStatus, rootMessage, type Ctx } from './context';
 import { CliError, EXIT, f4, relative, type CommandResult } from './output';
 

@@ -2,7 +2,7 @@ import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/
 import { reportUrl, type Config } from '../config';
 import { storeTrainerCode, type LoadedSpec } from '../spec/load';
 import { openArtifactStore } from '../artifacts/open';
-import { lifecycleWorkflowId } from '../lifecycle/contract';
+import { lifecycleWorkflowId } from '../lifecycle/names';
 import { hasSearchAttributes, modelSearchAttributes } from '../temporal/searchAttributes';
 import type { lifecycle } from '../../workflows';
 

@@ -3,6 +3,7 @@ import { verifyAction, type Signature, type Signer, type VerifyContext } from '.
 import { ActorRequest, Decision, RollbackRequest, type Stage } from './contract';
 import { roleRefusal, type LifecycleAction } from './actions';
 import { retrainHeldBack } from './retrainPolicy';
+import { SCHEDULE_ACTOR } from './names';
 
 /**
  * The rules for human actions on a lifecycle — the same for an update's validator and a
@@ -65,8 +66,6 @@ function checked<T extends { by: string; signature?: Signature }>(v: LifecycleVi
   return reason === null ? { ok: true, value: p.value, signer: who.signer } : { ok: false, reason, by: p.value.by };
 }
 
-/** Who the spec's own retrain schedule (workflows/scheduledRetrain.ts) acts as. */
-export const SCHEDULE_ACTOR = 'perennial-schedule';
 
 /** The role and the signature of `by` for `action`: the same rules for every action, update or signal. */
 export function authorize(v: LifecycleView, action: LifecycleAction, raw: Record<string, unknown>, by: string, signature: Signature | undefined): { ok: true; signer: Signer | null } | { ok: false; reason: string; unknownKey?: true } {

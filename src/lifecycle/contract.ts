@@ -167,10 +167,6 @@ export const LifecycleStatus = z.object({
 });
 export type LifecycleStatus = z.infer<typeof LifecycleStatus>;
 
-export const HISTORY_LIMIT = 50;
-export const REFUSED_LIMIT = 20;
-/** Longest refusal reason kept (a zod message can quote a sender's key names). */
-export const REFUSED_REASON_LIMIT = 300;
 
 /**
  * A refused sender's `by` as status keeps it: as sent when it is a well-formed actor id,
@@ -181,19 +177,4 @@ export function refusedBy(by: unknown): string | undefined {
   if (Actor.safeParse(by).success) return by;
   const escaped = JSON.stringify(by.slice(0, 64)).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return escaped.length > 64 ? `${escaped.slice(0, 63)}…` : escaped;
-}
-
-/** A refusal's reason, cut to REFUSED_REASON_LIMIT with control characters escaped (it may quote what a sender wrote). */
-export function boundedReason(reason: string): string {
-  return printable(reason, REFUSED_REASON_LIMIT);
-}
-
-/** `text` cut to `max` characters, control characters escaped: safe to keep and to print on a terminal. */
-export function printable(text: string, max: number): string {
-  const cut = text.length > max ? `${text.slice(0, max - 1)}…` : text;
-  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-export function lifecycleWorkflowId(model: string): string {
-  return `lifecycle/${model}`;
 }

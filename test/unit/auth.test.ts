@@ -10,7 +10,8 @@ import { buildKeyring } from '../../src/auth/keyring';
 import { verifyAction, type VerifyContext } from '../../src/auth/signature';
 import { fingerprintOf, newPrivateKey, publicKeyOf, signMessage } from '../../src/auth/ed25519';
 import { keyRecordMessage } from '../../src/auth/messages';
-import { refusedBy, boundedReason } from '../../src/lifecycle/contract';
+import { refusedBy } from '../../src/lifecycle/contract';
+import { boundedReason } from '../../src/lifecycle/limits';
 
 function fresh() {
   const home = mkdtempSync(path.join(tmpdir(), 'perennial-auth-'));

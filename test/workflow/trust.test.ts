@@ -9,7 +9,8 @@ import { refusedUpdate, waitForStatus } from '../helpers/lifecycle';
 import { recordHistoryOnPurpose } from '../helpers/histories';
 import { openRegistry } from '../../src/registry/open';
 import { createKey } from '../../src/auth/keyStore';
-import { lifecycleWorkflowId, type LifecycleStatus } from '../../src/lifecycle/contract';
+import type { LifecycleStatus } from '../../src/lifecycle/contract';
+import { lifecycleWorkflowId } from '../../src/lifecycle/names';
 import type { ModelSpecInput } from '../../src/spec/modelSpec';
 import type { LoadedSpec } from '../../src/spec/load';
 import {

@@ -1,6 +1,8 @@
 import { ApplicationFailure, currentUpdateInfo, setHandler, type SignalDefinition } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
-import { SCHEDULE_ACTOR, checkDecision, checkPause, checkResume, checkRetire, checkRetrain, checkRollback, type Check } from '../../src/lifecycle/actionRules';
+import type { Check } from '../../src/lifecycle/actionRules';
+import { SCHEDULE_ACTOR } from '../../src/lifecycle/names';
+import { checkDecision, checkPause, checkResume, checkRetire, checkRetrain, checkRollback } from './validation';
 import type { LifecycleAction } from '../../src/lifecycle/actions';
 import type { ActionSource } from '../../src/lifecycle/identity';
 import type { Signer } from '../../src/auth/signature';

@@ -1,10 +1,10 @@
 import { condition, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { KeyRecord } from '../../src/auth/keyring';
 import { refreshKeysSignal } from './definitions';
 import type { ActionHandlers } from './actions';
 import { publish } from './details';
 import type { LifecycleState } from './state';
+import { keyRecordSchema } from './validation';
 
 /** Key records a lifecycle keeps (and carries); more is refused by the registry's reader long before. */
 const KEY_RECORDS_LIMIT = 1000;
@@ -34,7 +34,7 @@ export async function keyLoader(s: LifecycleState, actions: ActionHandlers): Pro
     try {
       // Validated here too: a malformed record in the registry must not stop the lifecycle.
       const loaded = (await keys.loadKeyRecords({ names: s.keyNames() })).flatMap((r) => {
-        const ok = KeyRecord.safeParse(r);
+        const ok = keyRecordSchema().safeParse(r);
         return ok.success ? [ok.data] : [];
       });
       s.setKeys(loaded.slice(0, KEY_RECORDS_LIMIT));

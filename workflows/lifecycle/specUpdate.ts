@@ -1,8 +1,6 @@
 import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { ModelSpec } from '../../src/spec/modelSpec';
-import { ActorRequest, UpdateSpecRequest } from '../../src/lifecycle/contract';
-import { authorize } from '../../src/lifecycle/actionRules';
 import { allowedActors, policyChanged } from '../../src/lifecycle/actions';
 import type { Signer } from '../../src/auth/signature';
 import { canonicalJson } from '../../src/util/canonicalJson';
@@ -12,6 +10,7 @@ import { publish } from './details';
 import { record } from './ledger';
 import { syncSchedule } from './schedule';
 import type { LifecycleState } from './state';
+import { actorRequestSchema, authorize, specSchema, updateSpecRequestSchema } from './validation';
 
 /** The largest spec `updateSpec` takes, as canonical JSON. */
 const SPEC_LIMIT_BYTES = 64 * 1024;
@@ -21,14 +20,6 @@ const hashing = proxyActivities<Activities>({
   retry: { maximumAttempts: 10 },
   summary: 'hash the updated spec',
 });
-
-/**
- * The spec's schema, built when a spec update first arrives: each lifecycle evaluates its
- * imports anew, and building this schema was most of what starting one cost, for an update
- * that most runs never see.
- */
-let schema: (typeof import('../../src/spec/modelSpec'))['ModelSpec'] | undefined;
-const specSchema = () => (schema ??= (require('../../src/spec/modelSpec') as typeof import('../../src/spec/modelSpec')).ModelSpec);
 
 const issues = (e: { issues: { path: PropertyKey[]; message: string }[] }) => e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 
@@ -77,7 +68,7 @@ export function registerSpecUpdate(s: LifecycleState): void {
           if (!c.ok) throw new Error(c.reason);
           return;
         }
-        const actor = ActorRequest.safeParse({ by: req?.by, reason: req?.reason });
+        const actor = actorRequestSchema().safeParse({ by: req?.by, reason: req?.reason });
         if (!actor.success) throw new Error(`malformed payload: ${issues(actor.error)}`);
         const next = specSchema().safeParse(req.spec);
         if (!next.success) throw new Error(`invalid spec: ${issues(next.error)}`);
@@ -93,7 +84,7 @@ export function registerSpecUpdate(s: LifecycleState): void {
  * also co-signed by a second approver when the spec separates duties.
  */
 function checkSpecUpdate(s: LifecycleState, raw: unknown): { ok: true; signers: Signer[] } | { ok: false; reason: string } {
-  const p = UpdateSpecRequest.safeParse(raw);
+  const p = updateSpecRequestSchema().safeParse(raw);
   if (!p.success) return { ok: false, reason: `malformed payload: ${p.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}` };
   const req = p.data;
   const size = canonicalJson(req.spec ?? null).length;

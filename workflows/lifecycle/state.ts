@@ -1,27 +1,15 @@
 import { log, patched, workflowInfo } from '@temporalio/workflow';
 import type { ModelSpec } from '../../src/spec/modelSpec';
-import {
-  HISTORY_LIMIT,
-  REFUSED_LIMIT,
-  boundedReason,
-  refusedBy,
-  type ActorRequest,
-  type Decision,
-  type HistoryEntry,
-  type LifecycleStatus,
-  type Metrics,
-  type MonitorState,
-  type Refusal,
-  type RollbackRequest,
-  type Stage,
-} from '../../src/lifecycle/contract';
-import { CARRIED_FORMAT, readCarriedState, type CarriedState } from '../../src/lifecycle/carriedState';
+import type { ActorRequest, Decision, HistoryEntry, LifecycleStatus, Metrics, MonitorState, Refusal, RollbackRequest, Stage } from '../../src/lifecycle/contract';
+import { HISTORY_LIMIT, REFUSED_LIMIT, boundedReason } from '../../src/lifecycle/limits';
+import type { CarriedState } from '../../src/lifecycle/carriedState';
 import type { LifecycleView } from '../../src/lifecycle/actionRules';
 import type { LifecycleAction } from '../../src/lifecycle/actions';
-import { buildKeyring, type KeyRecord } from '../../src/auth/keyring';
+import type { KeyRecord } from '../../src/auth/keyring';
 import type { Signer, VerifyContext } from '../../src/auth/signature';
 import type { ActionSource } from '../../src/lifecycle/identity';
 import type { LifecycleInput } from './input';
+import { buildKeyring, carriedFormat, readCarriedState, refusedBy } from './validation';
 
 export interface Candidate {
   version: number;
@@ -346,7 +334,7 @@ export class LifecycleState {
   carried(): CarriedState {
     this.pruneNonces();
     const state: CarriedState = {
-      format: CARRIED_FORMAT,
+      format: carriedFormat(),
       specVersion: this.specVersion,
       stage: this.stage as CarriedState['stage'],
       champion: this.champion,
