@@ -93,11 +93,12 @@ async function main(): Promise<void> {
   // Narrate the lifecycle's stages until Ctrl-C; send the demo traffic once a champion serves.
   const abort = new AbortController();
   let trafficStarted = false;
-  void (async () => {
+  const narrating = (async () => {
     let shown = '';
     while (!stopping) {
       try {
-        const status = await handle.query(statusQuery);
+        // Cancelled at Ctrl-C: a query the client is still retrying would otherwise outlive its connection.
+        const status = await client.connection.withAbortSignal(abort.signal, () => handle.query(statusQuery));
         if (!trafficStarted && status.stage === 'SERVING' && status.monitoring.state === 'watching') {
           trafficStarted = true;
           void demoTraffic(loaded, models.url, abort.signal, logger);
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
       } catch (err) {
         logger.debug({ err }, 'status query failed');
       }
-      await sleep(2000);
+      await sleep(2000, undefined, { signal: abort.signal }).catch(() => undefined);
     }
   })();
 
@@ -121,6 +122,8 @@ async function main(): Promise<void> {
   await python?.stop();
   await models.server.close();
   stopCensus();
+  // Closing the connection under a query's pending retry throws from the retry's timer (and ends the process).
+  await Promise.race([narrating, sleep(10_000)]);
   await client.connection.close();
   await connection.close();
   if (temporal) await temporal.stop();
