@@ -11,9 +11,8 @@ interface Noble {
 }
 let loaded: Noble | undefined;
 /**
- * The curve and the hash, loaded on first use: workflow code imports this file, every workflow
- * evaluates its imports anew, and the curve builds its tables as it loads — work a lifecycle
- * that never checks a signature need not do.
+ * The curve and the hash, loaded on first use: the curve builds its tables as it loads, and
+ * workflow code imports this file (workflows/lifecycle/validation.ts says why that matters).
  */
 const noble = (): Noble =>
   (loaded ??= {

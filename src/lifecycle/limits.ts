@@ -1,7 +1,7 @@
 /*
  * How much a lifecycle keeps of what it is sent, and how it keeps a sender's text safe to
- * print. Plain code: workflow code imports it with every workflow it creates (the schemas
- * that validate requests live in ./contract.ts and load when a request arrives).
+ * print. Plain code for workflow code to import; the schemas that validate requests live in
+ * ./contract.ts and load when a request arrives (workflows/lifecycle/validation.ts).
  */
 
 export const HISTORY_LIMIT = 50;

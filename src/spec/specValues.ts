@@ -1,9 +1,8 @@
 import type { Metric, TrainerSpec, Window } from './modelSpec';
 
 /*
- * What code reads from a parsed spec, with no schema in sight. Workflow code imports these:
- * every workflow evaluates its imports anew (a lifecycle has its own copy of each module), and
- * building the spec's zod schemas is most of what that costs (src/spec/modelSpec.ts).
+ * What code reads from a parsed spec, with no schema in sight, for workflow code to import
+ * (why a workflow's imports must be cheap: workflows/lifecycle/validation.ts).
  */
 
 /** The default queue of trainers in Python (the repository's `python/` worker polls it). */
