@@ -47,6 +47,7 @@ import { ensureKey, signAction } from '../src/auth/keyStore';
 import { startDevServer } from '../src/temporal/devServer';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
+import { PRELOADED_MODULES, WORKFLOWS_PATH } from '../src/worker/workflowBundle';
 import { startTraining } from '../src/client/startTraining';
 import { freePort } from '../src/util/net';
 
@@ -55,6 +56,7 @@ import { fetchModelStatus } from '../src/serving/client';
 import { startLifecycle } from '../src/client/startLifecycle';
 import { approveUpdate, DEFAULT_CONTINUE_AS_NEW_AFTER, retrainNowUpdate, statusQuery } from '../workflows';
 import { benchClusterLoad } from './bench/clusterLoad';
+import { benchWorkflowCreation } from './bench/workflowCreation';
 import { benchServing, type LoadResult } from './bench/servingBench';
 import { homeWithChampion } from './bench/demoChampion';
 import { benchDrift } from './bench/driftBench';
@@ -185,7 +187,7 @@ async function withLocalStack<T>(home: string, fn: (s: LocalStack) => Promise<T>
   const models = await serveModels(config, logger);
   let client: Client | undefined;
   try {
-    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: [...PRELOADED_MODULES], logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
     const worker = await createWorker({ config, connection: workerConnection, workflowBundle: bundle });
     client = await connectClient(config, 'bench');
     const c = client;
@@ -392,6 +394,7 @@ async function main(): Promise<void> {
   if (only === 'report') return printReportPage();
   if (only === 'python') return printPythonTrainer();
   if (only === 'cluster') return printClusterLoad();
+  if (only === 'creation') return benchWorkflowCreation();
   const store = openArtifactStore({ home: path.join(OUT, 'home') });
   const python = await baselinePython('LightGBM');
   const sizes: [string, LoadedSpec, number][] = [
@@ -426,6 +429,7 @@ async function main(): Promise<void> {
   await printWorkerKills();
   await printReportPage();
   await printPythonTrainer();
+  await benchWorkflowCreation();
   await printClusterLoad();
 }
 

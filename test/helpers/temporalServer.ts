@@ -10,6 +10,7 @@ import { connectClient, connectWorker } from '../../src/temporal/connection';
 import { createLogger } from '../../src/logging';
 import { buildModelServer, type ModelServer } from '../../src/serving/app';
 import { createWorker } from '../../src/worker/createWorker';
+import { PRELOADED_MODULES, WORKFLOWS_PATH } from '../../src/worker/workflowBundle';
 
 export { freePort };
 
@@ -64,7 +65,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: [...PRELOADED_MODULES], logger: quietLogger });
   return bundle;
 }
 
