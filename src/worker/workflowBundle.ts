@@ -2,7 +2,8 @@
  * How perennial's workflow code is bundled. The SDK evaluates a workflow's imports anew for
  * every workflow it creates (workflows/lifecycle/validation.ts), so zod's own modules are
  * preloaded instead: evaluated once per worker thread before any workflow exists and shared
- * by every workflow. Zod keeps no state of a workflow's in them.
+ * by every workflow. Zod keeps no state of a workflow's in them: what it shares is its
+ * classes' prototypes, which it completes the same way whichever workflow builds a schema first.
  */
 
 /** Where the workflows are: their index exports every workflow type. */
