@@ -47,7 +47,7 @@ import { ensureKey, signAction } from '../src/auth/keyStore';
 import { startDevServer } from '../src/temporal/devServer';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createWorker } from '../src/worker/createWorker';
-import { PRELOADED_MODULES, WORKFLOWS_PATH } from '../src/worker/workflowBundle';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../src/worker/workflowBundle';
 import { startTraining } from '../src/client/startTraining';
 import { freePort } from '../src/util/net';
 
@@ -187,7 +187,7 @@ async function withLocalStack<T>(home: string, fn: (s: LocalStack) => Promise<T>
   const models = await serveModels(config, logger);
   let client: Client | undefined;
   try {
-    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: [...PRELOADED_MODULES], logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    const bundle = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
     const worker = await createWorker({ config, connection: workerConnection, workflowBundle: bundle });
     client = await connectClient(config, 'bench');
     const c = client;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { PRELOADED_MODULES, WORKFLOWS_PATH } from '../../src/worker/workflowBundle';
+import { PRELOADED_MODULES, WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker/workflowBundle';
 import { createLogger } from '../../src/logging';
 import { installRuntime } from '../../src/temporal/runtime';
 import { median } from './stats';
@@ -32,8 +32,8 @@ export async function benchWorkflowCreation(rounds = 5, count = 100): Promise<vo
   console.log(`\n# a lifecycle brought into a worker: a recorded continued run (carried state in, ${count} replays a round, ${rounds} rounds)`);
   installRuntime(createLogger('warn', 'perennial-bench'));
   const history = temporal.api.history.v1.History.decode(readFileSync(HISTORY));
-  const preloaded = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: [...PRELOADED_MODULES], logger: quiet });
-  const plain = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+  const preloaded = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: quiet });
+  const plain = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, preloadModules: [], logger: quiet });
   const ours: number[] = [];
   const baseline: number[] = [];
   // A first round of each warms the bundles and the replay path, and is not counted.

@@ -2,7 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { Config, WorkerRole } from '../config';
 import { trainingTaskQueue } from '../temporal/taskQueues';
 import { activityDeps, createActivities } from '../../activities';
-import { PRELOADED_MODULES, WORKFLOWS_PATH } from './workflowBundle';
+import { WORKFLOW_BUNDLE_OPTIONS } from './workflowBundle';
 
 export interface PerennialWorkerOptions {
   config: Config;
@@ -40,7 +40,7 @@ export async function createWorker(o: PerennialWorkerOptions): Promise<Perennial
       await Worker.create({
         ...common,
         taskQueue: o.config.taskQueue,
-        ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: [...PRELOADED_MODULES] } }),
+        ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOW_BUNDLE_OPTIONS.workflowsPath, bundlerOptions: { preloadModules: WORKFLOW_BUNDLE_OPTIONS.preloadModules } }),
       }),
     );
   }

@@ -15,3 +15,6 @@ export const WORKFLOWS_PATH = require.resolve('../../workflows');
  * use, which a frozen schema refuses.
  */
 export const PRELOADED_MODULES: readonly string[] = ['zod'];
+
+/** The options every bundle of perennial's workflows is built with: the worker's, the tests' and the benches' alike. */
+export const WORKFLOW_BUNDLE_OPTIONS = { workflowsPath: WORKFLOWS_PATH, preloadModules: [...PRELOADED_MODULES] };

@@ -10,7 +10,7 @@ import { connectClient, connectWorker } from '../../src/temporal/connection';
 import { createLogger } from '../../src/logging';
 import { buildModelServer, type ModelServer } from '../../src/serving/app';
 import { createWorker } from '../../src/worker/createWorker';
-import { PRELOADED_MODULES, WORKFLOWS_PATH } from '../../src/worker/workflowBundle';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker/workflowBundle';
 
 export { freePort };
 
@@ -65,7 +65,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: [...PRELOADED_MODULES], logger: quietLogger });
+  bundle ??= bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: quietLogger });
   return bundle;
 }
 

@@ -6,7 +6,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { workflowBundle } from '../helpers/temporalServer';
-import { PRELOADED_MODULES, WORKFLOWS_PATH } from '../../src/worker/workflowBundle';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker/workflowBundle';
 import { readCarriedState } from '../../src/lifecycle/carriedState';
 
 // Histories of real runs (recorded by test/workflow/lifecycle.test.ts, idle.test.ts,
@@ -84,8 +84,7 @@ test('the lifecycle changed without patched() fails replay of a run recorded bef
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
   // The real workflows, bundled with `patched()` always true: every patched change shipped bare.
   const unpatched = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    preloadModules: [...PRELOADED_MODULES],
+    ...WORKFLOW_BUNDLE_OPTIONS,
     logger: quiet,
     webpackConfigHook: (config) => ({ ...config, resolve: { ...config.resolve, alias: { ...config.resolve?.alias, '@temporalio/workflow$': require.resolve('./incompatible/unpatched') } } }),
   });
