@@ -41,6 +41,7 @@ import { canonicalJson } from '../../src/util/canonicalJson';
 import { freePort } from '../../src/util/net';
 import { spawnServer, stopServer } from './servingBench';
 import { protoSeconds, median, quantile } from './stats';
+import { cpuShares, sampleCpu } from './cpuShares';
 
 const ROOT = path.resolve(__dirname, '../..');
 type History = temporal.api.history.v1.IHistory;
@@ -144,8 +145,8 @@ async function perennialPipeline(client: Client, config: ReturnType<typeof loadC
   return { times: stepTimes(await handle.fetchHistory()), version: result.version };
 }
 
-async function barePipeline(client: Client, taskQueue: string, steps: number): Promise<StepTimes> {
-  const handle = await client.workflow.start('bareSteps', { taskQueue, workflowId: `bare-steps-${process.pid}-${performance.now()}`, args: [steps] });
+async function barePipeline(client: Client, taskQueue: string, steps: number, eager: boolean): Promise<StepTimes> {
+  const handle = await client.workflow.start('bareSteps', { taskQueue, workflowId: `bare-steps-${process.pid}-${performance.now()}`, args: [steps, eager] });
   await handle.result();
   return stepTimes(await handle.fetchHistory());
 }
@@ -348,10 +349,13 @@ export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
     console.log(`  started ${models.length} lifecycles in ${fmt(startSeconds)} s; checks every minute for ${o.minutes} minutes; traffic: 8 rows per model every 10 s through the model server`);
     const rss: number[] = [];
     const runUntil = started + (o.minutes + 1) * 60_000 + 20_000;
+    const cpuRoots = { worker: worker.pid!, 'model server': server.pid!, 'Temporal server': fleet.temporal.pid, PostgreSQL: fleet.postgres.pid, S3: fleet.s3.pid };
+    const cpuFrom = sampleCpu(cpuRoots);
     while (Date.now() < runUntil) {
       await sleep(15_000);
       rss.push(rssMiB(worker.pid!));
     }
+    const cpuTo = sampleCpu(cpuRoots);
     await traffic.stop();
     const windowFrom = started / 1000 + 60;
     const windowTo = Date.now() / 1000;
@@ -375,6 +379,7 @@ export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
     console.log(`  worker memory (RSS): ${fmt(idleRss)} MiB before the lifecycles, ${fmt(loadedRss)} MiB with them (median of the second half), max ${fmt(Math.max(...rss))} MiB → ${fmt(((loadedRss - idleRss) * 1024) / models.length)} KiB per lifecycle`);
     console.log(`  history events per lifecycle per day: median ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)))} (at one check a minute; about ${Math.round(median(perLifecycle.map((l) => l.eventsPerDay)) / 60)} at one an hour)`);
     await printWorkflowTaskMetrics(`http://127.0.0.1:${workerMetrics}/metrics`);
+    console.log(`  CPU from the last start to the end of the load, in cores: ${cpuShares(cpuFrom, cpuTo)}`);
     console.log(`  traffic: ${traffic.counts.ok} requests answered 200, ${traffic.counts.failed} not (${traffic.counts.requests} sent)`);
   } finally {
     for (const c of children.reverse()) await stopServer(c);
@@ -430,25 +435,28 @@ async function printOrchestrationOverhead(fleet: Fleet, config: ReturnType<typeo
   });
   const ours: StepTimes[] = [];
   const baseline: StepTimes[] = [];
+  const eager: StepTimes[] = [];
   let version = 0;
   await bare.runUntil(async () => {
     for (let round = 0; round < ORCHESTRATION_ROUNDS; round++) {
       const run = await perennialPipeline(fleet.client, config, template);
       version = run.version;
       ours.push(run.times);
-      baseline.push(await barePipeline(fleet.client, taskQueue, run.times.steps));
+      baseline.push(await barePipeline(fleet.client, taskQueue, run.times.steps, false));
+      eager.push(await barePipeline(fleet.client, taskQueue, run.times.steps, true));
     }
   });
   await connection.close();
-  const o = median(ours.map((t) => t.orchestrationMsPerStep));
-  const b = median(baseline.map((t) => t.orchestrationMsPerStep));
-  // Each round runs ours and the bare pipeline back to back, so the paired difference cancels
-  // most of what a busy moment of this machine adds to both.
-  const paired = ours.map((t, i) => t.orchestrationMsPerStep - baseline[i].orchestrationMsPerStep).sort((x, y) => x - y);
+  const perStep = (ts: StepTimes[]) => fmt(median(ts.map((t) => t.orchestrationMsPerStep)));
+  // Each round runs ours and the bare pipelines back to back, so the paired difference cancels
+  // most of what a busy moment of this machine adds to all.
+  const pairedWith = (bare: StepTimes[]) => ours.map((t, i) => t.orchestrationMsPerStep - bare[i].orchestrationMsPerStep).sort((x, y) => x - y);
   const signed = (ms: number) => `${ms >= 0 ? '+' : '−'}${fmt(Math.abs(ms))}`;
-  console.log(`  training pipeline, orchestration per step (run time minus the activities' own, ${ours[0].steps} steps, ${ORCHESTRATION_ROUNDS} rounds): perennial median ${fmt(o)} ms, bare SDK workflow of no-op steps ${fmt(b)} ms → median of paired differences ${signed(median(paired))} ms per step (goal ≤ +10 ms; rounds ranged ${signed(paired[0])} to ${signed(paired[paired.length - 1])} ms)`);
+  const paired = pairedWith(baseline);
+  console.log(`  training pipeline, orchestration per step (run time minus the activities' own, ${ours[0].steps} steps, ${ORCHESTRATION_ROUNDS} rounds): perennial median ${perStep(ours)} ms, bare SDK workflow of no-op steps through matching (as perennial's steps on the training queue) ${perStep(baseline)} ms → median of paired differences ${signed(median(paired))} ms per step (goal ≤ +10 ms; rounds ranged ${signed(paired[0])} to ${signed(paired[paired.length - 1])} ms)`);
+  console.log(`    the same bare workflow with its steps handed out eagerly (the server's activity eager execution, which steps on another queue cannot use): ${perStep(eager)} ms → ${signed(median(pairedWith(eager)))} ms per step`);
   const part = (ts: StepTimes[], f: (t: StepTimes) => number) => fmt(median(ts.map(f)));
-  console.log(`    of it, a step's scheduled → started: perennial ${part(ours, (t) => t.toStartMs)} ms, bare ${part(baseline, (t) => t.toStartMs)} ms; the previous step's end → scheduled: perennial ${part(ours, (t) => t.toScheduleMs)} ms, bare ${part(baseline, (t) => t.toScheduleMs)} ms`);
+  console.log(`    of it, a step's scheduled → started: perennial ${part(ours, (t) => t.toStartMs)} ms, bare ${part(baseline, (t) => t.toStartMs)} ms, eager ${part(eager, (t) => t.toStartMs)} ms; the previous step's end → scheduled: perennial ${part(ours, (t) => t.toScheduleMs)} ms, bare ${part(baseline, (t) => t.toScheduleMs)} ms, eager ${part(eager, (t) => t.toScheduleMs)} ms`);
   return { version };
 }
 
