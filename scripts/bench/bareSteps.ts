@@ -9,7 +9,7 @@ import { proxyActivities } from '@temporalio/workflow';
 
 type Step = { step(n: number): Promise<number> };
 
-export async function bareSteps(steps: number, eager = true): Promise<number> {
+export async function bareSteps(steps: number, eager: boolean): Promise<number> {
   const { step } = proxyActivities<Step>({ startToCloseTimeout: '1 minute', allowEagerDispatch: eager });
   let done = 0;
   for (let n = 0; n < steps; n++) done += await step(n);

@@ -23,8 +23,10 @@ export function sampleCpu(roots: Record<string, number>): CpuSample {
   const idle = fields[3] + fields[4];
   const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
   const procs = processes();
+  const children = new Map<number, number[]>();
+  for (const [pid, p] of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
   const trees: Record<string, number> = {};
-  for (const [name, root] of Object.entries(roots)) trees[name] = treeSeconds(procs, root);
+  for (const [name, root] of Object.entries(roots)) trees[name] = treeSeconds(procs, children, root);
   const own = process.cpuUsage();
   trees['the bench itself'] = (own.user + own.system) / 1e6;
   return { atMs: Date.now(), machineBusy: (total - idle) * TICK_S, machineTotal: total * TICK_S, machineSteal: fields[7] * TICK_S, trees };
@@ -62,9 +64,7 @@ function processes(): Map<number, Proc> {
   return out;
 }
 
-function treeSeconds(procs: Map<number, Proc>, root: number): number {
-  const children = new Map<number, number[]>();
-  for (const [pid, p] of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
+function treeSeconds(procs: Map<number, Proc>, children: Map<number, number[]>, root: number): number {
   let seconds = 0;
   const todo = [root];
   while (todo.length) {
