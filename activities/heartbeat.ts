@@ -10,6 +10,8 @@ const BEAT_MS = 5_000;
  */
 export async function heartbeating<T>(step: () => Promise<T> | T): Promise<T> {
   const ctx = Context.current();
+  // A local activity has no heartbeat: the worker keeps its workflow task alive instead.
+  if (ctx.info.isLocal) return step();
   ctx.heartbeat();
   const beat = setInterval(() => ctx.heartbeat(), BEAT_MS);
   try {

@@ -7,7 +7,8 @@ import { heartbeating } from './heartbeat';
 export const checkChampionActivity = (d: ActivityDeps) =>
   async function checkChampion(input: MonitorCheckInput): Promise<MonitorCheckSummary> {
     try {
-      return await heartbeating(() => runMonitorCheck({ registry: d.registry, store: d.store, predictions: d.predictions() }, input));
+      const summary = await heartbeating(() => runMonitorCheck({ registry: d.registry, store: d.store, predictions: d.predictions() }, input));
+      return { ...summary, finishedAt: new Date().toISOString() };
     } catch (err) {
       if (err instanceof MonitorError) throw ApplicationFailure.nonRetryable(err.message, 'MonitorError');
       throw err;

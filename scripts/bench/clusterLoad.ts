@@ -42,6 +42,7 @@ import { freePort } from '../../src/util/net';
 import { spawnServer, stopServer } from './servingBench';
 import { protoSeconds, median, quantile } from './stats';
 import { cpuShares, sampleCpu } from './cpuShares';
+import { localCheck, monitorChecks } from './monitorChecks';
 
 const ROOT = path.resolve(__dirname, '../..');
 type History = temporal.api.history.v1.IHistory;
@@ -234,13 +235,13 @@ function rssMiB(pid: number): number {
 interface CheckLateness {
   /** Due → the timer fired (ms): the server's timer. */
   firedMs: number;
-  /** Of it, the workflow task that set the timer: started → completed (the server starts the timer then). */
+  /** Of it, the workflow task that set the timer: from the clock it measured the wait by to its completion (the server starts the timer then). */
   settingMs: number;
   /** Of it, the server's own: the timer's expiry (set → + its duration) → fired. */
   serverTimerMs: number;
-  /** Due → the check activity scheduled (ms): the timer and the workflow task. */
+  /** Due → the check scheduled (ms): the timer and the workflow task. */
   scheduledMs: number;
-  /** Due → the check activity started on the worker (ms). */
+  /** Due → the check started on the worker (ms). */
   startedMs: number;
   /** Started → completed: the check's own time (ms). */
   ownMs: number;
@@ -251,38 +252,37 @@ interface CheckLateness {
  * when it set the timer, plus the timer's duration) and when it was scheduled and started.
  */
 function checkLateness(events: HistoryEvent[]): CheckLateness[] {
-  const out: CheckLateness[] = [];
-  let taskStartedAt = 0;
-  const timerDue = new Map<string, { due: number; set: number; expiry: number }>();
-  let lastFired: { due: number; set: number; expiry: number; at: number } | undefined;
-  const scheduled = new Map<string, { due: number; set: number; expiry: number; fired: number; at: number }>();
-  const started = new Map<string, number>();
-  for (const e of events) {
+  interface Fired { due: number; set: number; expiry: number; at: number }
+  let clock = 0;
+  const timerDue = new Map<string, Omit<Fired, 'at'>>();
+  let lastFired: Fired | undefined;
+  const firedBefore = events.map((e) => {
     const at = protoSeconds(e.eventTime);
-    // The workflow's clock during a task is the time that task started.
-    if (e.workflowTaskStartedEventAttributes) taskStartedAt = at;
+    // The workflow's clock during a task is the time that task started; after a check run
+    // inside the task, the lifecycle measures its next wait from the check's end (less 50 ms
+    // it allows for clocks that differ between worker and server).
+    if (e.workflowTaskStartedEventAttributes) clock = at;
+    const local = localCheck(e);
+    if (local && Number.isFinite(local.finishedAt)) clock = Math.max(clock, local.finishedAt - 0.05);
     const timer = e.timerStartedEventAttributes;
     if (timer) {
       const duration = protoSeconds(timer.startToFireTimeout);
-      timerDue.set(String(e.eventId), { due: taskStartedAt + duration, set: at - taskStartedAt, expiry: at + duration });
+      timerDue.set(String(e.eventId), { due: clock + duration, set: at - clock, expiry: at + duration });
     }
     const fired = e.timerFiredEventAttributes;
     const due = fired ? timerDue.get(String(fired.startedEventId)) : undefined;
     if (due !== undefined) lastFired = { ...due, at };
-    const a = e.activityTaskScheduledEventAttributes;
-    if (a?.activityType?.name === 'checkChampion' && lastFired !== undefined) {
-      scheduled.set(String(e.eventId), { due: lastFired.due, set: lastFired.set, expiry: lastFired.expiry, fired: lastFired.at, at });
-      lastFired = undefined;
-    }
-    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
-    const done = e.activityTaskCompletedEventAttributes;
-    const s = done ? scheduled.get(String(done.scheduledEventId)) : undefined;
-    if (done && s) {
-      const st = started.get(String(done.scheduledEventId))!;
-      out.push({ firedMs: (s.fired - s.due) * 1000, settingMs: s.set * 1000, serverTimerMs: (s.fired - s.expiry) * 1000, scheduledMs: (s.at - s.due) * 1000, startedMs: (st - s.due) * 1000, ownMs: (at - st) * 1000 });
-    }
-  }
-  return out;
+    return lastFired;
+  });
+  const claimed = new Set<Fired>();
+  return monitorChecks(events).flatMap((c) => {
+    const f = firedBefore[c.index];
+    // A check not woken by its timer (the first, set while the lifecycle started) has no due time here.
+    if (!f || claimed.has(f)) return [];
+    claimed.add(f);
+    const ms = (t: number) => (t - f.due) * 1000;
+    return [{ firedMs: ms(f.at), settingMs: f.set * 1000, serverTimerMs: (f.at - f.expiry) * 1000, scheduledMs: ms(c.scheduledAt), startedMs: ms(c.startedAt), ownMs: (c.completedAt - c.startedAt) * 1000 }];
+  });
 }
 
 async function inBatches<T, R>(items: T[], concurrency: number, fn: (t: T) => Promise<R>): Promise<R[]> {
@@ -316,7 +316,9 @@ export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
     await printInsertRates(fleet, dir);
 
     const workerMetrics = await freePort();
-    const worker = await spawnServer('scripts/worker.ts', env('worker', { PERENNIAL_WORKER_METRICS_PORT: String(workerMetrics) }), `http://127.0.0.1:${workerMetrics}/metrics`);
+    // BENCH_WORKER_CPU_PROFILE=<dir>: the worker writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
+    const profile: Record<string, string> = process.env.BENCH_WORKER_CPU_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_WORKER_CPU_PROFILE)}` } : {};
+    const worker = await spawnServer('scripts/worker.ts', env('worker', { PERENNIAL_WORKER_METRICS_PORT: String(workerMetrics), ...profile }), `http://127.0.0.1:${workerMetrics}/metrics`);
     children.push(worker);
     const config = loadConfig(env('bench'));
     const template = loadSpec('load-template');
@@ -368,7 +370,7 @@ export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
     });
     const checks = perLifecycle.flatMap((l) => l.checks);
     const late = (f: (c: CheckLateness) => number) => checks.map(f);
-    console.log(`  checks: ${checks.length} completed (${fmt(checks.length / models.length)} per lifecycle; ${o.minutes} due in the window), check activity's own time median ${fmt(median(late((c) => c.ownMs)))} ms`);
+    console.log(`  checks: ${checks.length} completed (${fmt(checks.length / models.length)} per lifecycle; ${o.minutes} due in the window), check's own time median ${fmt(median(late((c) => c.ownMs)))} ms`);
     console.log(`  check lateness, due → the timer fired: p50 ${fmt(median(late((c) => c.firedMs)))} ms, p99 ${fmt(quantile(late((c) => c.firedMs), 0.99))} ms`);
     console.log(`    of it, the workflow task that set the timer (started → completed): p50 ${fmt(median(late((c) => c.settingMs)))} ms, p99 ${fmt(quantile(late((c) => c.settingMs), 0.99))} ms; the timer's expiry → fired: p50 ${fmt(median(late((c) => c.serverTimerMs)))} ms, p99 ${fmt(quantile(late((c) => c.serverTimerMs), 0.99))} ms`);
     console.log(`  check lateness, due → scheduled: p50 ${fmt(median(late((c) => c.scheduledMs)))} ms, p99 ${fmt(quantile(late((c) => c.scheduledMs), 0.99))} ms`);

@@ -41,6 +41,8 @@ export interface MonitorCheckSummary {
   reportUri: string;
   checkId: number;
   pruned: { predictions: number; checks: number };
+  /** When the check ended, by its worker's clock (ISO); absent in checks recorded before it. */
+  finishedAt?: string;
 }
 
 export interface MonitorDeps {

@@ -11,7 +11,8 @@ import { readCarriedState } from '../../src/lifecycle/carriedState';
 
 // Histories of real runs (recorded by test/workflow/lifecycle.test.ts, idle.test.ts,
 // deployFailure.test.ts, rollbackDuringApproval.test.ts, trust.test.ts, monitoringVisible.test.ts and championJudging.test.ts and, for the continuous lifecycle's chain of runs,
-// test/workflow/monitoring.test.ts, with PERENNIAL_RECORD_HISTORIES=1) replayed against the current workflow code: a change
+// test/workflow/monitoring.test.ts, with PERENNIAL_RECORD_HISTORIES=1; lifecycle-monitor-visible.binpb
+// by monitoringVisible.test.ts before its checks became local activities) replayed against the current workflow code: a change
 // that would break running lifecycles fails here. Change workflow code under running
 // lifecycles with `patched()` (see README).
 const HISTORIES = path.join(__dirname, 'histories');
@@ -38,14 +39,14 @@ function workflowIdOf(name: string, history: temporal.api.history.v1.History): s
 
 test('every recorded history replays on the current workflow code', async () => {
   const all = fixtures();
-  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle-monitor-visible.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle-signed-actions.binpb', 'lifecycle-unjudged-candidate.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
+  assert.deepEqual(all.map((f) => f.name).sort(), ['lifecycle-deploy-failed.binpb', 'lifecycle-idle.binpb', 'lifecycle-monitor-local.binpb', 'lifecycle-monitor-visible.binpb', 'lifecycle-rollback-withdraws.binpb', 'lifecycle-signed-actions.binpb', 'lifecycle-unjudged-candidate.binpb', 'lifecycle.binpb', 'monitoring-run1.binpb', 'monitoring-run2.binpb', 'monitoring-run3.binpb', 'trainingPipeline.binpb']);
   const bundle = await workflowBundle();
   for (const { name, history } of all) {
     await assert.doesNotReject(Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowIdOf(name, history)), name);
   }
 });
 
-test('the fixtures go through the patched branches: the spec hashed by an activity, the champion restored after a failed deploy, a rollback withdrawing a candidate, signed actions, the last scored check kept', () => {
+test('the fixtures go through the patched branches: the spec hashed by an activity, the champion restored after a failed deploy, a rollback withdrawing a candidate, signed actions, the last scored check kept, checks as local activities', () => {
   const activities = (name: string) =>
     fixtures()
       .find((f) => f.name === name)!
@@ -69,6 +70,15 @@ test('the fixtures go through the patched branches: the spec hashed by an activi
   assert.ok(readFileSync(path.join(HISTORIES, 'lifecycle-monitor-visible.binpb')).includes('monitor-keeps-last-scored'));
   assert.ok(activities('lifecycle-monitor-visible.binpb').filter((a) => a === 'checkChampion').length >= 4);
   assert.ok(!readFileSync(path.join(HISTORIES, 'monitoring-run1.binpb')).includes('monitor-keeps-last-scored'));
+  // patched('monitor-check-local'): checks as local activities (markers), the older monitoring fixtures' as activity tasks.
+  const localChecks = (name: string) =>
+    fixtures()
+      .find((f) => f.name === name)!
+      .history.events!.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity' && Buffer.from(e.markerRecordedEventAttributes.details!.data!.payloads![0].data!).toString().includes('"checkChampion"')).length;
+  assert.ok(readFileSync(path.join(HISTORIES, 'lifecycle-monitor-local.binpb')).includes('monitor-check-local'));
+  assert.ok(localChecks('lifecycle-monitor-local.binpb') >= 4);
+  assert.ok(!activities('lifecycle-monitor-local.binpb').includes('checkChampion'));
+  assert.equal(localChecks('lifecycle-monitor-visible.binpb'), 0);
   // patched('unjudged-candidate-rests'): the champion's evaluation failed, the candidate recorded unjudged.
   assert.ok(readFileSync(path.join(HISTORIES, 'lifecycle-unjudged-candidate.binpb')).includes('unjudged-candidate-rests'));
 });

@@ -38,6 +38,7 @@ function check(input: MonitorCheckInput, o: { rows: number; score: number; breac
     reportUri: `stub://report/${input.checkKey}`,
     checkId: 0,
     pruned: { predictions: 0, checks: 0 },
+    finishedAt: new Date().toISOString(),
   };
 }
 
@@ -114,5 +115,5 @@ test('a check with too little data after a breach keeps the breach in status, th
   assert.equal(v2.monitoring.lastBreach?.version, 1);
   const after = await handle.describe();
   assert.equal(after.typedSearchAttributes.get(PerennialDriftScore), undefined, 'the drift score search attribute is cleared with it');
-  await recordHistoryOnPurpose(stack.client, handle.workflowId, 'lifecycle-monitor-visible.binpb');
+  await recordHistoryOnPurpose(stack.client, handle.workflowId, 'lifecycle-monitor-local.binpb');
 });

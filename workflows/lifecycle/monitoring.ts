@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, condition, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, log, patched, proxyActivities, proxyLocalActivities, type LocalActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { CheckSummary } from '../../src/lifecycle/contract';
 import { checkSummary, nextBreachRun } from '../../src/lifecycle/checkSummary';
@@ -26,8 +26,10 @@ export async function waitWatching(s: LifecycleState, done: () => boolean, deadl
     const nextCheck = watching ? Date.parse(s.monitor.nextCheckAt!) : Infinity;
     const until = Math.min(deadline, nextCheck);
     const wake = () => done() || s.pendingNotes.length > 0 || s.monitoringOn() !== watching;
+    const lag = clockLag(s.checkEndedAt);
+    s.checkEndedAt = null;
     if (until === Infinity) await condition(wake);
-    else if (until > Date.now()) await condition(wake, until - Date.now());
+    else if (until > Date.now()) await condition(wake, Math.max(1, until - Date.now() - lag));
     if (watching && s.monitoringOn() && Date.now() >= nextCheck && !done()) await checkNow(s);
   }
 }
@@ -38,12 +40,17 @@ async function checkNow(s: LifecycleState): Promise<void> {
   const monitoring = s.spec.monitoring!;
   const version = s.champion!.version;
   const interval = durationMs(monitoring.interval);
-  const { checkChampion } = proxyActivities<Activities>({
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '30 seconds',
+  const options: LocalActivityOptions = {
+    startToCloseTimeout: CHECK_TIMEOUT_MS,
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['MonitorError'] },
     summary: `monitor check ${monitor.checks + 1} of v${version}`,
-  });
+  };
+  // A check is a local activity: it runs inside the workflow task its timer woke, so a check
+  // costs the server one workflow task and one marker instead of two tasks and an activity's
+  // three events. A worker lost mid-check loses that task, and the check reruns on the next.
+  const { checkChampion } = patched('monitor-check-local')
+    ? proxyLocalActivities<Activities>(options)
+    : proxyActivities<Activities>({ ...options, heartbeatTimeout: '30 seconds' });
   s.cycles++;
   monitor.checks++;
   // The next check is an interval after this one was due, never a burst of catch-ups.
@@ -58,6 +65,7 @@ async function checkNow(s: LifecycleState): Promise<void> {
     log.warn('monitor check failed', { version, reason });
     return;
   }
+  s.checkEndedAt = r.finishedAt === undefined ? null : Date.parse(r.finishedAt);
   monitor.cursor = r.cursor.to;
   monitor.labeledUntil = r.labeledUntil ?? monitor.labeledUntil;
   const runBefore = monitor.consecutiveBreaches;
@@ -73,6 +81,21 @@ async function checkNow(s: LifecycleState): Promise<void> {
   if (r.performance.belowFloor) s.note('performance-below-floor', { version, reason: r.performance.reasons.join('; ') });
   considerRetrain(s, check, r.performance.reasons);
   publish(s);
+}
+
+/** A check may run this long (its start-to-close timeout). */
+const CHECK_TIMEOUT_MS = 10 * 60_000;
+/** Left of the lag for clocks that differ between worker and server: a timer that fires before the check is due costs a wake-up. */
+const CLOCK_SKEW_MS = 50;
+
+/**
+ * How far the last check's end lies past the workflow's clock, in ms: never negative, never
+ * more than a check may run, and used for one wait only, so a worker whose clock runs ahead
+ * shortens one wait at most, never skips a check.
+ */
+function clockLag(checkEndedAt: number | null): number {
+  const lag = checkEndedAt === null ? NaN : checkEndedAt - Date.now() - CLOCK_SKEW_MS;
+  return Number.isFinite(lag) ? Math.min(Math.max(lag, 0), CHECK_TIMEOUT_MS) : 0;
 }
 
 /** An automatic retrain, when the policy calls for one and nothing holds it back. */

@@ -88,6 +88,12 @@ export class LifecycleState {
 
   // ---- this run only ----
   blockedBy: string | null = null;
+  /**
+   * When the last check ended by its worker's clock (ms), for the next wait only: the
+   * workflow's clock stands still while a check runs inside its workflow task, and a timer
+   * measured from the task's start would make every next check late by the check's own time.
+   */
+  checkEndedAt: number | null = null;
   cycles = 0;
   ledgerSeq = 0;
   decision: (PendingAction<Decision> & { kind: 'approve' | 'reject' }) | null = null;
