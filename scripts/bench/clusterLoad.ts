@@ -316,9 +316,7 @@ export async function benchClusterLoad(o: ClusterLoadOptions): Promise<void> {
     await printInsertRates(fleet, dir);
 
     const workerMetrics = await freePort();
-    // BENCH_WORKER_CPU_PROFILE=<dir>: the worker writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
-    const profile: Record<string, string> = process.env.BENCH_WORKER_CPU_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_WORKER_CPU_PROFILE)}` } : {};
-    const worker = await spawnServer('scripts/worker.ts', env('worker', { PERENNIAL_WORKER_METRICS_PORT: String(workerMetrics), ...profile }), `http://127.0.0.1:${workerMetrics}/metrics`);
+    const worker = await spawnServer('scripts/worker.ts', env('worker', { PERENNIAL_WORKER_METRICS_PORT: String(workerMetrics) }), `http://127.0.0.1:${workerMetrics}/metrics`);
     children.push(worker);
     const config = loadConfig(env('bench'));
     const template = loadSpec('load-template');
