@@ -15,6 +15,21 @@ import { ksWassersteinSorted } from './ksWasserstein';
 import { binCountsSorted, psiFromCounts } from './psi';
 import { asSortedSample, countMissing, sortedCopy, sortPresent, type SortedSample } from './sample';
 
+/**
+ * A profile's sample as a checked Float64Array, made once per parsed profile: the monitor
+ * keeps profiles parsed, so its checks stop copying and checking the same sample each time.
+ */
+const referenceSamples = new WeakMap<ArrayLike<number>, SortedSample>();
+
+function referenceSample(sample: ArrayLike<number>, where: string): SortedSample {
+  let sorted = referenceSamples.get(sample);
+  if (!sorted) {
+    sorted = sortedCopy(sample, where);
+    referenceSamples.set(sample, sorted);
+  }
+  return sorted;
+}
+
 export interface FeatureDrift {
   name: string;
   kind: 'numeric' | 'categorical';
@@ -97,7 +112,7 @@ function numericDrift(f: NumericProfile, column: Float64Array, minRows: number, 
     return out;
   }
   const where = `driftReport(${f.name}) reference sample`;
-  const sortedReference: SortedSample = reference ? asSortedSample(reference, where) : sortedCopy(f.sample, where);
+  const sortedReference: SortedSample = reference ? asSortedSample(reference, where) : referenceSample(f.sample, where);
   const cur = sortPresent(column, `driftReport(${f.name})`, missing).sorted;
   const merged = ksWassersteinSorted(sortedReference, cur);
   const ks = ksPValue(merged.ks, sortedReference.length, cur.length);
