@@ -13,6 +13,7 @@ import { approveUpdate } from '../../workflows';
 import { startTestStack, workflowBundle, type TestStack } from '../helpers/temporalServer';
 import { stubActivities } from '../helpers/stubActivities';
 import { smallFlightsSpec } from '../helpers/specs';
+import { stubCheck } from '../helpers/stubChecks';
 import { waitForStatus } from '../helpers/lifecycle';
 import { signers } from '../helpers/signing';
 
@@ -36,21 +37,30 @@ after(async () => {
   await stack?.stop();
 });
 
-function quietCheck(input: MonitorCheckInput): MonitorCheckSummary {
+const quietCheck = (input: MonitorCheckInput) => stubCheck(input, { rows: 500, score: 0.02, breached: false, enoughData: true });
+
+/** A worker whose `checkChampion` answers from `answer`; `calls` are the keys of the checks it ran. */
+async function checkingWorker(answer: (input: MonitorCheckInput, call: number) => MonitorCheckSummary): Promise<{ calls: string[]; stop: () => Promise<void> }> {
+  const calls: string[] = [];
+  const worker = await createWorker({
+    config: stack.config,
+    connection: stack.workerConnection,
+    workflowBundle: await workflowBundle(),
+    activities: {
+      ...stubActivities(stack.config),
+      checkChampion: async (input: MonitorCheckInput) => {
+        calls.push(input.checkKey);
+        return answer(input, calls.length - 1);
+      },
+    },
+  });
+  const running = worker.run();
   return {
-    at: input.asOf,
-    version: input.version,
-    cursor: { from: input.cursor, to: input.cursor + 500 },
-    available: 500,
-    rows: 500,
-    enoughData: true,
-    drift: { excluded: [], breached: false, score: 0.02, breachedFeatures: [], perTestAlpha: 0.01, reasons: [] },
-    performance: { labeled: 0, metrics: null, belowFloor: null, reasons: ['not judged'] },
-    labeledUntil: null,
-    reportUri: `stub://report/${input.checkKey}`,
-    checkId: 0,
-    pruned: { predictions: 0, checks: 0 },
-    finishedAt: new Date().toISOString(),
+    calls,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+    },
   };
 }
 
@@ -85,7 +95,6 @@ async function recordedChecks(handle: WorkflowHandle): Promise<{ markers: { atte
 }
 
 test('a check that fails for a moment is retried within its task; one that cannot succeed is noted, and the next check runs', async () => {
-  const calls: string[] = [];
   const script: ((input: MonitorCheckInput) => MonitorCheckSummary)[] = [
     () => {
       throw new Error('the prediction log is briefly unreachable');
@@ -96,19 +105,7 @@ test('a check that fails for a moment is retried within its task; one that canno
     },
     quietCheck,
   ];
-  const worker = await createWorker({
-    config: stack.config,
-    connection: stack.workerConnection,
-    workflowBundle: await workflowBundle(),
-    activities: {
-      ...stubActivities(stack.config),
-      checkChampion: async (input: MonitorCheckInput) => {
-        calls.push(input.checkKey);
-        return script[Math.min(calls.length - 1, script.length - 1)](input);
-      },
-    },
-  });
-  const running = worker.run();
+  const { calls, stop } = await checkingWorker((input, call) => script[Math.min(call, script.length - 1)](input));
   let handle: WorkflowHandle | undefined;
   try {
     handle = await serve('checks-fail');
@@ -131,8 +128,7 @@ test('a check that fails for a moment is retried within its task; one that canno
   } finally {
     // Its checks must not reach the next test's worker.
     await handle?.terminate('test over');
-    worker.shutdown();
-    await running;
+    await stop();
   }
 });
 
@@ -155,20 +151,7 @@ test('a worker killed mid-check: the same check runs again on another worker, an
   holder.kill('SIGKILL');
   await new Promise((r) => holder.once('exit', r));
 
-  const calls: string[] = [];
-  const worker = await createWorker({
-    config: stack.config,
-    connection: stack.workerConnection,
-    workflowBundle: await workflowBundle(),
-    activities: {
-      ...stubActivities(stack.config),
-      checkChampion: async (input: MonitorCheckInput) => {
-        calls.push(input.checkKey);
-        return quietCheck(input);
-      },
-    },
-  });
-  const running = worker.run();
+  const { calls, stop } = await checkingWorker(quietCheck);
   try {
     const s = await waitForStatus(handle, (st) => st.monitoring.checks >= 2 && st.monitoring.lastCheck !== null, 'two checks after the kill', 90_000);
     assert.equal(calls[0], heldKey, 'the check the killed worker held ran again, under its own key');
@@ -178,7 +161,6 @@ test('a worker killed mid-check: the same check runs again on another worker, an
     assert.equal(activityTasks, 0);
     assert.ok(markers.length >= 2 && markers.every((m) => !m.failed), 'each check recorded once, completed');
   } finally {
-    worker.shutdown();
-    await running;
+    await stop();
   }
 });

@@ -11,6 +11,7 @@ import { smallFlightsSpec } from '../helpers/specs';
 import { waitForStatus } from '../helpers/lifecycle';
 import { signers } from '../helpers/signing';
 import { recordHistoryOnPurpose } from '../helpers/histories';
+import { stubCheck } from '../helpers/stubChecks';
 
 /**
  * A breach stays in view: a check with too little data after it must not erase it from
@@ -23,24 +24,6 @@ let stack: TestStack;
 let worker: PerennialWorker;
 let running: Promise<void>;
 const script: ((input: MonitorCheckInput) => MonitorCheckSummary)[] = [];
-
-function check(input: MonitorCheckInput, o: { rows: number; score: number; breached: boolean; enoughData: boolean }): MonitorCheckSummary {
-  return {
-    at: input.asOf,
-    version: input.version,
-    cursor: { from: input.cursor, to: input.cursor + o.rows },
-    available: o.rows,
-    rows: o.rows,
-    enoughData: o.enoughData,
-    drift: { excluded: [], breached: o.breached, score: o.score, breachedFeatures: o.breached ? ['origin_flights'] : [], perTestAlpha: 0.01, reasons: o.breached ? ['origin_flights: PSI 0.61 > 0.2'] : [] },
-    performance: { labeled: 0, metrics: null, belowFloor: null, reasons: ['not judged'] },
-    labeledUntil: null,
-    reportUri: `stub://report/${input.checkKey}`,
-    checkId: 0,
-    pruned: { predictions: 0, checks: 0 },
-    finishedAt: new Date().toISOString(),
-  };
-}
 
 const loaded = smallFlightsSpec((raw) => {
   raw.name = 'visible';
@@ -77,9 +60,9 @@ after(async () => {
 
 test('a check with too little data after a breach keeps the breach in status, the details and the search attributes', async () => {
   script.push(
-    (i) => check(i, { rows: 800, score: 0.05, breached: false, enoughData: true }),
-    (i) => check(i, { rows: 900, score: 0.61, breached: true, enoughData: true }),
-    (i) => check(i, { rows: 12, score: 0, breached: false, enoughData: false }),
+    (i) => stubCheck(i, { rows: 800, score: 0.05, breached: false, enoughData: true }),
+    (i) => stubCheck(i, { rows: 900, score: 0.61, breached: true, enoughData: true }),
+    (i) => stubCheck(i, { rows: 12, score: 0, breached: false, enoughData: false }),
   );
   const people = await signers(stack.config, ['ml-lead', 'ops-lead']);
   const { handle } = await startLifecycle(stack.client, stack.config, loaded, 'alice');
