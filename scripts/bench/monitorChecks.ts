@@ -1,4 +1,5 @@
 import type { temporal } from '@temporalio/proto';
+import { localActivityMarker } from '../../src/temporal/localActivityMarkers';
 import { protoSeconds } from './stats';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -12,21 +13,12 @@ export interface MonitorCheckEvents {
   completedAt: number;
 }
 
-interface LocalActivityMarkerData {
-  activity_type?: string;
-  original_schedule_time?: { seconds?: number; nanos?: number };
-}
-
-/** A `checkChampion` local activity's marker, when the event is one that returned: its data and the check's end. */
-export function localCheck(e: HistoryEvent): { data: LocalActivityMarkerData; finishedAt: number } | undefined {
-  const m = e.markerRecordedEventAttributes;
-  const data = m?.markerName === 'core_local_activity' && !m.failure ? m.details?.data?.payloads?.[0]?.data : undefined;
-  if (!data) return undefined;
-  const parsed = JSON.parse(Buffer.from(data).toString()) as LocalActivityMarkerData;
-  if (parsed.activity_type !== 'checkChampion') return undefined;
-  const result = m!.details?.result?.payloads?.[0]?.data;
-  const finishedAt = result ? (JSON.parse(Buffer.from(result).toString()) as { finishedAt?: string }).finishedAt : undefined;
-  return { data: parsed, finishedAt: finishedAt ? Date.parse(finishedAt) / 1000 : NaN };
+/** A `checkChampion` local activity's marker, when the event is one that returned: when the worker began it, and the check's end (seconds). */
+export function localCheck(e: HistoryEvent): { scheduledAt: number; finishedAt: number } | undefined {
+  const marker = localActivityMarker(e);
+  if (marker?.activityType !== 'checkChampion' || marker.failed) return undefined;
+  const finishedAt = (marker.result as { finishedAt?: string } | undefined)?.finishedAt;
+  return { scheduledAt: marker.scheduledAt, finishedAt: finishedAt ? Date.parse(finishedAt) / 1000 : NaN };
 }
 
 /**
@@ -49,8 +41,7 @@ export function monitorChecks(events: HistoryEvent[]): MonitorCheckEvents[] {
     if (done && s) out.push({ index: s.index, scheduledAt: s.at, startedAt: started.get(String(done.scheduledEventId)) ?? s.at, completedAt: at });
     const local = localCheck(e);
     if (local) {
-      const startedAt = protoSeconds(local.data.original_schedule_time);
-      out.push({ index, scheduledAt: startedAt, startedAt, completedAt: local.finishedAt });
+      out.push({ index, scheduledAt: local.scheduledAt, startedAt: local.scheduledAt, completedAt: local.finishedAt });
     }
   });
   return out;

@@ -8,6 +8,7 @@ import { temporal } from '@temporalio/proto';
 import { workflowBundle } from '../helpers/temporalServer';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker/workflowBundle';
 import { readCarriedState } from '../../src/lifecycle/carriedState';
+import { localActivityMarker } from '../../src/temporal/localActivityMarkers';
 
 // Histories of real runs (recorded by test/workflow/lifecycle.test.ts, idle.test.ts,
 // deployFailure.test.ts, rollbackDuringApproval.test.ts, trust.test.ts, monitoringVisible.test.ts and championJudging.test.ts and, for the continuous lifecycle's chain of runs,
@@ -74,7 +75,7 @@ test('the fixtures go through the patched branches: the spec hashed by an activi
   const localChecks = (name: string) =>
     fixtures()
       .find((f) => f.name === name)!
-      .history.events!.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity' && Buffer.from(e.markerRecordedEventAttributes.details!.data!.payloads![0].data!).toString().includes('"checkChampion"')).length;
+      .history.events!.filter((e) => localActivityMarker(e)?.activityType === 'checkChampion').length;
   assert.ok(readFileSync(path.join(HISTORIES, 'lifecycle-monitor-local.binpb')).includes('monitor-check-local'));
   assert.ok(localChecks('lifecycle-monitor-local.binpb') >= 4);
   assert.ok(!activities('lifecycle-monitor-local.binpb').includes('checkChampion'));

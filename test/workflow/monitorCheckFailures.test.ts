@@ -14,6 +14,7 @@ import { startTestStack, workflowBundle, type TestStack } from '../helpers/tempo
 import { stubActivities } from '../helpers/stubActivities';
 import { smallFlightsSpec } from '../helpers/specs';
 import { stubCheck } from '../helpers/stubChecks';
+import { localActivityMarker } from '../../src/temporal/localActivityMarkers';
 import { waitForStatus } from '../helpers/lifecycle';
 import { signers } from '../helpers/signing';
 
@@ -84,11 +85,8 @@ async function serve(name: string): Promise<WorkflowHandle> {
 async function recordedChecks(handle: WorkflowHandle): Promise<{ markers: { attempt: number; failed: boolean }[]; activityTasks: number }> {
   const events = (await handle.fetchHistory()).events ?? [];
   const markers = events.flatMap((e) => {
-    const m = e.markerRecordedEventAttributes;
-    const data = m?.markerName === 'core_local_activity' ? m.details?.data?.payloads?.[0]?.data : undefined;
-    if (!data) return [];
-    const parsed = JSON.parse(Buffer.from(data).toString()) as { activity_type: string; attempt: number };
-    return parsed.activity_type === 'checkChampion' ? [{ attempt: parsed.attempt, failed: !!m!.failure }] : [];
+    const m = localActivityMarker(e);
+    return m?.activityType === 'checkChampion' ? [{ attempt: m.attempt, failed: m.failed }] : [];
   });
   const activityTasks = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkChampion').length;
   return { markers, activityTasks };

@@ -2,6 +2,7 @@ import { ActivityFailure, ApplicationFailure, condition, log, patched, proxyActi
 import type { Activities } from '../../activities';
 import type { CheckSummary } from '../../src/lifecycle/contract';
 import { checkSummary, nextBreachRun } from '../../src/lifecycle/checkSummary';
+import { CHECK_TIMEOUT_MS, checkClockLag } from '../../src/lifecycle/checkClock';
 import { recentRetrains, retrainHeldBack, retrainTrigger } from '../../src/lifecycle/retrainPolicy';
 import type { MonitorCheckSummary } from '../../src/monitoring/check';
 import { durationMs } from '../../src/util/duration';
@@ -26,7 +27,8 @@ export async function waitWatching(s: LifecycleState, done: () => boolean, deadl
     const nextCheck = watching ? Date.parse(s.monitor.nextCheckAt!) : Infinity;
     const until = Math.min(deadline, nextCheck);
     const wake = () => done() || s.pendingNotes.length > 0 || s.monitoringOn() !== watching;
-    const lag = clockLag(s.checkEndedAt);
+    // Used for this one wait only: a worker whose clock runs ahead shortens one wait at most, never skips a check.
+    const lag = checkClockLag(s.checkEndedAt, Date.now());
     s.checkEndedAt = null;
     if (until === Infinity) await condition(wake);
     else if (until > Date.now()) await condition(wake, Math.max(1, until - Date.now() - lag));
@@ -81,21 +83,6 @@ async function checkNow(s: LifecycleState): Promise<void> {
   if (r.performance.belowFloor) s.note('performance-below-floor', { version, reason: r.performance.reasons.join('; ') });
   considerRetrain(s, check, r.performance.reasons);
   publish(s);
-}
-
-/** A check may run this long (its start-to-close timeout). */
-const CHECK_TIMEOUT_MS = 10 * 60_000;
-/** Left of the lag for clocks that differ between worker and server: a timer that fires before the check is due costs a wake-up. */
-const CLOCK_SKEW_MS = 50;
-
-/**
- * How far the last check's end lies past the workflow's clock, in ms: never negative, never
- * more than a check may run, and used for one wait only, so a worker whose clock runs ahead
- * shortens one wait at most, never skips a check.
- */
-function clockLag(checkEndedAt: number | null): number {
-  const lag = checkEndedAt === null ? NaN : checkEndedAt - Date.now() - CLOCK_SKEW_MS;
-  return Number.isFinite(lag) ? Math.min(Math.max(lag, 0), CHECK_TIMEOUT_MS) : 0;
 }
 
 /** An automatic retrain, when the policy calls for one and nothing holds it back. */
